@@ -1,0 +1,122 @@
+# otad — GNU make.  `make` builds the libraries, tests, examples and benchmarks;
+# `make check` runs the tests; `make demo` runs the examples; see README.md.
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+BUILD ?= build
+CC ?= cc
+OPT ?= -O3 -g
+
+WARN := -std=c11 -Wall -Wextra -Werror
+BASE_CPPFLAGS := -I. -D_POSIX_C_SOURCE=200809L
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+LIB_SRC := $(wildcard ad/*.c ops/*.c solvers/*.c models/*.c io/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_SUPPORT := tests/support.c
+EXAMPLE_SRC := $(wildcard examples/*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+HEADERS := otad.h $(wildcard ad/ad.h ops/ops.h solvers/solvers.h models/models.h io/io.h)
+
+# Examples in the order `make demo` runs them.
+DEMO := first_gradient custom_op
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+SAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/san/obj/%.o)
+TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+SAN_TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/san/tests/%)
+EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all lib check check-sanitize demo bench install clean
+.DELETE_ON_ERROR:
+
+all: lib $(TESTS) $(EXAMPLES) $(BENCHES)
+lib: $(BUILD)/libotad.a $(BUILD)/libotad.so
+
+# Dependency flags come from scripts/configure.sh, which installs what is
+# missing (as root on Debian/Ubuntu) or says how to.  Not needed to clean.
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+include $(BUILD)/config.mk
+endif
+$(BUILD)/config.mk: scripts/configure.sh
+	@mkdir -p $(@D)
+	sh scripts/configure.sh > $@.tmp && mv $@.tmp $@
+
+CFLAGS_ALL = $(WARN) $(OPT) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/config.mk
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -fPIC -MMD -MP -c $< -o $@
+
+$(BUILD)/san/obj/%.o: %.c $(BUILD)/config.mk
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libotad.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libotad.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libotad.so -o $@ $^ $(DEPS_LIBS) $(LDFLAGS)
+
+$(BUILD)/san/libotad.a: $(SAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# ---- tests ---------------------------------------------------------------
+
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) tests/support.h $(BUILD)/libotad.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(CMOCKA_CFLAGS) $< $(TEST_SUPPORT) -o $@ $(BUILD)/libotad.a \
+	    $(CMOCKA_LIBS) $(DEPS_LIBS) $(LDFLAGS)
+
+$(BUILD)/san/tests/%: tests/%.c $(TEST_SUPPORT) tests/support.h $(BUILD)/san/libotad.a
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CMOCKA_CFLAGS) $< \
+	    $(TEST_SUPPORT) -o $@ $(BUILD)/san/libotad.a $(CMOCKA_LIBS) $(DEPS_LIBS) $(LDFLAGS)
+
+check: $(TESTS) $(EXAMPLES) lib
+	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
+	$(BUILD)/examples/custom_op
+	MAKE="$(MAKE)" CC="$(CC)" sh tests/install_test.sh $(BUILD)
+	@echo "make check: all tests passed"
+
+check-sanitize: $(SAN_TESTS)
+	@set -e; for t in $(SAN_TESTS); do echo "== $$t"; \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+	@echo "make check-sanitize: all tests passed under ASan/UBSan"
+
+# ---- examples and benchmarks ----------------------------------------------
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libotad.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libotad.a $(DEPS_LIBS) $(LDFLAGS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libotad.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libotad.a $(DEPS_LIBS) $(LDFLAGS)
+
+# Examples write their pictures to $(BUILD)/demo.
+demo: $(DEMO:%=$(BUILD)/examples/%)
+	@mkdir -p $(BUILD)/demo
+	@set -e; for e in $(DEMO); do echo "== $$e"; (cd $(BUILD)/demo && ../examples/$$e); done
+	@echo "make demo: pictures in $(BUILD)/demo/"
+
+bench: $(BENCHES)
+	@set -e; for b in $(BENCHES); do echo "== $$b"; $$b; done
+
+# ---- install -------------------------------------------------------------
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/otad
+	install -m 644 $(BUILD)/libotad.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libotad.so $(DESTDIR)$(PREFIX)/lib/
+	for h in $(HEADERS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/otad/$$h; done
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' otad.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/otad.pc
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJ:.o=.d) $(SAN_OBJ:.o=.d)

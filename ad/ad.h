@@ -1,0 +1,303 @@
+/*
+ * otad — the tape: values, nodes, op descriptors, backward, gradient checking.
+ *
+ * A value is a dense column-major rows×cols matrix of doubles; columns are the
+ * batch dimension.  A tape records ops as they run (define-by-run); backward is
+ * one reverse sweep over the record.  All tape memory comes from a chunked
+ * arena that otad_tape_reset rewinds in O(1), so an evaluation repeated after a
+ * reset allocates nothing new.
+ *
+ * Errors are sticky: the first failure on a tape stores a code and a message
+ * prefixed by the op's name; later calls on the failed tape do nothing and
+ * return an invalid handle, so a build function checks once, at the end.
+ * The library never prints, aborts or exits.
+ */
+#ifndef OTAD_AD_H
+#define OTAD_AD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define OTAD_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define OTAD_PRINTF(fmt, args)
+#endif
+
+/* ---- error codes ------------------------------------------------------- */
+
+enum {
+    OTAD_OK = 0,
+    OTAD_ENOMEM = -1,    /* an allocation failed */
+    OTAD_EINVAL = -2,    /* a bad argument: NULL, stale handle, bad option */
+    OTAD_ESHAPE = -3,    /* operand shapes that disagree */
+    OTAD_EDOMAIN = -4,   /* input outside the op's domain (negative, non-finite, ...) */
+    OTAD_ERANGE = -5,    /* a finite input gave a non-finite result */
+    OTAD_ENOGRAD = -6,   /* a gradient was asked of an op that has no vjp */
+    OTAD_ENOTPOSDEF = -7,/* a factorisation found a matrix not positive definite */
+    OTAD_ENOCONV = -8,   /* an iteration did not converge */
+    OTAD_EIO = -9,       /* a file could not be read or written */
+    OTAD_EFORMAT = -10,  /* a file is malformed or truncated */
+    OTAD_ECHECK = -11    /* a gradient check failed */
+};
+
+/* Name of an error code ("OTAD_ESHAPE: operand shapes disagree"). */
+const char *otad_strerror(int code);
+
+/* ---- values, handles, allocator ---------------------------------------- */
+
+/* A borrowed view of a column-major matrix: element (i, j) is data[i + j*rows]. */
+typedef struct otad_value {
+    double *data;
+    size_t rows, cols;
+} otad_value;
+
+/* A node on a tape.  The zero handle is invalid; so is a handle kept across
+ * otad_tape_reset (the generation changes). */
+typedef struct otad_var {
+    uint32_t index;
+    uint32_t generation;
+} otad_var;
+
+static inline int otad_var_valid(otad_var v) { return v.generation != 0; }
+
+/* Where a tape gets its memory.  free receives the size given to alloc. */
+typedef struct otad_allocator {
+    void *(*alloc)(void *ctx, size_t bytes);
+    void (*free)(void *ctx, void *ptr, size_t bytes);
+    void *ctx;
+} otad_allocator;
+
+/* ---- the tape ----------------------------------------------------------- */
+
+typedef struct otad_tape otad_tape;
+
+typedef struct otad_tape_opts {
+    size_t chunk_bytes;              /* arena chunk size; default 1 MiB */
+    const otad_allocator *allocator; /* NULL: malloc/free; copied, must outlive the tape */
+    int check_finite;                /* 1 (default): every op output and gradient
+                                        must be finite, else OTAD_ERANGE */
+} otad_tape_opts;
+
+void otad_tape_opts_init(otad_tape_opts *opts);
+
+/* Create a tape (opts NULL: defaults).  *tape is NULL on failure. */
+int otad_tape_new(otad_tape **tape, const otad_tape_opts *opts);
+
+/* Release every op's resources and all memory; sets *tape to NULL. */
+void otad_tape_free(otad_tape **tape);
+
+/* Forget every node and clear the error, keeping the memory for reuse: O(1)
+ * plus one release call per op that holds outside resources. */
+void otad_tape_reset(otad_tape *tape);
+
+/* The sticky status: OTAD_OK or the first error, and its message ("" if OK). */
+int otad_tape_status(const otad_tape *tape);
+const char *otad_tape_message(const otad_tape *tape);
+
+/* Record a failure (if none is recorded yet) with a printf-style message;
+ * returns the tape's status.  For build functions that validate their input. */
+int otad_tape_fail(otad_tape *tape, int code, const char *fmt, ...)
+    OTAD_PRINTF(3, 4);
+
+/* A position on the tape.  Rewinding to it drops every node recorded after it
+ * (releasing their resources) and the memory they used, in O(1) plus release
+ * calls.  Used to evaluate a subgraph many times on one tape. */
+typedef struct otad_mark {
+    uint32_t generation, nodes;
+    size_t arena_chunk, arena_offset, arena_in_use;
+} otad_mark;
+
+otad_mark otad_tape_mark(const otad_tape *tape);
+void otad_tape_rewind(otad_tape *tape, otad_mark mark);
+
+typedef struct otad_tape_stats {
+    size_t nodes;          /* nodes recorded now */
+    size_t bytes_in_use;   /* arena bytes in use now */
+    size_t peak_bytes;     /* highest bytes_in_use since creation */
+    size_t bytes_reserved; /* arena and node-array memory held */
+    size_t allocations;    /* allocator calls since creation */
+} otad_tape_stats;
+
+void otad_tape_stats_get(const otad_tape *tape, otad_tape_stats *stats);
+
+/* ---- leaves ------------------------------------------------------------- */
+
+/* A parameter: its value is borrowed from the caller's buffer (which must stay
+ * unchanged until the next reset), and backward writes its gradient to grad
+ * (same size; may be NULL, then read it with otad_grad).  Parameters given
+ * the same grad buffer receive the sum of their gradients there. */
+otad_var otad_param(otad_tape *tape, size_t rows, size_t cols,
+                    const double *value, double *grad);
+
+/* A constant borrowed from the caller's buffer (kept until the next reset). */
+otad_var otad_const(otad_tape *tape, size_t rows, size_t cols, const double *value);
+
+/* A constant copied onto the tape (the caller's buffer may change after). */
+otad_var otad_const_copy(otad_tape *tape, size_t rows, size_t cols, const double *value);
+
+/* A constant with every entry equal to x. */
+otad_var otad_const_fill(otad_tape *tape, size_t rows, size_t cols, double x);
+
+/* ---- reading nodes ------------------------------------------------------ */
+
+/* The node's value (data NULL for an invalid handle). */
+otad_value otad_value_of(const otad_tape *tape, otad_var v);
+
+/* The first entry of the node's value; NaN for an invalid handle. */
+double otad_scalar(const otad_tape *tape, otad_var v);
+
+/* The gradient of the last backward with respect to v, same shape as v;
+ * NULL when no gradient reached v (it is zero). */
+const double *otad_grad(const otad_tape *tape, otad_var v);
+
+/* ---- backward ----------------------------------------------------------- */
+
+/* Reverse sweep from a 1×1 node y, seeded with dy = 1.  Parameter gradients
+ * are written to their grad buffers only if the whole sweep succeeds. */
+int otad_backward(otad_tape *tape, otad_var y);
+
+/* The same for a node of any shape, seeded with ybar (y's shape). */
+int otad_backward_seeded(otad_tape *tape, otad_var y, const double *ybar);
+
+/* ---- writing an op ------------------------------------------------------ */
+
+/* What an op's functions see.  In forward, out.data is to be filled; in vjp,
+ * out holds the value forward computed, out_grad its gradient, and the vjp
+ * ADDS each input's gradient into in_grad[i].  in_grad[i] is NULL when input i
+ * needs no gradient (the needs-gradient mask): skip that work. */
+typedef struct otad_ctx {
+    otad_tape *tape;
+    const struct otad_op *op;
+    size_t n_in;
+    const otad_value *in;
+    otad_value out;
+    const void *params;      /* a copy of the params given at record time */
+    void *saved;             /* op->saved_bytes zeroed bytes, kept until reset */
+    const double *out_grad;  /* vjp only */
+    double *const *in_grad;  /* vjp only */
+} otad_ctx;
+
+#define OTAD_VARIADIC (-1)
+
+enum {
+    OTAD_OP_MAY_BE_NONFINITE = 1u /* skip the engine's finiteness checks */
+};
+
+/* An op descriptor, normally `static const`.  The engine calls shape, then
+ * forward; vjp during backward; release at reset/rewind/free (whether or not
+ * backward ran) for ops that hold outside resources.  Any may fail by
+ * returning otad_fail(...).  vjp and release may be NULL. */
+typedef struct otad_op {
+    const char *name;
+    int arity;               /* number of inputs, or OTAD_VARIADIC (at least 1) */
+    size_t params_bytes;     /* size of the params struct copied at record time */
+    size_t saved_bytes;      /* size of the saved state, zeroed before forward */
+    unsigned flags;
+    int (*shape)(const otad_ctx *c, size_t *rows, size_t *cols);
+    int (*forward)(otad_ctx *c);
+    int (*vjp)(otad_ctx *c);
+    void (*release)(otad_ctx *c);
+} otad_op;
+
+/* Record op applied to inputs; params (params_bytes of them) are copied. */
+otad_var otad_apply(otad_tape *tape, const otad_op *op, const void *params,
+                    size_t n_in, const otad_var *inputs);
+
+/* Record the failure of the op being run, message prefixed by its name;
+ * returns code. */
+int otad_fail(const otad_ctx *c, int code, const char *fmt, ...)
+    OTAD_PRINTF(3, 4);
+
+/* Memory from the tape's arena, 64-byte aligned, kept until reset or rewind;
+ * for saved state whose size depends on the shapes, or vjp workspace.
+ * NULL (with the tape failed) when allocation fails. */
+void *otad_alloc(const otad_ctx *c, size_t bytes);
+
+/* ---- gradient checking -------------------------------------------------- */
+
+/* A deterministic generator: the LCG of the reference workloads, so data
+ * drawn here match theirs.  state <- A*state + C; u = (state >> 11) * 2^-53. */
+typedef struct otad_rng {
+    uint64_t state;
+} otad_rng;
+
+double otad_rng_uniform(otad_rng *rng);                /* in [0, 1) */
+void otad_rng_fill(otad_rng *rng, double *x, size_t n, double lo, double hi);
+
+/* Records a loss (1×1) from the n×1 parameter theta; on failure returns an
+ * invalid handle with the tape's status set.  The shape of every objective. */
+typedef otad_var (*otad_build_fn)(otad_tape *tape, otad_var theta, void *instance);
+
+/* Records a graph from the given input nodes: what the dot-product and
+ * Jacobian checks differentiate. */
+typedef otad_var (*otad_record_fn)(otad_tape *tape, const otad_var *inputs, void *instance);
+
+/* y = A x (transpose 0) or y = Aᵀ x (transpose 1) for A rows×cols, applied to
+ * ncols columns at once: x is (cols or rows)×ncols, y (rows or cols)×ncols. */
+typedef int (*otad_linop_fn)(void *instance, int transpose, size_t ncols,
+                             const double *x, double *y);
+
+#define OTAD_CHECK_MAX_INPUTS 8
+
+typedef struct otad_check_opts {
+    double step;        /* finite-difference step h, relative to max(1, |x|∞); default 1e-6 */
+    double tolerance;   /* accepted relative error; default 1e-6 */
+    double abs_floor;   /* errors below this absolute size always pass; default 1e-12 */
+    int trials;         /* random directions per input; default 3 */
+    uint64_t seed;      /* of the random directions; default 1 */
+} otad_check_opts;
+
+void otad_check_opts_init(otad_check_opts *opts);
+
+typedef struct otad_check_result {
+    int passed;
+    size_t n_inputs;
+    double max_abs_err[OTAD_CHECK_MAX_INPUTS]; /* per input */
+    double max_rel_err[OTAD_CHECK_MAX_INPUTS];
+    double order;       /* Taylor test: fitted order of the remainder (2 is right) */
+    char report[200];   /* one line for a human */
+} otad_check_result;
+
+/* Dot-product test of an op at the given inputs: for random ū and v_i,
+ * ⟨ū, (f(x+hv_i) − f(x−hv_i))/2h⟩ against ⟨J_iᵀū, v_i⟩, per input i.
+ * Returns OTAD_OK when the check ran (res->passed says how it went), else the
+ * error that stopped it (the op failing at x, bad arguments). */
+int otad_check_op(const otad_op *op, const void *params, size_t n_in,
+                  const otad_value *inputs, const otad_check_opts *opts,
+                  otad_check_result *res);
+
+/* The same for any graph recorded by record from the inputs. */
+int otad_check_graph(otad_record_fn record, void *instance, size_t n_in,
+                     const otad_value *inputs, const otad_check_opts *opts,
+                     otad_check_result *res);
+
+/* Full Jacobian by central differences against one backward per output
+ * entry; for inputs and outputs of at most 4096 entries in all. */
+int otad_check_jacobian(otad_record_fn record, void *instance, size_t n_in,
+                        const otad_value *inputs, const otad_check_opts *opts,
+                        otad_check_result *res);
+
+/* Taylor remainder test of an objective at theta (n entries): the remainder
+ * |f(θ+hv) − f(θ) − h ∇f·v| must fall as h² for a right gradient (as h for a
+ * wrong one).  res->order is the fitted order; passes when it is near 2, or
+ * when the remainder stays at rounding level (f linear along v). */
+int otad_check_taylor(otad_build_fn build, void *instance, size_t n,
+                      const double *theta, const otad_check_opts *opts,
+                      otad_check_result *res);
+
+/* Adjoint identity ⟨Ax, y⟩ = ⟨x, Aᵀy⟩ on random x, y of ncols columns;
+ * passes when the relative difference is below opts->tolerance. */
+int otad_check_adjoint(otad_linop_fn apply, void *instance, size_t rows,
+                       size_t cols, size_t ncols, const otad_check_opts *opts,
+                       otad_check_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

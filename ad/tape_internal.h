@@ -1,0 +1,52 @@
+/* The tape's private layout, shared by the files of ad/. */
+#ifndef OTAD_TAPE_INTERNAL_H
+#define OTAD_TAPE_INTERNAL_H
+
+#include <stdarg.h>
+
+#include "arena.h"
+
+typedef struct node {
+    const otad_op *op;      /* NULL for a leaf */
+    otad_value value;
+    double *grad;           /* arena memory, allocated when a gradient first arrives */
+    size_t grad_at;         /* arena position of grad: dropped by a rewind before it */
+    uint32_t grad_epoch;    /* grad holds this backward's gradient iff == tape epoch */
+    double *grad_out;       /* parameters: the caller's gradient buffer, or NULL */
+    uint32_t *inputs;
+    uint32_t n_in;
+    uint32_t release_prev;  /* previous node with a release function, plus one */
+    unsigned char needs_grad, is_param;
+    void *params, *saved;
+} node;
+
+struct otad_tape {
+    arena mem;
+    node *nodes;
+    size_t n_nodes, cap_nodes;
+    /* Argument arrays for an op's ctx, sized to the largest arity recorded,
+     * so backward allocates nothing for them. */
+    otad_value *ctx_in;
+    double **ctx_grad;
+    size_t ctx_cap;
+    uint32_t generation;    /* of the handles; changes at reset */
+    uint32_t epoch;         /* of the gradients; changes at each backward */
+    uint32_t release_head;  /* last node with a release function, plus one */
+    int check_finite;
+    int status;
+    char message[256];
+};
+
+/* Set status and message unless a failure is already recorded. */
+int tape_failv(otad_tape *t, int code, const char *prefix, const char *fmt, va_list ap);
+
+/* The node of a handle, or NULL (without failing the tape) when it is invalid. */
+node *tape_node(const otad_tape *t, otad_var v);
+
+/* Make room for op arguments of n inputs. */
+int tape_reserve_ctx(otad_tape *t, size_t n);
+
+/* First non-finite entry of x[0..n), or n. */
+size_t first_nonfinite(const double *x, size_t n);
+
+#endif

@@ -1,0 +1,126 @@
+/* add, sub, mul, div with per-dimension broadcasting. */
+#include "ops.h"
+
+enum binary_kind { ADD, SUB, MUL, DIV };
+
+/* Strides that repeat a broadcast operand: 0 along a dimension of size 1. */
+typedef struct broadcast {
+    size_t rows, cols;
+    size_t a_row, a_col, b_row, b_col;
+} broadcast;
+
+static broadcast broadcast_of(const otad_ctx *c)
+{
+    otad_value a = c->in[0], b = c->in[1];
+    return (broadcast){c->out.rows, c->out.cols, a.rows > 1, a.cols > 1 ? a.rows : 0,
+                       b.rows > 1, b.cols > 1 ? b.rows : 0};
+}
+
+static int broadcast_dim(size_t m, size_t n, size_t *out)
+{
+    if (m != n && m != 1 && n != 1)
+        return 0;
+    *out = m > n ? m : n;
+    return 1;
+}
+
+static int binary_shape(const otad_ctx *c, size_t *rows, size_t *cols)
+{
+    otad_value a = c->in[0], b = c->in[1];
+    if (!broadcast_dim(a.rows, b.rows, rows) || !broadcast_dim(a.cols, b.cols, cols))
+        return otad_fail(c, OTAD_ESHAPE, "cannot broadcast %zux%zu with %zux%zu", a.rows,
+                         a.cols, b.rows, b.cols);
+    return OTAD_OK;
+}
+
+static int binary_forward(otad_ctx *c)
+{
+    enum binary_kind kind = *(const enum binary_kind *)c->params;
+    broadcast s = broadcast_of(c);
+    const double *a = c->in[0].data, *b = c->in[1].data;
+    if (kind == DIV)
+        for (size_t k = 0; k < c->in[1].rows * c->in[1].cols; k++)
+            if (b[k] == 0)
+                return otad_fail(c, OTAD_EDOMAIN, "division by zero: divisor entry (%zu,%zu)",
+                                 k % c->in[1].rows, k / c->in[1].rows);
+    for (size_t j = 0; j < s.cols; j++) {
+        const double *aj = a + j * s.a_col, *bj = b + j * s.b_col;
+        double *y = c->out.data + j * s.rows;
+        switch (kind) {
+        case ADD:
+            for (size_t i = 0; i < s.rows; i++)
+                y[i] = aj[i * s.a_row] + bj[i * s.b_row];
+            break;
+        case SUB:
+            for (size_t i = 0; i < s.rows; i++)
+                y[i] = aj[i * s.a_row] - bj[i * s.b_row];
+            break;
+        case MUL:
+            for (size_t i = 0; i < s.rows; i++)
+                y[i] = aj[i * s.a_row] * bj[i * s.b_row];
+            break;
+        case DIV:
+            for (size_t i = 0; i < s.rows; i++)
+                y[i] = aj[i * s.a_row] / bj[i * s.b_row];
+            break;
+        }
+    }
+    return OTAD_OK;
+}
+
+/* Accumulating with the broadcast strides sums over repeated entries. */
+static int binary_vjp(otad_ctx *c)
+{
+    enum binary_kind kind = *(const enum binary_kind *)c->params;
+    broadcast s = broadcast_of(c);
+    const double *a = c->in[0].data, *b = c->in[1].data;
+    double *ga = c->in_grad[0], *gb = c->in_grad[1];
+    for (size_t j = 0; j < s.cols; j++) {
+        const double *g = c->out_grad + j * s.rows, *y = c->out.data + j * s.rows;
+        size_t ja = j * s.a_col, jb = j * s.b_col;
+        for (size_t i = 0; i < s.rows; i++) {
+            size_t ia = ja + i * s.a_row, ib = jb + i * s.b_row;
+            switch (kind) {
+            case ADD:
+                if (ga) ga[ia] += g[i];
+                if (gb) gb[ib] += g[i];
+                break;
+            case SUB:
+                if (ga) ga[ia] += g[i];
+                if (gb) gb[ib] -= g[i];
+                break;
+            case MUL:
+                if (ga) ga[ia] += g[i] * b[ib];
+                if (gb) gb[ib] += g[i] * a[ia];
+                break;
+            case DIV:
+                /* d(a/b)/db = −y/b, not −a/b²: b² overflows where y does not. */
+                if (ga) ga[ia] += g[i] / b[ib];
+                if (gb) gb[ib] -= g[i] * (y[i] / b[ib]);
+                break;
+            }
+        }
+    }
+    return OTAD_OK;
+}
+
+#define BINARY_OP(name_) \
+    {.name = name_, .arity = 2, .params_bytes = sizeof(enum binary_kind), \
+     .shape = binary_shape, .forward = binary_forward, .vjp = binary_vjp}
+
+static const otad_op op_add = BINARY_OP("add");
+static const otad_op op_sub = BINARY_OP("sub");
+static const otad_op op_mul = BINARY_OP("mul");
+static const otad_op op_div = BINARY_OP("div");
+
+static otad_var binary(otad_tape *t, const otad_op *op, enum binary_kind kind, otad_var a,
+                       otad_var b)
+{
+    otad_var in[2] = {a, b};
+    return otad_apply(t, op, &kind, 2, in);
+}
+
+otad_var otad_add(otad_tape *t, otad_var a, otad_var b) { return binary(t, &op_add, ADD, a, b); }
+otad_var otad_sub(otad_tape *t, otad_var a, otad_var b) { return binary(t, &op_sub, SUB, a, b); }
+otad_var otad_mul(otad_tape *t, otad_var a, otad_var b) { return binary(t, &op_mul, MUL, a, b); }
+otad_var otad_div(otad_tape *t, otad_var a, otad_var b) { return binary(t, &op_div, DIV, a, b); }

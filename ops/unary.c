@@ -1,0 +1,147 @@
+/* Entry-by-entry functions of one value: scale, exp, log, pow. */
+#include <math.h>
+
+#include "ops.h"
+
+static size_t size_of(otad_value v)
+{
+    return v.rows * v.cols;
+}
+
+static int same_shape(const otad_ctx *c, size_t *rows, size_t *cols)
+{
+    *rows = c->in[0].rows;
+    *cols = c->in[0].cols;
+    return OTAD_OK;
+}
+
+static int bad_entry(const otad_ctx *c, size_t k, const char *why)
+{
+    return otad_fail(c, OTAD_EDOMAIN, "entry (%zu,%zu) is %g, %s", k % c->in[0].rows,
+                     k / c->in[0].rows, c->in[0].data[k], why);
+}
+
+/* ---- scale: αx ---------------------------------------------------------- */
+
+static int scale_forward(otad_ctx *c)
+{
+    double alpha = *(const double *)c->params;
+    const double *x = c->in[0].data;
+    for (size_t k = 0; k < size_of(c->out); k++)
+        c->out.data[k] = alpha * x[k];
+    return OTAD_OK;
+}
+
+static int scale_vjp(otad_ctx *c)
+{
+    double alpha = *(const double *)c->params;
+    for (size_t k = 0; k < size_of(c->out); k++)
+        c->in_grad[0][k] += alpha * c->out_grad[k];
+    return OTAD_OK;
+}
+
+static const otad_op op_scale = {.name = "scale", .arity = 1, .params_bytes = sizeof(double),
+                                 .shape = same_shape, .forward = scale_forward,
+                                 .vjp = scale_vjp};
+
+otad_var otad_scale(otad_tape *t, otad_var x, double alpha)
+{
+    if (!isfinite(alpha)) {
+        otad_tape_fail(t, OTAD_EDOMAIN, "scale: factor %g is not finite", alpha);
+        return (otad_var){0, 0};
+    }
+    return otad_apply(t, &op_scale, &alpha, 1, &x);
+}
+
+/* ---- exp ---------------------------------------------------------------- */
+
+static int exp_forward(otad_ctx *c)
+{
+    const double *x = c->in[0].data;
+    for (size_t k = 0; k < size_of(c->out); k++)
+        c->out.data[k] = exp(x[k]);
+    return OTAD_OK;
+}
+
+static int exp_vjp(otad_ctx *c)
+{
+    for (size_t k = 0; k < size_of(c->out); k++)
+        c->in_grad[0][k] += c->out_grad[k] * c->out.data[k];
+    return OTAD_OK;
+}
+
+static const otad_op op_exp = {.name = "exp", .arity = 1, .shape = same_shape,
+                               .forward = exp_forward, .vjp = exp_vjp};
+
+otad_var otad_exp(otad_tape *t, otad_var x)
+{
+    return otad_apply(t, &op_exp, NULL, 1, &x);
+}
+
+/* ---- log ---------------------------------------------------------------- */
+
+static int log_forward(otad_ctx *c)
+{
+    const double *x = c->in[0].data;
+    for (size_t k = 0; k < size_of(c->out); k++) {
+        if (!(x[k] > 0))
+            return bad_entry(c, k, "not positive");
+        c->out.data[k] = log(x[k]);
+    }
+    return OTAD_OK;
+}
+
+static int log_vjp(otad_ctx *c)
+{
+    const double *x = c->in[0].data;
+    for (size_t k = 0; k < size_of(c->out); k++)
+        c->in_grad[0][k] += c->out_grad[k] / x[k];
+    return OTAD_OK;
+}
+
+static const otad_op op_log = {.name = "log", .arity = 1, .shape = same_shape,
+                               .forward = log_forward, .vjp = log_vjp};
+
+otad_var otad_log(otad_tape *t, otad_var x)
+{
+    return otad_apply(t, &op_log, NULL, 1, &x);
+}
+
+/* ---- pow: x^p ----------------------------------------------------------- */
+
+static int pow_forward(otad_ctx *c)
+{
+    double p = *(const double *)c->params;
+    int integer = p == nearbyint(p);
+    const double *x = c->in[0].data;
+    for (size_t k = 0; k < size_of(c->out); k++) {
+        if (x[k] < 0 && !integer)
+            return bad_entry(c, k, "negative, and the exponent is not an integer");
+        if (x[k] == 0 && p < 0)
+            return bad_entry(c, k, "and the exponent is negative");
+        c->out.data[k] = pow(x[k], p);
+    }
+    return OTAD_OK;
+}
+
+/* p·x^(p−1) directly rather than p·y/x, which is 0/0 at x = 0. */
+static int pow_vjp(otad_ctx *c)
+{
+    double p = *(const double *)c->params;
+    const double *x = c->in[0].data;
+    for (size_t k = 0; k < size_of(c->out); k++)
+        c->in_grad[0][k] += c->out_grad[k] * p * pow(x[k], p - 1);
+    return OTAD_OK;
+}
+
+static const otad_op op_pow = {.name = "pow", .arity = 1, .params_bytes = sizeof(double),
+                               .shape = same_shape, .forward = pow_forward, .vjp = pow_vjp};
+
+otad_var otad_pow(otad_tape *t, otad_var x, double p)
+{
+    if (!isfinite(p)) {
+        otad_tape_fail(t, OTAD_EDOMAIN, "pow: exponent %g is not finite", p);
+        return (otad_var){0, 0};
+    }
+    return otad_apply(t, &op_pow, &p, 1, &x);
+}

@@ -1,0 +1,9 @@
+/* otad — reverse-mode automatic differentiation through optimal transport.
+ * One include for the whole library. */
+#ifndef OTAD_H
+#define OTAD_H
+
+#include "ad/ad.h"
+#include "ops/ops.h"
+
+#endif

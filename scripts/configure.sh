@@ -1,0 +1,43 @@
+#!/bin/sh
+# Find otad's dependencies, install the missing ones (Debian/Ubuntu, as root),
+# and print the compiler and linker flags as make variables.
+# Usage: sh scripts/configure.sh > build/config.mk
+set -u
+
+packages=""
+need() { packages="$packages $1"; }
+
+command -v pkg-config >/dev/null 2>&1 || need pkg-config
+have_pc() { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "$1"; }
+have_pc openblas || need libopenblas-dev
+have_pc liblbfgs || need liblbfgs-dev
+have_pc libpng || need libpng-dev
+have_pc cmocka || need libcmocka-dev
+cholmod_header() {
+    for dir in /usr/include/suitesparse /usr/include /usr/local/include/suitesparse; do
+        [ -f "$dir/cholmod.h" ] && { echo "$dir"; return 0; }
+    done
+    return 1
+}
+cholmod_header >/dev/null || need libsuitesparse-dev
+
+if [ -n "$packages" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "otad: installing$packages" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        # A fresh machine may have no package lists yet: fetch them and retry.
+        apt-get install -y --no-install-recommends $packages >&2 ||
+            { apt-get update >&2 && apt-get install -y --no-install-recommends $packages >&2; } ||
+            { echo "otad: could not install$packages" >&2; exit 1; }
+    else
+        echo "otad: missing dependencies; install them with:" >&2
+        echo "    sudo apt-get install -y$packages" >&2
+        exit 1
+    fi
+fi
+
+echo "# written by scripts/configure.sh"
+echo "DEPS_CFLAGS = $(pkg-config --cflags openblas liblbfgs libpng) -I$(cholmod_header)"
+echo "DEPS_LIBS = $(pkg-config --libs openblas liblbfgs libpng) -lcholmod -lm"
+echo "CMOCKA_CFLAGS = $(pkg-config --cflags cmocka)"
+echo "CMOCKA_LIBS = $(pkg-config --libs cmocka)"

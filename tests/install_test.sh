@@ -1,0 +1,44 @@
+#!/bin/sh
+# Install into a temporary prefix, then compile and run a separate program
+# against it with `pkg-config --cflags --libs otad`, as a user would.
+# Usage: sh tests/install_test.sh [build-dir]
+set -eu
+build=${1:-build}
+prefix=$(mktemp -d /tmp/otad-install.XXXXXX)
+trap 'rm -rf "$prefix"' EXIT
+
+${MAKE:-make} -s install PREFIX="$prefix" BUILD="$build" >/dev/null
+
+cat > "$prefix/user.c" <<'PROGRAM'
+#include <math.h>
+#include <stdio.h>
+#include <otad/otad.h>
+
+int main(void)
+{
+    double x[3] = {1, 2, 3}, g[3];
+    otad_tape *tape;
+    if (otad_tape_new(&tape, NULL) != OTAD_OK)
+        return 1;
+    otad_var p = otad_param(tape, 3, 1, x, g);
+    otad_var y = otad_dot(tape, p, p);
+    int rc = otad_backward(tape, y);
+    double value = otad_scalar(tape, y);
+    otad_tape_free(&tape);
+    if (rc != OTAD_OK || value != 14 || g[0] != 2 || g[1] != 4 || g[2] != 6) {
+        printf("installed otad gave %g, gradient %g %g %g\n", value, g[0], g[1], g[2]);
+        return 1;
+    }
+    return 0;
+}
+PROGRAM
+
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror "$prefix/user.c" -o "$prefix/user" \
+    $(pkg-config --cflags --libs otad)
+LD_LIBRARY_PATH="$prefix/lib" "$prefix/user"
+# The static library with its private dependencies works as well.
+${CC:-cc} "$prefix/user.c" -o "$prefix/user-static" $(pkg-config --static --cflags otad) \
+    "$prefix/lib/libotad.a" $(pkg-config --static --libs-only-l otad | sed 's/-lotad//')
+"$prefix/user-static"
+echo "install test: otad installed under a prefix builds and runs with pkg-config"

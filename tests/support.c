@@ -1,0 +1,98 @@
+#include "support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+const test_shape test_shapes[3] = {{1, 1}, {7, 1}, {7, 4}};
+
+static void *counted_alloc(void *ctx, size_t bytes)
+{
+    counting_allocator *c = ctx;
+    if (c->fail_at != SIZE_MAX && c->calls >= c->fail_at)
+        return NULL;
+    void *p = malloc(bytes);
+    if (p) {
+        c->calls++;
+        c->live_blocks++;
+        c->live_bytes += bytes;
+    }
+    return p;
+}
+
+static void counted_free(void *ctx, void *ptr, size_t bytes)
+{
+    counting_allocator *c = ctx;
+    c->live_blocks--;
+    c->live_bytes -= bytes;
+    free(ptr);
+}
+
+void counting_allocator_init(counting_allocator *c)
+{
+    *c = (counting_allocator){{counted_alloc, counted_free, c}, 0, 0, 0, SIZE_MAX};
+}
+
+otad_tape *new_counted_tape(counting_allocator *c, size_t chunk_bytes)
+{
+    otad_tape_opts opts;
+    otad_tape_opts_init(&opts);
+    opts.allocator = &c->allocator;
+    opts.chunk_bytes = chunk_bytes;
+    otad_tape *t = NULL;
+    assert_int_equal(otad_tape_new(&t, &opts), OTAD_OK);
+    return t;
+}
+
+otad_tape *new_tape(void)
+{
+    otad_tape *t = NULL;
+    assert_int_equal(otad_tape_new(&t, NULL), OTAD_OK);
+    assert_non_null(t);
+    return t;
+}
+
+double *random_matrix(uint64_t seed, size_t rows, size_t cols, double lo, double hi)
+{
+    double *x = malloc(rows * cols * sizeof *x);
+    assert_non_null(x);
+    otad_rng rng = {seed};
+    otad_rng_fill(&rng, x, rows * cols, lo, hi);
+    return x;
+}
+
+void assert_check_passed(int rc, const otad_check_result *res)
+{
+    if (rc != OTAD_OK || !res->passed)
+        fail_msg("%s (%s)", res->report, otad_strerror(rc));
+}
+
+void assert_tape_ok(const otad_tape *tape)
+{
+    if (otad_tape_status(tape) != OTAD_OK)
+        fail_msg("tape failed: %s", otad_tape_message(tape));
+}
+
+void check_graph_at(otad_record_fn record, void *instance, size_t n_in,
+                    const test_shape *shapes, double lo, double hi, uint64_t seed)
+{
+    otad_value in[OTAD_CHECK_MAX_INPUTS];
+    assert_true(n_in <= OTAD_CHECK_MAX_INPUTS);
+    for (size_t i = 0; i < n_in; i++)
+        in[i] = (otad_value){random_matrix(seed + i, shapes[i].rows, shapes[i].cols, lo, hi),
+                             shapes[i].rows, shapes[i].cols};
+    otad_check_result res;
+    int rc = otad_check_graph(record, instance, n_in, in, NULL, &res);
+    assert_check_passed(rc, &res);
+    rc = otad_check_jacobian(record, instance, n_in, in, NULL, &res);
+    assert_check_passed(rc, &res);
+    for (size_t i = 0; i < n_in; i++)
+        free(in[i].data);
+}
+
+void assert_close_at(double actual, double expected, double tolerance, const char *file, int line)
+{
+    if (!(fabs(actual - expected) <= tolerance))
+        fail_msg("%s:%d: %.17g differs from %.17g by more than %g", file, line, actual, expected,
+                 tolerance);
+}

@@ -1,0 +1,57 @@
+/* Shared by the tests: cmocka, a counting allocator that can fail on demand,
+ * random values, and gradient-check assertions. */
+#ifndef OTAD_TEST_SUPPORT_H
+#define OTAD_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "otad.h"
+
+/* Counts calls and live blocks; the call numbered fail_at (from 0) and every
+ * later one fail while fail_at is not SIZE_MAX. */
+typedef struct counting_allocator {
+    otad_allocator allocator;
+    size_t calls, live_blocks, live_bytes;
+    size_t fail_at;
+} counting_allocator;
+
+void counting_allocator_init(counting_allocator *c);
+
+/* A tape on a counting allocator with small chunks (many allocation points). */
+otad_tape *new_counted_tape(counting_allocator *c, size_t chunk_bytes);
+
+/* A tape with default options; fails the test if creation fails. */
+otad_tape *new_tape(void);
+
+/* rows×cols uniform in [lo, hi), from a fixed-seed generator; free() it. */
+double *random_matrix(uint64_t seed, size_t rows, size_t cols, double lo, double hi);
+
+/* Fails the test with the check's report unless it ran and passed. */
+void assert_check_passed(int rc, const otad_check_result *res);
+
+/* |actual − expected| ≤ tolerance in double precision (cmocka 1.1 compares
+ * floats only in single precision). */
+#define assert_close(actual, expected, tolerance) \
+    assert_close_at((actual), (expected), (tolerance), __FILE__, __LINE__)
+void assert_close_at(double actual, double expected, double tolerance, const char *file, int line);
+
+/* Fails the test with the tape's message unless its status is OK. */
+void assert_tape_ok(const otad_tape *tape);
+
+/* The shapes every op is checked at: 1×1, N×1, N×B. */
+typedef struct test_shape {
+    size_t rows, cols;
+} test_shape;
+extern const test_shape test_shapes[3];
+
+/* Draw inputs of the given shapes in [lo, hi) and run both the dot-product
+ * test and the full-Jacobian test of record on them; fails on either. */
+void check_graph_at(otad_record_fn record, void *instance, size_t n_in,
+                    const test_shape *shapes, double lo, double hi, uint64_t seed);
+
+#endif
