@@ -51,7 +51,7 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/config.mk
 
 $(BUILD)/san/obj/%.o: %.c $(BUILD)/config.mk
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(WARN) -O1 -g $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libotad.a: $(LIB_OBJ)
 	@rm -f $@

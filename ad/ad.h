@@ -204,7 +204,8 @@ typedef struct otad_op {
     void (*release)(otad_ctx *c);
 } otad_op;
 
-/* Record op applied to inputs; params (params_bytes of them) are copied. */
+/* Record op applied to inputs; params (params_bytes of them) are copied.
+ * An op's own functions must not record on the tape. */
 otad_var otad_apply(otad_tape *tape, const otad_op *op, const void *params,
                     size_t n_in, const otad_var *inputs);
 

@@ -31,7 +31,9 @@ int otad_tape_new(otad_tape **tape, const otad_tape_opts *opts)
         return OTAD_ENOMEM;
     memset(t, 0, sizeof *t);
     t->mem = mem;
-    t->generation = 1;
+    /* Start each tape at its own generation, so that a handle from another
+     * tape is (almost surely) refused rather than read as one of ours. */
+    t->generation = (uint32_t)((uintptr_t)t >> 6) * 2654435761u | 1;
     t->check_finite = opts->check_finite;
     *tape = t;
     return OTAD_OK;
@@ -78,7 +80,7 @@ void otad_tape_reset(otad_tape *t)
     release_from(t, 0);
     t->n_nodes = 0;
     arena_rewind(&t->mem, (arena_pos){0, 0, 0});
-    t->generation = t->generation == UINT32_MAX ? 1 : t->generation + 1;
+    t->generation = t->generation == UINT32_MAX ? 1 : t->generation + 1; /* never 0 */
     t->status = OTAD_OK;
     t->message[0] = '\0';
 }
@@ -287,8 +289,9 @@ static int check_op(otad_tape *t, const otad_op *op, const void *params, size_t 
     if (!op || !op->name || !op->shape || !op->forward)
         return otad_tape_fail(t, OTAD_EINVAL, "apply: incomplete op descriptor");
     if (op->arity == OTAD_VARIADIC ? n_in == 0 : (op->arity < 0 || n_in != (size_t)op->arity))
-        return otad_tape_fail(t, OTAD_EINVAL, "%s: given %zu inputs, takes %d", op->name,
-                              n_in, op->arity);
+        return otad_tape_fail(t, OTAD_EINVAL, "%s: given %zu inputs, takes %s%d", op->name, n_in,
+                              op->arity == OTAD_VARIADIC ? "at least " : "",
+                              op->arity == OTAD_VARIADIC ? 1 : op->arity);
     if (n_in > UINT32_MAX || (n_in && !inputs) || (op->params_bytes && !params))
         return otad_tape_fail(t, OTAD_EINVAL, "%s: missing inputs or params", op->name);
     for (size_t i = 0; i < n_in; i++)

@@ -37,8 +37,4 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 ${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror "$prefix/user.c" -o "$prefix/user" \
     $(pkg-config --cflags --libs otad)
 LD_LIBRARY_PATH="$prefix/lib" "$prefix/user"
-# The static library with its private dependencies works as well.
-${CC:-cc} "$prefix/user.c" -o "$prefix/user-static" $(pkg-config --static --cflags otad) \
-    "$prefix/lib/libotad.a" $(pkg-config --static --libs-only-l otad | sed 's/-lotad//')
-"$prefix/user-static"
 echo "install test: otad installed under a prefix builds and runs with pkg-config"

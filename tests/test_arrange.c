@@ -103,6 +103,7 @@ static void test_errors(void **state)
 
     assert_false(otad_var_valid(otad_hcat(t, 0, NULL)));
     assert_int_equal(otad_tape_status(t), OTAD_EINVAL);
+    assert_string_equal(otad_tape_message(t), "concat: given 0 inputs, takes at least 1");
     otad_tape_free(&t);
 }
 

@@ -182,6 +182,15 @@ static void test_stale_handle(void **state)
                                               "(invalid, or recorded before a reset)");
     assert_null(otad_value_of(t, old).data);
     assert_true(isnan(otad_scalar(t, old)));
+
+    /* a handle of another tape */
+    otad_tape *other = new_tape();
+    otad_tape_reset(t);
+    otad_var foreign = otad_const_fill(other, 2, 2, 1);
+    otad_const_fill(t, 2, 2, 1);
+    assert_false(otad_var_valid(otad_exp(t, foreign)));
+    assert_int_equal(otad_tape_status(t), OTAD_EINVAL);
+    otad_tape_free(&other);
     otad_tape_free(&t);
 }
 
