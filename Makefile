@@ -101,7 +101,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libotad.a
 demo: $(DEMO:%=$(BUILD)/examples/%)
 	@mkdir -p $(BUILD)/demo
 	@set -e; for e in $(DEMO); do echo "== $$e"; (cd $(BUILD)/demo && ../examples/$$e); done
-	@echo "make demo: pictures in $(BUILD)/demo/"
+	@echo "make demo: done; pictures go to $(BUILD)/demo/"
 
 bench: $(BENCHES)
 	@set -e; for b in $(BENCHES); do echo "== $$b"; $$b; done
