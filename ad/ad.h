@@ -283,10 +283,13 @@ int otad_check_jacobian(otad_record_fn record, void *instance, size_t n_in,
                         const otad_value *inputs, const otad_check_opts *opts,
                         otad_check_result *res);
 
-/* Taylor remainder test of an objective at theta (n entries): the remainder
+/* Taylor remainder test of an objective at theta (n entries), along a random
+ * direction v, with h = 1e-2·max(1, |θ|∞)·2^-k, k = 0..19: the remainder
  * |f(θ+hv) − f(θ) − h ∇f·v| must fall as h² for a right gradient (as h for a
- * wrong one).  res->order is the fitted order; passes when it is near 2, or
- * when the remainder stays at rounding level (f linear along v). */
+ * wrong one).  res->order is its slope fitted over the five smallest h clear
+ * of rounding; passes when the order is at least 1.8.  When too few h are
+ * clear of rounding (f linear along v) the central difference of f along v
+ * against ∇f·v decides instead (it is reported in max_*_err[0] always). */
 int otad_check_taylor(otad_build_fn build, void *instance, size_t n,
                       const double *theta, const otad_check_opts *opts,
                       otad_check_result *res);
