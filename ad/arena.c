@@ -16,7 +16,7 @@ static void system_free(void *ctx, void *ptr, size_t bytes)
     free(ptr);
 }
 
-void arena_init(arena *a, const otad_allocator *allocator, size_t chunk_bytes)
+void otadA_init(arena *a, const otad_allocator *allocator, size_t chunk_bytes)
 {
     memset(a, 0, sizeof *a);
     if (allocator)
@@ -26,7 +26,7 @@ void arena_init(arena *a, const otad_allocator *allocator, size_t chunk_bytes)
     a->chunk_bytes = chunk_bytes;
 }
 
-void *arena_sys_alloc(arena *a, size_t bytes)
+void *otadA_sys_alloc(arena *a, size_t bytes)
 {
     void *p = a->allocator.alloc(a->allocator.ctx, bytes);
     if (p) {
@@ -36,7 +36,7 @@ void *arena_sys_alloc(arena *a, size_t bytes)
     return p;
 }
 
-void arena_sys_free(arena *a, void *ptr, size_t bytes)
+void otadA_sys_free(arena *a, void *ptr, size_t bytes)
 {
     if (!ptr)
         return;
@@ -44,11 +44,11 @@ void arena_sys_free(arena *a, void *ptr, size_t bytes)
     a->reserved -= bytes;
 }
 
-void arena_destroy(arena *a)
+void otadA_destroy(arena *a)
 {
     for (size_t k = 0; k < a->n_chunks; k++)
-        arena_sys_free(a, a->chunks[k].raw, a->chunks[k].size + ARENA_ALIGN - 1);
-    arena_sys_free(a, a->chunks, a->cap_chunks * sizeof *a->chunks);
+        otadA_sys_free(a, a->chunks[k].raw, a->chunks[k].size + ARENA_ALIGN - 1);
+    otadA_sys_free(a, a->chunks, a->cap_chunks * sizeof *a->chunks);
     a->chunks = NULL;
     a->n_chunks = a->cap_chunks = a->cur = a->offset = a->in_use = 0;
 }
@@ -59,17 +59,17 @@ static int insert_chunk(arena *a, size_t k, size_t bytes)
 {
     if (a->n_chunks == a->cap_chunks) {
         size_t cap = a->cap_chunks ? 2 * a->cap_chunks : 8;
-        arena_chunk *grown = arena_sys_alloc(a, cap * sizeof *grown);
+        arena_chunk *grown = otadA_sys_alloc(a, cap * sizeof *grown);
         if (!grown)
             return -1;
         if (a->n_chunks)
             memcpy(grown, a->chunks, a->n_chunks * sizeof *grown);
-        arena_sys_free(a, a->chunks, a->cap_chunks * sizeof *a->chunks);
+        otadA_sys_free(a, a->chunks, a->cap_chunks * sizeof *a->chunks);
         a->chunks = grown;
         a->cap_chunks = cap;
     }
     size_t size = bytes > a->chunk_bytes ? bytes : a->chunk_bytes;
-    void *raw = arena_sys_alloc(a, size + ARENA_ALIGN - 1);
+    void *raw = otadA_sys_alloc(a, size + ARENA_ALIGN - 1);
     if (!raw)
         return -1;
     memmove(a->chunks + k + 1, a->chunks + k, (a->n_chunks - k) * sizeof *a->chunks);
@@ -79,7 +79,7 @@ static int insert_chunk(arena *a, size_t k, size_t bytes)
     return 0;
 }
 
-void *arena_alloc(arena *a, size_t bytes)
+void *otadA_alloc(arena *a, size_t bytes)
 {
     if (bytes > SIZE_MAX - 2 * ARENA_ALIGN)
         return NULL;

@@ -1,4 +1,7 @@
-/* A chunked bump allocator: the tape's memory.  Chunks are kept across
+/* Internal to ad/.  Public symbols are otad_*; those shared between files of
+ * the library but not public are otadA_* (arena) and otadT_* (tape).
+ *
+ * A chunked bump allocator: the tape's memory.  Chunks are kept across
  * rewinds and resets, so replaying the same allocations after a reset touches
  * the same pages and asks the system for nothing. */
 #ifndef OTAD_ARENA_H
@@ -25,26 +28,26 @@ typedef struct arena {
 
 #define ARENA_ALIGN 64
 
-void arena_init(arena *a, const otad_allocator *allocator, size_t chunk_bytes);
-void arena_destroy(arena *a);
+void otadA_init(arena *a, const otad_allocator *allocator, size_t chunk_bytes);
+void otadA_destroy(arena *a);
 
 /* ARENA_ALIGN-aligned memory, or NULL when the allocator fails. */
-void *arena_alloc(arena *a, size_t bytes);
+void *otadA_alloc(arena *a, size_t bytes);
 
 /* Direct allocator calls, counted in the arena's statistics. */
-void *arena_sys_alloc(arena *a, size_t bytes);
-void arena_sys_free(arena *a, void *ptr, size_t bytes);
+void *otadA_sys_alloc(arena *a, size_t bytes);
+void otadA_sys_free(arena *a, void *ptr, size_t bytes);
 
 typedef struct arena_pos {
     size_t chunk, offset, in_use;
 } arena_pos;
 
-static inline arena_pos arena_position(const arena *a)
+static inline arena_pos otadA_position(const arena *a)
 {
     return (arena_pos){a->cur, a->offset, a->in_use};
 }
 
-static inline void arena_rewind(arena *a, arena_pos p)
+static inline void otadA_rewind(arena *a, arena_pos p)
 {
     a->cur = p.chunk;
     a->offset = p.offset;

@@ -10,7 +10,7 @@ static double *grad_of(otad_tape *t, node *n)
     size_t size = n->value.rows * n->value.cols;
     if (!n->grad) {
         n->grad_at = t->mem.in_use;
-        n->grad = arena_alloc(&t->mem, size * sizeof *n->grad);
+        n->grad = otadA_alloc(&t->mem, size * sizeof *n->grad);
         if (!n->grad) {
             otad_tape_fail(t, OTAD_ENOMEM, "backward: out of memory for a %zux%zu gradient",
                            n->value.rows, n->value.cols);
@@ -49,7 +49,7 @@ static int run_vjp(otad_tape *t, node *n)
         return OTAD_OK;
     for (uint32_t i = 0; i < n->n_in; i++) {
         size_t size = c.in[i].rows * c.in[i].cols;
-        if (c.in_grad[i] && first_nonfinite(c.in_grad[i], size) < size)
+        if (c.in_grad[i] && otadT_first_nonfinite(c.in_grad[i], size) < size)
             return otad_fail(&c, OTAD_ERANGE, "non-finite gradient for input %u", i);
     }
     return OTAD_OK;
@@ -79,7 +79,7 @@ int otad_backward_seeded(otad_tape *t, otad_var y, const double *ybar)
         return OTAD_EINVAL;
     if (t->status != OTAD_OK)
         return t->status;
-    node *out = tape_node(t, y);
+    node *out = otadT_node(t, y);
     if (!out || !ybar)
         return otad_tape_fail(t, OTAD_EINVAL, "backward: %s", out ? "seed is NULL"
                               : "not a node of this tape (invalid, or recorded before a reset)");
@@ -100,7 +100,7 @@ int otad_backward_seeded(otad_tape *t, otad_var y, const double *ybar)
 
 int otad_backward(otad_tape *t, otad_var y)
 {
-    node *out = tape_node(t, y);
+    node *out = otadT_node(t, y);
     if (t && t->status == OTAD_OK && out && (out->value.rows != 1 || out->value.cols != 1))
         return otad_tape_fail(t, OTAD_ESHAPE, "backward: output is %zux%zu, not a scalar "
                               "(use otad_backward_seeded)", out->value.rows, out->value.cols);

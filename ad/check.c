@@ -170,6 +170,20 @@ static int graph_stop(graph *g, otad_check_result *res, const char *test, int rc
     return rc;
 }
 
+/* Open g and record it once at the inputs; on failure g is closed and res
+ * says why. */
+static int graph_start(graph *g, otad_check_result *res, const char *test,
+                       otad_record_fn record, void *instance, size_t n_in,
+                       const otad_value *inputs, int with_grads)
+{
+    result_init(res, n_in);
+    otad_value y;
+    int rc = graph_open(g, record, instance, n_in, inputs);
+    if (rc == OTAD_OK)
+        rc = record_at(g, 0, NULL, with_grads, &y);
+    return rc == OTAD_OK ? OTAD_OK : graph_stop(g, res, test, rc);
+}
+
 static size_t largest_input(const graph *g)
 {
     size_t largest = 0;
@@ -228,17 +242,12 @@ int otad_check_graph(otad_record_fn record, void *instance, size_t n_in,
     static const char test[] = "dot-product test";
     otad_check_opts defaults;
     const otad_check_opts *o = or_defaults(opts, &defaults);
+    graph g;
     if (!res)
         return OTAD_EINVAL;
-    result_init(res, n_in);
-    graph g;
-    otad_value y;
-    int rc = graph_open(&g, record, instance, n_in, inputs);
-    if (rc == OTAD_OK)
-        rc = record_at(&g, 0, NULL, 1, &y);
+    int rc = graph_start(&g, res, test, record, instance, n_in, inputs, 1);
     if (rc != OTAD_OK)
-        return graph_stop(&g, res, test, rc);
-
+        return rc;
     buffers b = {malloc(g.n_out * sizeof(double)), malloc(g.n_out * sizeof(double)),
                  malloc(largest_input(&g) * sizeof(double))};
     otad_rng rng = {o->seed};
@@ -313,7 +322,8 @@ static int jacobian_by_differences(graph *g, const otad_check_opts *o, double *j
             g->moved[e] = x.data[e];
             for (size_t k = 0; k < g->n_out; k++)
                 jac[col * g->n_out + k] = (plus[k] - y.data[k]) / (2 * h);
-            noise[col] = rounding_noise(fmax(max_abs(plus, g->n_out), max_abs(y.data, g->n_out)), h);
+            double f_scale = fmax(max_abs(plus, g->n_out), max_abs(y.data, g->n_out));
+            noise[col] = rounding_noise(f_scale, h);
         }
     }
     return OTAD_OK;
@@ -326,22 +336,20 @@ int otad_check_jacobian(otad_record_fn record, void *instance, size_t n_in,
     static const char test[] = "jacobian test";
     otad_check_opts defaults;
     const otad_check_opts *o = or_defaults(opts, &defaults);
-    if (!res)
-        return OTAD_EINVAL;
-    result_init(res, n_in);
     graph g;
     otad_value y;
-    int rc = graph_open(&g, record, instance, n_in, inputs);
-    if (rc == OTAD_OK)
-        rc = record_at(&g, 0, NULL, 0, &y);
+    if (!res)
+        return OTAD_EINVAL;
+    int rc = graph_start(&g, res, test, record, instance, n_in, inputs, 0);
     if (rc != OTAD_OK)
-        return graph_stop(&g, res, test, rc);
+        return rc;
     size_t n_cols = 0;
     for (size_t i = 0; i < n_in; i++)
         n_cols += numel(inputs[i]);
     if (n_cols > JACOBIAN_MAX_ENTRIES / g.n_out) {
         graph_close(&g);
-        return stopped(res, test, OTAD_EINVAL, "too large for a full Jacobian (use otad_check_graph)");
+        return stopped(res, test, OTAD_EINVAL,
+                       "too large for a full Jacobian (use otad_check_graph)");
     }
     double *jac = malloc(n_cols * g.n_out * sizeof *jac), *noise = malloc(n_cols * sizeof *noise);
     buffers b = {calloc(g.n_out, sizeof(double)), malloc(g.n_out * sizeof(double)), NULL};
@@ -429,19 +437,16 @@ int otad_check_taylor(otad_build_fn build, void *instance, size_t n, const doubl
     const otad_check_opts *o = or_defaults(opts, &defaults);
     if (!res || !build)
         return OTAD_EINVAL;
-    result_init(res, 1);
     objective obj = {build, instance};
     otad_value input = {(double *)theta, n, 1};
     graph g;
-    otad_value y;
-    int rc = graph_open(&g, record_objective, &obj, 1, &input);
-    if (rc == OTAD_OK)
-        rc = record_at(&g, 0, NULL, 1, &y);
-    if (rc == OTAD_OK)
-        rc = otad_backward(g.tape, g.out);
+    int rc = graph_start(&g, res, test, record_objective, &obj, 1, &input, 1);
     if (rc != OTAD_OK)
+        return rc;
+    if ((rc = otad_backward(g.tape, g.out)) != OTAD_OK)
         return graph_stop(&g, res, test, rc);
-    double f0 = y.data[0], h[TAYLOR_STEPS], r[TAYLOR_STEPS], noise, plus, fd, f_scale;
+    double f0 = otad_scalar(g.tape, g.out), h[TAYLOR_STEPS], r[TAYLOR_STEPS];
+    double noise, plus, fd, f_scale;
     double *dir = malloc(n * sizeof *dir);
     if (!dir)
         return graph_stop(&g, res, test, OTAD_ENOMEM);

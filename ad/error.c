@@ -22,7 +22,7 @@ const char *otad_strerror(int code)
     }
 }
 
-int tape_failv(otad_tape *t, int code, const char *prefix, const char *fmt, va_list ap)
+int otadT_failv(otad_tape *t, int code, const char *prefix, const char *fmt, va_list ap)
 {
     if (!t)
         return OTAD_EINVAL;
@@ -40,7 +40,7 @@ int otad_tape_fail(otad_tape *tape, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = tape_failv(tape, code, NULL, fmt, ap);
+    int rc = otadT_failv(tape, code, NULL, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -49,7 +49,7 @@ int otad_fail(const otad_ctx *c, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    tape_failv(c->tape, code, c->op->name, fmt, ap);
+    otadT_failv(c->tape, code, c->op->name, fmt, ap);
     va_end(ap);
     return code < 0 ? code : OTAD_EINVAL;
 }

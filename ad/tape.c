@@ -25,8 +25,8 @@ int otad_tape_new(otad_tape **tape, const otad_tape_opts *opts)
         (opts->allocator && (!opts->allocator->alloc || !opts->allocator->free)))
         return OTAD_EINVAL;
     arena mem;
-    arena_init(&mem, opts->allocator, opts->chunk_bytes);
-    otad_tape *t = arena_sys_alloc(&mem, sizeof *t);
+    otadA_init(&mem, opts->allocator, opts->chunk_bytes);
+    otad_tape *t = otadA_sys_alloc(&mem, sizeof *t);
     if (!t)
         return OTAD_ENOMEM;
     memset(t, 0, sizeof *t);
@@ -65,11 +65,11 @@ void otad_tape_free(otad_tape **tape)
     otad_tape *t = *tape;
     release_from(t, 0);
     arena mem = t->mem;
-    arena_sys_free(&mem, t->nodes, t->cap_nodes * sizeof *t->nodes);
-    arena_sys_free(&mem, t->ctx_in, t->ctx_cap * sizeof *t->ctx_in);
-    arena_sys_free(&mem, t->ctx_grad, t->ctx_cap * sizeof *t->ctx_grad);
-    arena_destroy(&mem);
-    arena_sys_free(&mem, t, sizeof *t);
+    otadA_sys_free(&mem, t->nodes, t->cap_nodes * sizeof *t->nodes);
+    otadA_sys_free(&mem, t->ctx_in, t->ctx_cap * sizeof *t->ctx_in);
+    otadA_sys_free(&mem, t->ctx_grad, t->ctx_cap * sizeof *t->ctx_grad);
+    otadA_destroy(&mem);
+    otadA_sys_free(&mem, t, sizeof *t);
     *tape = NULL;
 }
 
@@ -79,7 +79,7 @@ void otad_tape_reset(otad_tape *t)
         return;
     release_from(t, 0);
     t->n_nodes = 0;
-    arena_rewind(&t->mem, (arena_pos){0, 0, 0});
+    otadA_rewind(&t->mem, (arena_pos){0, 0, 0});
     t->generation = t->generation == UINT32_MAX ? 1 : t->generation + 1; /* never 0 */
     t->status = OTAD_OK;
     t->message[0] = '\0';
@@ -87,7 +87,7 @@ void otad_tape_reset(otad_tape *t)
 
 otad_mark otad_tape_mark(const otad_tape *t)
 {
-    arena_pos p = arena_position(&t->mem);
+    arena_pos p = otadA_position(&t->mem);
     return (otad_mark){t->generation, (uint32_t)t->n_nodes, p.chunk, p.offset, p.in_use};
 }
 
@@ -107,7 +107,7 @@ void otad_tape_rewind(otad_tape *t, otad_mark m)
             n->grad_epoch = 0;
         }
     }
-    arena_rewind(&t->mem, (arena_pos){m.arena_chunk, m.arena_offset, m.arena_in_use});
+    otadA_rewind(&t->mem, (arena_pos){m.arena_chunk, m.arena_offset, m.arena_in_use});
 }
 
 void otad_tape_stats_get(const otad_tape *t, otad_tape_stats *s)
@@ -119,7 +119,7 @@ void otad_tape_stats_get(const otad_tape *t, otad_tape_stats *s)
     s->allocations = t->mem.allocations;
 }
 
-size_t first_nonfinite(const double *x, size_t n)
+size_t otadT_first_nonfinite(const double *x, size_t n)
 {
     /* An integer test of the exponent bits vectorises; isfinite per entry
      * does not.  Scan blocks, then find the entry in the bad block. */
@@ -140,27 +140,27 @@ size_t first_nonfinite(const double *x, size_t n)
     return n;
 }
 
-node *tape_node(const otad_tape *t, otad_var v)
+node *otadT_node(const otad_tape *t, otad_var v)
 {
     if (!t || v.generation != t->generation || v.index >= t->n_nodes)
         return NULL;
     return &t->nodes[v.index];
 }
 
-int tape_reserve_ctx(otad_tape *t, size_t n)
+int otadT_reserve_ctx(otad_tape *t, size_t n)
 {
     if (n <= t->ctx_cap)
         return OTAD_OK;
     size_t cap = n < 8 ? 8 : n;
-    otad_value *in = arena_sys_alloc(&t->mem, cap * sizeof *in);
-    double **grad = arena_sys_alloc(&t->mem, cap * sizeof *grad);
+    otad_value *in = otadA_sys_alloc(&t->mem, cap * sizeof *in);
+    double **grad = otadA_sys_alloc(&t->mem, cap * sizeof *grad);
     if (!in || !grad) {
-        arena_sys_free(&t->mem, in, cap * sizeof *in);
-        arena_sys_free(&t->mem, grad, cap * sizeof *grad);
+        otadA_sys_free(&t->mem, in, cap * sizeof *in);
+        otadA_sys_free(&t->mem, grad, cap * sizeof *grad);
         return otad_tape_fail(t, OTAD_ENOMEM, "tape: out of memory for op arguments");
     }
-    arena_sys_free(&t->mem, t->ctx_in, t->ctx_cap * sizeof *t->ctx_in);
-    arena_sys_free(&t->mem, t->ctx_grad, t->ctx_cap * sizeof *t->ctx_grad);
+    otadA_sys_free(&t->mem, t->ctx_in, t->ctx_cap * sizeof *t->ctx_in);
+    otadA_sys_free(&t->mem, t->ctx_grad, t->ctx_cap * sizeof *t->ctx_grad);
     t->ctx_in = in;
     t->ctx_grad = grad;
     t->ctx_cap = cap;
@@ -175,14 +175,14 @@ static node *next_node(otad_tape *t)
         size_t cap = t->cap_nodes ? 2 * t->cap_nodes : 256;
         if (cap > UINT32_MAX)
             cap = UINT32_MAX;
-        node *grown = cap > t->n_nodes ? arena_sys_alloc(&t->mem, cap * sizeof *grown) : NULL;
+        node *grown = cap > t->n_nodes ? otadA_sys_alloc(&t->mem, cap * sizeof *grown) : NULL;
         if (!grown) {
-            otad_tape_fail(t, OTAD_ENOMEM, "tape: out of memory growing the node array to %zu nodes", cap);
+            otad_tape_fail(t, OTAD_ENOMEM, "tape: out of memory for %zu nodes", cap);
             return NULL;
         }
         if (t->n_nodes)
             memcpy(grown, t->nodes, t->n_nodes * sizeof *grown);
-        arena_sys_free(&t->mem, t->nodes, t->cap_nodes * sizeof *t->nodes);
+        otadA_sys_free(&t->mem, t->nodes, t->cap_nodes * sizeof *t->nodes);
         t->nodes = grown;
         t->cap_nodes = cap;
     }
@@ -222,7 +222,7 @@ static otad_var add_leaf(otad_tape *t, const char *what, size_t rows, size_t col
         otad_tape_fail(t, OTAD_EINVAL, "%s: value is NULL", what);
         return no_var;
     }
-    size_t bad = first_nonfinite(value, size);
+    size_t bad = otadT_first_nonfinite(value, size);
     if (bad < size) {
         otad_tape_fail(t, OTAD_EDOMAIN, "%s: entry (%zu,%zu) is %g", what, bad % rows,
                        bad / rows, value[bad]);
@@ -233,7 +233,7 @@ static otad_var add_leaf(otad_tape *t, const char *what, size_t rows, size_t col
         return no_var;
     double *data = (double *)value;
     if (copy) {
-        data = arena_alloc(&t->mem, size * sizeof *data);
+        data = otadA_alloc(&t->mem, size * sizeof *data);
         if (!data) {
             otad_tape_fail(t, OTAD_ENOMEM, "%s: out of memory for %zux%zu", what, rows, cols);
             return no_var;
@@ -271,7 +271,7 @@ otad_var otad_const_fill(otad_tape *t, size_t rows, size_t cols, double x)
                        rows, cols, x);
         return no_var;
     }
-    double *data = arena_alloc(&t->mem, size * sizeof *data);
+    double *data = otadA_alloc(&t->mem, size * sizeof *data);
     node *n = data ? next_node(t) : NULL;
     if (!n) {
         otad_tape_fail(t, OTAD_ENOMEM, "const: out of memory for %zux%zu", rows, cols);
@@ -295,10 +295,10 @@ static int check_op(otad_tape *t, const otad_op *op, const void *params, size_t 
     if (n_in > UINT32_MAX || (n_in && !inputs) || (op->params_bytes && !params))
         return otad_tape_fail(t, OTAD_EINVAL, "%s: missing inputs or params", op->name);
     for (size_t i = 0; i < n_in; i++)
-        if (!tape_node(t, inputs[i]))
+        if (!otadT_node(t, inputs[i]))
             return otad_tape_fail(t, OTAD_EINVAL, "%s: input %zu is not a node of this tape "
                                   "(invalid, or recorded before a reset)", op->name, i);
-    return tape_reserve_ctx(t, n_in);
+    return otadT_reserve_ctx(t, n_in);
 }
 
 otad_var otad_apply(otad_tape *t, const otad_op *op, const void *params, size_t n_in,
@@ -306,16 +306,16 @@ otad_var otad_apply(otad_tape *t, const otad_op *op, const void *params, size_t 
 {
     if (!t || t->status != OTAD_OK || check_op(t, op, params, n_in, inputs) != OTAD_OK)
         return no_var;
-    arena_pos start = arena_position(&t->mem);
+    arena_pos start = otadA_position(&t->mem);
     int rc = OTAD_OK;
     node *n = next_node(t);
     if (!n)
         return no_var;
     n->op = op;
     n->n_in = (uint32_t)n_in;
-    n->inputs = arena_alloc(&t->mem, n_in * sizeof *n->inputs);
-    n->params = op->params_bytes ? arena_alloc(&t->mem, op->params_bytes) : NULL;
-    n->saved = op->saved_bytes ? arena_alloc(&t->mem, op->saved_bytes) : NULL;
+    n->inputs = otadA_alloc(&t->mem, n_in * sizeof *n->inputs);
+    n->params = op->params_bytes ? otadA_alloc(&t->mem, op->params_bytes) : NULL;
+    n->saved = op->saved_bytes ? otadA_alloc(&t->mem, op->saved_bytes) : NULL;
     if (!n->inputs || (op->params_bytes && !n->params) || (op->saved_bytes && !n->saved))
         goto out_of_memory;
     for (size_t i = 0; i < n_in; i++) {
@@ -335,12 +335,12 @@ otad_var otad_apply(otad_tape *t, const otad_op *op, const void *params, size_t 
     if (rc != OTAD_OK)
         goto failed;
     size_t size = rows * cols;
-    c.out = n->value = (otad_value){arena_alloc(&t->mem, size * sizeof(double)), rows, cols};
+    c.out = n->value = (otad_value){otadA_alloc(&t->mem, size * sizeof(double)), rows, cols};
     if (!c.out.data)
         goto out_of_memory;
     rc = op->forward(&c);
     if (rc == OTAD_OK && t->check_finite && !(op->flags & OTAD_OP_MAY_BE_NONFINITE)) {
-        size_t bad = first_nonfinite(c.out.data, size);
+        size_t bad = otadT_first_nonfinite(c.out.data, size);
         if (bad < size)
             rc = otad_fail(&c, OTAD_ERANGE, "non-finite output %g at (%zu,%zu)",
                            c.out.data[bad], bad % rows, bad / rows);
@@ -361,13 +361,13 @@ out_of_memory:
 failed:
     if (t->status == OTAD_OK)
         otad_tape_fail(t, rc, "%s: failed without a message", op->name);
-    arena_rewind(&t->mem, start);
+    otadA_rewind(&t->mem, start);
     return no_var;
 }
 
 void *otad_alloc(const otad_ctx *c, size_t bytes)
 {
-    void *p = arena_alloc(&c->tape->mem, bytes);
+    void *p = otadA_alloc(&c->tape->mem, bytes);
     if (!p)
         otad_fail(c, OTAD_ENOMEM, "out of memory for %zu bytes of workspace", bytes);
     return p;
@@ -375,18 +375,18 @@ void *otad_alloc(const otad_ctx *c, size_t bytes)
 
 otad_value otad_value_of(const otad_tape *t, otad_var v)
 {
-    node *n = tape_node(t, v);
+    node *n = otadT_node(t, v);
     return n ? n->value : (otad_value){NULL, 0, 0};
 }
 
 double otad_scalar(const otad_tape *t, otad_var v)
 {
-    node *n = tape_node(t, v);
+    node *n = otadT_node(t, v);
     return n ? n->value.data[0] : NAN;
 }
 
 const double *otad_grad(const otad_tape *t, otad_var v)
 {
-    node *n = tape_node(t, v);
+    node *n = otadT_node(t, v);
     return n && n->grad && n->grad_epoch == t->epoch ? n->grad : NULL;
 }

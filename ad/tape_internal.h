@@ -1,4 +1,4 @@
-/* The tape's private layout, shared by the files of ad/. */
+/* The tape's private layout, shared by the files of ad/ (see arena.h on names). */
 #ifndef OTAD_TAPE_INTERNAL_H
 #define OTAD_TAPE_INTERNAL_H
 
@@ -38,15 +38,15 @@ struct otad_tape {
 };
 
 /* Set status and message unless a failure is already recorded. */
-int tape_failv(otad_tape *t, int code, const char *prefix, const char *fmt, va_list ap);
+int otadT_failv(otad_tape *t, int code, const char *prefix, const char *fmt, va_list ap);
 
 /* The node of a handle, or NULL (without failing the tape) when it is invalid. */
-node *tape_node(const otad_tape *t, otad_var v);
+node *otadT_node(const otad_tape *t, otad_var v);
 
 /* Make room for op arguments of n inputs. */
-int tape_reserve_ctx(otad_tape *t, size_t n);
+int otadT_reserve_ctx(otad_tape *t, size_t n);
 
 /* First non-finite entry of x[0..n), or n. */
-size_t first_nonfinite(const double *x, size_t n);
+size_t otadT_first_nonfinite(const double *x, size_t n);
 
 #endif

@@ -146,7 +146,8 @@ static int reshape_shape(const otad_ctx *c, size_t *rows, size_t *cols)
 {
     const reshape_params *p = c->params;
     otad_value x = c->in[0];
-    if (p->cols == 0 || p->rows != x.rows * x.cols / p->cols || p->rows * p->cols != x.rows * x.cols)
+    size_t size = x.rows * x.cols;
+    if (p->cols == 0 || p->rows != size / p->cols || p->rows * p->cols != size)
         return otad_fail(c, OTAD_ESHAPE, "cannot reshape %zux%zu to %zux%zu", x.rows, x.cols,
                          p->rows, p->cols);
     *rows = p->rows;

@@ -2,14 +2,7 @@
 #include <cblas.h>
 #include <limits.h>
 
-#include "ops.h"
-
-static int scalar_shape(const otad_ctx *c, size_t *rows, size_t *cols)
-{
-    (void)c;
-    *rows = *cols = 1;
-    return OTAD_OK;
-}
+#include "shape_rules.h"
 
 /* ---- sum of all entries ------------------------------------------------- */
 
@@ -31,7 +24,7 @@ static int sum_vjp(otad_ctx *c)
     return OTAD_OK;
 }
 
-static const otad_op op_sum = {.name = "sum", .arity = 1, .shape = scalar_shape,
+static const otad_op op_sum = {.name = "sum", .arity = 1, .shape = shape_scalar,
                                .forward = sum_forward, .vjp = sum_vjp};
 
 otad_var otad_sum(otad_tape *t, otad_var x)
@@ -40,13 +33,6 @@ otad_var otad_sum(otad_tape *t, otad_var x)
 }
 
 /* ---- sum of each column ------------------------------------------------- */
-
-static int sum_cols_shape(const otad_ctx *c, size_t *rows, size_t *cols)
-{
-    *rows = 1;
-    *cols = c->in[0].cols;
-    return OTAD_OK;
-}
 
 static int sum_cols_forward(otad_ctx *c)
 {
@@ -72,7 +58,7 @@ static int sum_cols_vjp(otad_ctx *c)
     return OTAD_OK;
 }
 
-static const otad_op op_sum_cols = {.name = "sum_cols", .arity = 1, .shape = sum_cols_shape,
+static const otad_op op_sum_cols = {.name = "sum_cols", .arity = 1, .shape = shape_per_column,
                                     .forward = sum_cols_forward, .vjp = sum_cols_vjp};
 
 otad_var otad_sum_cols(otad_tape *t, otad_var x)
@@ -90,7 +76,7 @@ static int dot_shape(const otad_ctx *c, size_t *rows, size_t *cols)
                          b.cols);
     if (a.rows * a.cols > (size_t)INT_MAX)
         return otad_fail(c, OTAD_ESHAPE, "%zu entries: more than BLAS can index", a.rows * a.cols);
-    return scalar_shape(c, rows, cols);
+    return shape_scalar(c, rows, cols);
 }
 
 static int dot_forward(otad_ctx *c)

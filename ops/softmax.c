@@ -2,7 +2,7 @@
  * that no exponential overflows. */
 #include <math.h>
 
-#include "ops.h"
+#include "shape_rules.h"
 
 static double column_max(const double *x, size_t n)
 {
@@ -22,13 +22,6 @@ static double logsumexp(const double *x, size_t n)
 }
 
 /* ---- softmax ------------------------------------------------------------ */
-
-static int softmax_shape(const otad_ctx *c, size_t *rows, size_t *cols)
-{
-    *rows = c->in[0].rows;
-    *cols = c->in[0].cols;
-    return OTAD_OK;
-}
 
 static int softmax_forward(otad_ctx *c)
 {
@@ -59,7 +52,7 @@ static int softmax_vjp(otad_ctx *c)
     return OTAD_OK;
 }
 
-static const otad_op op_softmax = {.name = "softmax", .arity = 1, .shape = softmax_shape,
+static const otad_op op_softmax = {.name = "softmax", .arity = 1, .shape = shape_of_input,
                                    .forward = softmax_forward, .vjp = softmax_vjp};
 
 otad_var otad_softmax(otad_tape *t, otad_var x)
@@ -68,13 +61,6 @@ otad_var otad_softmax(otad_tape *t, otad_var x)
 }
 
 /* ---- logsumexp ---------------------------------------------------------- */
-
-static int logsumexp_shape(const otad_ctx *c, size_t *rows, size_t *cols)
-{
-    *rows = 1;
-    *cols = c->in[0].cols;
-    return OTAD_OK;
-}
 
 static int logsumexp_forward(otad_ctx *c)
 {
@@ -97,7 +83,7 @@ static int logsumexp_vjp(otad_ctx *c)
     return OTAD_OK;
 }
 
-static const otad_op op_logsumexp = {.name = "logsumexp", .arity = 1, .shape = logsumexp_shape,
+static const otad_op op_logsumexp = {.name = "logsumexp", .arity = 1, .shape = shape_per_column,
                                      .forward = logsumexp_forward, .vjp = logsumexp_vjp};
 
 otad_var otad_logsumexp(otad_tape *t, otad_var x)

@@ -1,18 +1,11 @@
 /* Entry-by-entry functions of one value: scale, exp, log, pow. */
 #include <math.h>
 
-#include "ops.h"
+#include "shape_rules.h"
 
 static size_t size_of(otad_value v)
 {
     return v.rows * v.cols;
-}
-
-static int same_shape(const otad_ctx *c, size_t *rows, size_t *cols)
-{
-    *rows = c->in[0].rows;
-    *cols = c->in[0].cols;
-    return OTAD_OK;
 }
 
 static int bad_entry(const otad_ctx *c, size_t k, const char *why)
@@ -41,7 +34,7 @@ static int scale_vjp(otad_ctx *c)
 }
 
 static const otad_op op_scale = {.name = "scale", .arity = 1, .params_bytes = sizeof(double),
-                                 .shape = same_shape, .forward = scale_forward,
+                                 .shape = shape_of_input, .forward = scale_forward,
                                  .vjp = scale_vjp};
 
 otad_var otad_scale(otad_tape *t, otad_var x, double alpha)
@@ -70,7 +63,7 @@ static int exp_vjp(otad_ctx *c)
     return OTAD_OK;
 }
 
-static const otad_op op_exp = {.name = "exp", .arity = 1, .shape = same_shape,
+static const otad_op op_exp = {.name = "exp", .arity = 1, .shape = shape_of_input,
                                .forward = exp_forward, .vjp = exp_vjp};
 
 otad_var otad_exp(otad_tape *t, otad_var x)
@@ -99,7 +92,7 @@ static int log_vjp(otad_ctx *c)
     return OTAD_OK;
 }
 
-static const otad_op op_log = {.name = "log", .arity = 1, .shape = same_shape,
+static const otad_op op_log = {.name = "log", .arity = 1, .shape = shape_of_input,
                                .forward = log_forward, .vjp = log_vjp};
 
 otad_var otad_log(otad_tape *t, otad_var x)
@@ -135,7 +128,7 @@ static int pow_vjp(otad_ctx *c)
 }
 
 static const otad_op op_pow = {.name = "pow", .arity = 1, .params_bytes = sizeof(double),
-                               .shape = same_shape, .forward = pow_forward, .vjp = pow_vjp};
+                               .shape = shape_of_input, .forward = pow_forward, .vjp = pow_vjp};
 
 otad_var otad_pow(otad_tape *t, otad_var x, double p)
 {

@@ -69,7 +69,8 @@ static void test_gradients_every_shape(void **state)
     (void)state;
     for (size_t s = 0; s < 3; s++) {
         size_t r = test_shapes[s].rows, c = test_shapes[s].cols;
-        test_shape side[3] = {{r, c}, {r, 1}, {r, c + 1}}, stacked[3] = {{r, c}, {1, c}, {r + 1, c}};
+        test_shape side[3] = {{r, c}, {r, 1}, {r, c + 1}};
+        test_shape stacked[3] = {{r, c}, {1, c}, {r + 1, c}};
         check_graph_at(record_hcat, NULL, 3, side, -1, 1, 1);
         check_graph_at(record_vcat, NULL, 3, stacked, -1, 1, 2);
         check_graph_at(record_slice, NULL, 1, &test_shapes[s], -1, 1, 3);

@@ -77,7 +77,8 @@ static otad_var record_cube_times(otad_tape *t, const otad_var *in, void *instan
 static void test_errors_reported_per_input(void **state)
 {
     (void)state;
-    otad_value in[2] = {{random_matrix(2, 4, 2, -1, 1), 4, 2}, {random_matrix(3, 4, 2, -1, 1), 4, 2}};
+    otad_value in[2] = {{random_matrix(2, 4, 2, -1, 1), 4, 2},
+                        {random_matrix(3, 4, 2, -1, 1), 4, 2}};
     cube_params wrong = {0.9};
     otad_check_result res;
     assert_int_equal(otad_check_graph(record_cube_times, &wrong, 2, in, NULL, &res), OTAD_OK);
