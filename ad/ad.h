@@ -105,8 +105,9 @@ int otad_tape_fail(otad_tape *tape, int code, const char *fmt, ...)
     OTAD_PRINTF(3, 4);
 
 /* A position on the tape.  Rewinding to it drops every node recorded after it
- * (releasing their resources) and the memory they used, in O(1) plus release
- * calls.  Used to evaluate a subgraph many times on one tape. */
+ * (releasing their resources), the memory they used, and gradients a backward
+ * stored there; the nodes before it stay.  Used to evaluate a subgraph many
+ * times on one tape.  A mark from before a reset is ignored. */
 typedef struct otad_mark {
     uint32_t generation, nodes;
     size_t arena_chunk, arena_offset, arena_in_use;

@@ -87,6 +87,8 @@ void otad_tape_reset(otad_tape *t)
 
 otad_mark otad_tape_mark(const otad_tape *t)
 {
+    if (!t)
+        return (otad_mark){0};
     arena_pos p = otadA_position(&t->mem);
     return (otad_mark){t->generation, (uint32_t)t->n_nodes, p.chunk, p.offset, p.in_use};
 }
@@ -112,6 +114,11 @@ void otad_tape_rewind(otad_tape *t, otad_mark m)
 
 void otad_tape_stats_get(const otad_tape *t, otad_tape_stats *s)
 {
+    if (!t || !s) {
+        if (s)
+            memset(s, 0, sizeof *s);
+        return;
+    }
     s->nodes = t->n_nodes;
     s->bytes_in_use = t->mem.in_use;
     s->peak_bytes = t->mem.peak;
