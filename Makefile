@@ -5,7 +5,7 @@ VERSION := 0.1.0
 PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
-OPT ?= -O3 -g
+OPT ?= -O3 -march=native -g
 
 WARN := -std=c11 -Wall -Wextra -Werror
 BASE_CPPFLAGS := -I. -D_POSIX_C_SOURCE=200809L
@@ -45,11 +45,11 @@ $(BUILD)/config.mk: scripts/configure.sh
 
 CFLAGS_ALL = $(WARN) $(OPT) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
 
-$(BUILD)/obj/%.o: %.c $(BUILD)/config.mk
+$(BUILD)/obj/%.o: %.c $(BUILD)/config.mk Makefile
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -fPIC -MMD -MP -c $< -o $@
 
-$(BUILD)/san/obj/%.o: %.c $(BUILD)/config.mk
+$(BUILD)/san/obj/%.o: %.c $(BUILD)/config.mk Makefile
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O1 -g $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) -MMD -MP -c $< -o $@
 

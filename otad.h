@@ -5,5 +5,7 @@
 
 #include "ad/ad.h"
 #include "ops/ops.h"
+#include "solvers/solvers.h"
+#include "io/io.h"
 
 #endif

@@ -48,6 +48,15 @@ enum {
 /* Name of an error code ("OTAD_ESHAPE: operand shapes disagree"). */
 const char *otad_strerror(int code);
 
+/* Where functions that work outside a tape (constructors, file readers) put
+ * the message of a failure; every such function accepts NULL. */
+typedef struct otad_error {
+    char message[256];
+} otad_error;
+
+/* Set err's message (printf-style) when err is not NULL; returns code. */
+int otad_error_set(otad_error *err, int code, const char *fmt, ...) OTAD_PRINTF(3, 4);
+
 /* ---- values, handles, allocator ---------------------------------------- */
 
 /* A borrowed view of a column-major matrix: element (i, j) is data[i + j*rows]. */
@@ -195,7 +204,7 @@ enum {
  * returning otad_fail(...).  vjp and release may be NULL. */
 typedef struct otad_op {
     const char *name;
-    int arity;               /* number of inputs, or OTAD_VARIADIC (at least 1) */
+    int arity;               /* number of inputs, or OTAD_VARIADIC (any number) */
     size_t params_bytes;     /* size of the params struct copied at record time */
     size_t saved_bytes;      /* size of the saved state, zeroed before forward */
     unsigned flags;
@@ -214,6 +223,10 @@ otad_var otad_apply(otad_tape *tape, const otad_op *op, const void *params,
  * returns code. */
 int otad_fail(const otad_ctx *c, int code, const char *fmt, ...)
     OTAD_PRINTF(3, 4);
+
+/* The saved state of node v when op recorded it, else NULL: how ops that
+ * share an object through a node (a kernel, a factorisation) reach it. */
+void *otad_saved_of(const otad_tape *tape, otad_var v, const otad_op *op);
 
 /* Memory from the tape's arena, 64-byte aligned, kept until reset or rewind;
  * for saved state whose size depends on the shapes, or vjp workspace.

@@ -36,6 +36,17 @@ int otadT_failv(otad_tape *t, int code, const char *prefix, const char *fmt, va_
     return t->status;
 }
 
+int otad_error_set(otad_error *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
 int otad_tape_fail(otad_tape *tape, int code, const char *fmt, ...)
 {
     va_list ap;

@@ -295,10 +295,9 @@ static int check_op(otad_tape *t, const otad_op *op, const void *params, size_t 
 {
     if (!op || !op->name || !op->shape || !op->forward)
         return otad_tape_fail(t, OTAD_EINVAL, "apply: incomplete op descriptor");
-    if (op->arity == OTAD_VARIADIC ? n_in == 0 : (op->arity < 0 || n_in != (size_t)op->arity))
-        return otad_tape_fail(t, OTAD_EINVAL, "%s: given %zu inputs, takes %s%d", op->name, n_in,
-                              op->arity == OTAD_VARIADIC ? "at least " : "",
-                              op->arity == OTAD_VARIADIC ? 1 : op->arity);
+    if (op->arity != OTAD_VARIADIC && (op->arity < 0 || n_in != (size_t)op->arity))
+        return otad_tape_fail(t, OTAD_EINVAL, "%s: given %zu inputs, takes %d", op->name, n_in,
+                              op->arity);
     if (n_in > UINT32_MAX || (n_in && !inputs) || (op->params_bytes && !params))
         return otad_tape_fail(t, OTAD_EINVAL, "%s: missing inputs or params", op->name);
     for (size_t i = 0; i < n_in; i++)
@@ -370,6 +369,12 @@ failed:
         otad_tape_fail(t, rc, "%s: failed without a message", op->name);
     otadA_rewind(&t->mem, start);
     return no_var;
+}
+
+void *otad_saved_of(const otad_tape *t, otad_var v, const otad_op *op)
+{
+    node *n = otadT_node(t, v);
+    return n && n->op == op ? n->saved : NULL;
 }
 
 void *otad_alloc(const otad_ctx *c, size_t bytes)

@@ -12,6 +12,8 @@ typedef struct concat_params {
 static int concat_shape(const otad_ctx *c, size_t *rows, size_t *cols)
 {
     int vertical = ((const concat_params *)c->params)->vertical;
+    if (c->n_in == 0)
+        return otad_fail(c, OTAD_EINVAL, "nothing to concatenate");
     *rows = c->in[0].rows;
     *cols = c->in[0].cols;
     for (size_t i = 1; i < c->n_in; i++) {
@@ -176,4 +178,69 @@ otad_var otad_reshape(otad_tape *t, otad_var x, size_t rows, size_t cols)
 {
     reshape_params p = {rows, cols};
     return otad_apply(t, &op_reshape, &p, 1, &x);
+}
+
+/* ---- repeating columns -------------------------------------------------- */
+
+typedef struct repeat_params {
+    size_t times;
+    int tile; /* 1: the whole block again and again; 0: each column in turn */
+} repeat_params;
+
+/* Output column of copy r of input column f. */
+static size_t repeated(const repeat_params *p, size_t f, size_t r, size_t cols)
+{
+    return p->tile ? r * cols + f : f * p->times + r;
+}
+
+static int repeat_shape(const otad_ctx *c, size_t *rows, size_t *cols)
+{
+    const repeat_params *p = c->params;
+    if (p->times == 0 || c->in[0].cols > SIZE_MAX / p->times)
+        return otad_fail(c, OTAD_EINVAL, "cannot repeat %zu columns %zu times", c->in[0].cols,
+                         p->times);
+    *rows = c->in[0].rows;
+    *cols = c->in[0].cols * p->times;
+    return OTAD_OK;
+}
+
+static int repeat_forward(otad_ctx *c)
+{
+    const repeat_params *p = c->params;
+    size_t n = c->in[0].rows, cols = c->in[0].cols;
+    for (size_t f = 0; f < cols; f++)
+        for (size_t r = 0; r < p->times; r++)
+            memcpy(c->out.data + repeated(p, f, r, cols) * n, c->in[0].data + f * n,
+                   n * sizeof(double));
+    return OTAD_OK;
+}
+
+static int repeat_vjp(otad_ctx *c)
+{
+    const repeat_params *p = c->params;
+    size_t n = c->in[0].rows, cols = c->in[0].cols;
+    for (size_t f = 0; f < cols; f++)
+        for (size_t r = 0; r < p->times; r++) {
+            const double *g = c->out_grad + repeated(p, f, r, cols) * n;
+            double *gx = c->in_grad[0] + f * n;
+            for (size_t i = 0; i < n; i++)
+                gx[i] += g[i];
+        }
+    return OTAD_OK;
+}
+
+static const otad_op op_repeat = {.name = "repeat_cols", .arity = 1,
+                                  .params_bytes = sizeof(repeat_params), .shape = repeat_shape,
+                                  .forward = repeat_forward, .vjp = repeat_vjp};
+
+otad_var otad_repeat_cols(otad_tape *t, otad_var x, size_t times)
+{
+    repeat_params p = {times, 0};
+    return otad_apply(t, &op_repeat, &p, 1, &x);
+}
+
+otad_var otad_tile_cols(otad_tape *t, otad_var x, size_t times)
+{
+    repeat_params p = {times, 1};
+    return otad_apply(t, &op_repeat, &p, 1, &x);
 }

@@ -1,7 +1,9 @@
-/* add, sub, mul, div with per-dimension broadcasting. */
+/* add, sub, mul, div and xlogy with per-dimension broadcasting. */
+#include <math.h>
+
 #include "ops.h"
 
-enum binary_kind { ADD, SUB, MUL, DIV };
+enum binary_kind { ADD, SUB, MUL, DIV, XLOGY };
 
 /* Strides that repeat a broadcast operand: 0 along a dimension of size 1. */
 typedef struct broadcast {
@@ -43,6 +45,14 @@ static int binary_forward(otad_ctx *c)
             if (b[k] == 0)
                 return otad_fail(c, OTAD_EDOMAIN, "division by zero: divisor entry (%zu,%zu)",
                                  k % c->in[1].rows, k / c->in[1].rows);
+    if (kind == XLOGY)
+        for (size_t j = 0; j < s.cols; j++)
+            for (size_t i = 0; i < s.rows; i++) {
+                double x = a[j * s.a_col + i * s.a_row], y = b[j * s.b_col + i * s.b_row];
+                if (x != 0 && !(y > 0))
+                    return otad_fail(c, OTAD_EDOMAIN, "entry (%zu,%zu): x = %g with y = %g "
+                                     "(needs y > 0 where x ≠ 0)", i, j, x, y);
+            }
     for (size_t j = 0; j < s.cols; j++) {
         const double *aj = a + j * s.a_col, *bj = b + j * s.b_col;
         double *y = c->out.data + j * s.rows;
@@ -62,6 +72,12 @@ static int binary_forward(otad_ctx *c)
         case DIV:
             for (size_t i = 0; i < s.rows; i++)
                 y[i] = aj[i * s.a_row] / bj[i * s.b_row];
+            break;
+        case XLOGY:
+            for (size_t i = 0; i < s.rows; i++) {
+                double x = aj[i * s.a_row];
+                y[i] = x == 0 ? 0 : x * log(bj[i * s.b_row]);
+            }
             break;
         }
     }
@@ -98,6 +114,11 @@ static int binary_vjp(otad_ctx *c)
                 if (ga) ga[ia] += g[i] / b[ib];
                 if (gb) gb[ib] -= g[i] * (y[i] / b[ib]);
                 break;
+            case XLOGY:
+                /* where x = 0 the value is 0 for every y: no gradient to y */
+                if (ga) ga[ia] += g[i] * log(b[ib]);
+                if (gb && a[ia] != 0) gb[ib] += g[i] * (a[ia] / b[ib]);
+                break;
             }
         }
     }
@@ -105,13 +126,14 @@ static int binary_vjp(otad_ctx *c)
 }
 
 #define BINARY_OP(name_) \
-    {.name = name_, .arity = 2, .params_bytes = sizeof(enum binary_kind), \
+    {.name = (name_), .arity = 2, .params_bytes = sizeof(enum binary_kind), \
      .shape = binary_shape, .forward = binary_forward, .vjp = binary_vjp}
 
 static const otad_op op_add = BINARY_OP("add");
 static const otad_op op_sub = BINARY_OP("sub");
 static const otad_op op_mul = BINARY_OP("mul");
 static const otad_op op_div = BINARY_OP("div");
+static const otad_op op_xlogy = BINARY_OP("xlogy");
 
 static otad_var binary(otad_tape *t, const otad_op *op, enum binary_kind kind, otad_var a,
                        otad_var b)
@@ -124,3 +146,7 @@ otad_var otad_add(otad_tape *t, otad_var a, otad_var b) { return binary(t, &op_a
 otad_var otad_sub(otad_tape *t, otad_var a, otad_var b) { return binary(t, &op_sub, SUB, a, b); }
 otad_var otad_mul(otad_tape *t, otad_var a, otad_var b) { return binary(t, &op_mul, MUL, a, b); }
 otad_var otad_div(otad_tape *t, otad_var a, otad_var b) { return binary(t, &op_div, DIV, a, b); }
+otad_var otad_xlogy(otad_tape *t, otad_var x, otad_var y)
+{
+    return binary(t, &op_xlogy, XLOGY, x, y);
+}

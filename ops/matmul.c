@@ -86,3 +86,53 @@ otad_var otad_matmul(otad_tape *t, otad_var a, int transpose_a, otad_var b, int 
     otad_var in[2] = {a, b};
     return otad_apply(t, &op_matmul, &p, 2, in);
 }
+
+/* ---- weighted combinations of column blocks ------------------------------ */
+
+static int combine_shape(const otad_ctx *c, size_t *rows, size_t *cols)
+{
+    otad_value x = c->in[0], w = c->in[1];
+    if (w.rows * w.cols != x.cols)
+        return otad_fail(c, OTAD_ESHAPE, "x has %zu columns, weights are %zux%zu (needs "
+                         "rows·cols = %zu)", x.cols, w.rows, w.cols, x.cols);
+    *rows = x.rows;
+    *cols = w.cols;
+    return OTAD_OK;
+}
+
+/* Block f of x (N×R) times column f of w: one dgemv per block. */
+static int combine_forward(otad_ctx *c)
+{
+    otad_value x = c->in[0], w = c->in[1];
+    int n = (int)x.rows, r = (int)w.rows;
+    for (size_t f = 0; f < w.cols; f++)
+        cblas_dgemv(CblasColMajor, CblasNoTrans, n, r, 1.0, x.data + f * w.rows * x.rows, n,
+                    w.data + f * w.rows, 1, 0.0, c->out.data + f * x.rows, 1);
+    return OTAD_OK;
+}
+
+/* x̄ block f += ȳ_f w_fᵀ;  w̄_f += (block f)ᵀ ȳ_f. */
+static int combine_vjp(otad_ctx *c)
+{
+    otad_value x = c->in[0], w = c->in[1];
+    int n = (int)x.rows, r = (int)w.rows;
+    for (size_t f = 0; f < w.cols; f++) {
+        const double *block = x.data + f * w.rows * x.rows, *g = c->out_grad + f * x.rows;
+        if (c->in_grad[0])
+            cblas_dger(CblasColMajor, n, r, 1.0, g, 1, w.data + f * w.rows, 1,
+                       c->in_grad[0] + f * w.rows * x.rows, n);
+        if (c->in_grad[1])
+            cblas_dgemv(CblasColMajor, CblasTrans, n, r, 1.0, block, n, g, 1, 1.0,
+                        c->in_grad[1] + f * w.rows, 1);
+    }
+    return OTAD_OK;
+}
+
+static const otad_op op_combine = {.name = "combine_blocks", .arity = 2, .shape = combine_shape,
+                                   .forward = combine_forward, .vjp = combine_vjp};
+
+otad_var otad_combine_blocks(otad_tape *t, otad_var x, otad_var w)
+{
+    otad_var in[2] = {x, w};
+    return otad_apply(t, &op_combine, NULL, 2, in);
+}

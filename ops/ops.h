@@ -25,6 +25,8 @@ otad_var otad_add(otad_tape *tape, otad_var a, otad_var b);
 otad_var otad_sub(otad_tape *tape, otad_var a, otad_var b);
 otad_var otad_mul(otad_tape *tape, otad_var a, otad_var b);
 otad_var otad_div(otad_tape *tape, otad_var a, otad_var b);  /* b must have no zero */
+/* x·log(y), 0 where x = 0 (so 0·log 0 = 0); y > 0 where x ≠ 0. */
+otad_var otad_xlogy(otad_tape *tape, otad_var x, otad_var y);
 
 otad_var otad_scale(otad_tape *tape, otad_var x, double alpha);   /* αx */
 otad_var otad_exp(otad_tape *tape, otad_var x);
@@ -61,6 +63,187 @@ otad_var otad_cols(otad_tape *tape, otad_var x, size_t first, size_t count);
 
 /* The same entries in column-major order as a rows×cols value. */
 otad_var otad_reshape(otad_tape *tape, otad_var x, size_t rows, size_t cols);
+
+/* The columns of x, each repeated `times` times in a row: column f of x
+ * becomes columns f·times … f·times + times − 1. */
+otad_var otad_repeat_cols(otad_tape *tape, otad_var x, size_t times);
+
+/* x side by side with itself `times` times: [x x … x]. */
+otad_var otad_tile_cols(otad_tape *tape, otad_var x, size_t times);
+
+/* Per block: x is N×(R·F), w is R×F; column f of the N×F result is
+ * Σ_r w[r, f] · x[:, f·R + r] (F weighted combinations of R columns each). */
+otad_var otad_combine_blocks(otad_tape *tape, otad_var x, otad_var w);
+
+/* ---- costs -------------------------------------------------------------- */
+
+/* C_ij = ‖x_i − y_j‖² between the rows of x (n×d) and of y (m×d): n×m,
+ * differentiable in both point sets.  Any n×m tape value can serve as a
+ * cost as well. */
+otad_var otad_sqdist(otad_tape *tape, otad_var x, otad_var y);
+
+/* ---- kernels ------------------------------------------------------------ */
+
+/* A kernel K (rows×cols) lives on a tape as a node that depends on its
+ * parameters (a cost matrix, edge weights: ordinary tape values).  Sinkhorn,
+ * barycenters and losses use kernels only through otad_kernel_apply and
+ * otad_kernel_apply_log, so they work with any kernel below or a new one. */
+#define OTAD_KERNEL_MAX_PARAMS 4
+typedef struct otad_kernel {
+    otad_var node;
+    size_t n_params;
+    otad_var params[OTAD_KERNEL_MAX_PARAMS];
+} otad_kernel;
+
+/* What an apply multiplies by: K, or Kᵀ, or the cost-weighted K ⊙ C (C the
+ * cost the kernel stands for: K = exp(−C/ε)), or its transpose. */
+enum {
+    OTAD_KERNEL_TRANSPOSE = 1u,
+    OTAD_KERNEL_COST = 2u
+};
+
+/* op(K)·x for the N×B columns of x. */
+otad_var otad_kernel_apply(otad_tape *tape, otad_kernel k, unsigned product, otad_var x);
+
+/* log(op(K)·exp(x)) per column, computed without forming exp(x), so that it
+ * stays finite where exp(x) or the product leaves the range of doubles (the
+ * log-domain Sinkhorn).  Only for kernels whose class has apply_log. */
+otad_var otad_kernel_apply_log(otad_tape *tape, otad_kernel k, unsigned product, otad_var x);
+
+typedef struct otad_kernel_info {
+    size_t rows, cols;  /* K maps cols-vectors to rows-vectors */
+    double eps;         /* the ε of K = exp(−C/ε) */
+    int has_cost;       /* OTAD_KERNEL_COST products are available */
+    int has_log;        /* otad_kernel_apply_log is available */
+} otad_kernel_info;
+
+/* Size and ε of a kernel; zeroed for an invalid one. */
+otad_kernel_info otad_kernel_info_of(const otad_tape *tape, otad_kernel k);
+
+/* Gibbs kernel K = exp(−C/ε) of an n×m cost C, differentiable in C (so in the
+ * points C was computed from).  K is stored; its gradient to C from all the
+ * applies of one backward is formed by blocked matrix products, never one
+ * n×m update per apply. */
+otad_kernel otad_kernel_gibbs(otad_tape *tape, otad_var cost, double eps);
+
+/* Separable Gaussian kernel on the regular grid of [0,1]^d (d = 1, 2, 3) with
+ * shape[a] points along axis a at i/(shape[a] − 1): K = exp(−‖x − y‖²/ε),
+ * applied axis by axis.  A value on the grid is a column of ∏ shape[a]
+ * entries, axis 0 fastest (a row-major image of width shape[0]).  No
+ * parameters. */
+otad_kernel otad_kernel_grid(otad_tape *tape, size_t dims, const size_t *shape, double eps);
+
+/* ---- graphs and the heat kernel ---------------------------------------- */
+
+/* An undirected connected graph for heat kernels: vertices 0..n−1, edges
+ * given as vertex pairs, each with a Laplacian scale (for grids, 1/h² along
+ * the edge's axis).  Holds the sparsity analysis of I − τL_w, done once and
+ * shared by every kernel built on it.  Not tied to a tape. */
+typedef struct otad_graph otad_graph;
+
+/* ends holds 2·n_edges vertex indices (edge e joins ends[2e] and ends[2e+1]);
+ * scale holds n_edges Laplacian scales, or is NULL for 1. */
+int otad_graph_new(otad_graph **graph, size_t n_vertices, size_t n_edges, const size_t *ends,
+                   const double *scale, otad_error *err);
+
+/* Grid graphs on [0,1]^d, vertex (x, y[, z]) at index x + nx·(y + ny·z),
+ * with spacing 1/(n−1) per axis and scales (n−1)²: w ≡ 1 approximates the
+ * continuous heat kernel.  Edges: first every x-edge (x,y)–(x+1,y), index
+ * y·(nx−1) + x (per z layer in 3-D), then every y-edge, then every z-edge —
+ * the order of the reference workload W3. */
+int otad_graph_grid2d(otad_graph **graph, size_t nx, size_t ny, otad_error *err);
+int otad_graph_grid3d(otad_graph **graph, size_t nx, size_t ny, size_t nz, otad_error *err);
+
+size_t otad_graph_vertices(const otad_graph *graph);
+size_t otad_graph_edges(const otad_graph *graph);
+/* Endpoints of edge e (for regularisers that need neighbouring edges). */
+void otad_graph_edge(const otad_graph *graph, size_t e, size_t *i, size_t *j);
+
+/* Frees the graph and sets *graph to NULL.  Kernels built on it must have
+ * been released (their tapes reset or freed) first. */
+void otad_graph_free(otad_graph **graph);
+
+/* Heat kernel K = M^(−S), M = I − ε/(4S)·L_w, L_w = W − diag(W·1) with
+ * W_ij = scale_e·w_e on edge e = (i, j): S sparse solves with one Cholesky
+ * factorisation per evaluation (CHOLMOD, analysis shared by the graph).
+ * w (n_edges×1, positive) is a tape value; its gradient is recomputed in
+ * backward, never stored per solve.  Symmetric; no cost products. */
+otad_kernel otad_kernel_heat(otad_tape *tape, otad_graph *graph, otad_var w, double eps,
+                             int steps);
+
+/* ---- sparse SPD solves -------------------------------------------------- */
+
+/* The sparsity pattern of a symmetric positive definite n×n matrix: its lower
+ * triangle in compressed columns (col_start[n+1], row[nnz]; the diagonal
+ * present in every column), analysed once. */
+typedef struct otad_spd_pattern otad_spd_pattern;
+
+int otad_spd_pattern_new(otad_spd_pattern **pattern, size_t n, const size_t *col_start,
+                         const size_t *row, otad_error *err);
+void otad_spd_pattern_free(otad_spd_pattern **pattern);
+
+/* x = A⁻¹b for the N×B columns of b, A given by its nnz lower-triangle
+ * values on the pattern (a tape value, nnz×1).  Gradients: b̄ = A⁻¹x̄ and,
+ * on the pattern, Ā_ij = −(b̄_i x_j + b̄_j x_i) (−b̄_i x_i on the diagonal). */
+otad_var otad_spd_solve(otad_tape *tape, otad_spd_pattern *pattern, otad_var values,
+                        otad_var b);
+
+/* ---- losses between histograms ----------------------------------------- */
+
+/* 1×B, one loss per column of p; q has p's shape or is one column.  Seed 004
+ * eq. (10)–(12):
+ *   L1 = Σ_i |p_i − q_i|          (gradient sign(p − q), 0 where equal)
+ *   L2 = Σ_i (p_i − q_i)²
+ *   KL = Σ_i p_i log(p_i/q_i) − p_i + q_i    (p ≥ 0 with 0·log 0 = 0, q > 0)
+ * The Sinkhorn losses are in solvers/ (they run Sinkhorn). */
+otad_var otad_loss_l1(otad_tape *tape, otad_var p, otad_var q);
+otad_var otad_loss_l2(otad_tape *tape, otad_var p, otad_var q);
+otad_var otad_loss_kl(otad_tape *tape, otad_var p, otad_var q);
+
+/* ---- writing a kernel --------------------------------------------------- */
+
+/* What a kernel's vjp receives: the apply's input x, output y and its
+ * gradient ybar; it adds op(K)ᵀ·ybar into xbar (when not NULL) and the
+ * parameters' share into param_grad[i] (those not NULL). */
+typedef struct otad_kernel_vjp_args {
+    unsigned product;
+    size_t ncols;
+    const double *x, *y, *ybar;
+    double *xbar;
+    double *const *param_grad;
+} otad_kernel_vjp_args;
+
+/* A kernel implementation.  Functions get the ctx of the op being run (for
+ * otad_alloc and otad_fail) and the kernel's state (state_bytes, zeroed).
+ * Optional members may be NULL. */
+typedef struct otad_kernel_class {
+    const char *name;
+    size_t state_bytes;
+    /* Build the kernel from its parameters (c->in) and config; fill info. */
+    int (*setup)(otad_ctx *c, void *state, const void *config, otad_kernel_info *info);
+    /* y ← β·y + op(K)·x on ncols columns (β is 0 or 1). */
+    int (*apply)(const otad_ctx *c, void *state, unsigned product, size_t ncols,
+                 const double *x, double beta, double *y);
+    /* Optional: gradients of an apply.  NULL: xbar += op(K)ᵀ·ybar through
+     * apply (a kernel without parameters needs no more). */
+    int (*vjp)(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a);
+    /* Optional, for kernels with parameters: called before the first vjp of
+     * each backward, and at the kernel's node after the last one (to add
+     * what vjp deferred into param_grad). */
+    void (*begin_backward)(void *state);
+    int (*finish_backward)(const otad_ctx *c, void *state, double *const *param_grad);
+    /* Optional: y = log(op(K)·exp(x)) and its gradients (same args, x and y
+     * in the log domain). */
+    int (*apply_log)(const otad_ctx *c, void *state, unsigned product, size_t ncols,
+                     const double *x, double *y);
+    int (*vjp_log)(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a);
+    /* Optional: free outside resources. */
+    void (*release)(void *state);
+} otad_kernel_class;
+
+/* Record a kernel of class cls on its parameters. */
+otad_kernel otad_kernel_new(otad_tape *tape, const otad_kernel_class *cls, const void *config,
+                            size_t n_params, const otad_var *params);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const test_shape test_shapes[3] = {{1, 1}, {7, 1}, {7, 4}};
 
@@ -95,4 +96,49 @@ void assert_close_at(double actual, double expected, double tolerance, const cha
     if (!(fabs(actual - expected) <= tolerance))
         fail_msg("%s:%d: %.17g differs from %.17g by more than %g", file, line, actual, expected,
                  tolerance);
+}
+
+typedef struct kernel_operator {
+    otad_tape *tape;
+    otad_kernel k;
+    unsigned product;
+} kernel_operator;
+
+static int apply_kernel(void *instance, int transpose, size_t ncols, const double *x, double *y)
+{
+    kernel_operator *op = instance;
+    otad_kernel_info info = otad_kernel_info_of(op->tape, op->k);
+    otad_mark m = otad_tape_mark(op->tape);
+    unsigned product = op->product | (transpose ? OTAD_KERNEL_TRANSPOSE : 0);
+    otad_var in = otad_const(op->tape, transpose ? info.rows : info.cols, ncols, x);
+    otad_value out = otad_value_of(op->tape, otad_kernel_apply(op->tape, op->k, product, in));
+    int rc = otad_tape_status(op->tape);
+    if (rc == OTAD_OK)
+        memcpy(y, out.data, out.rows * out.cols * sizeof *y);
+    otad_tape_rewind(op->tape, m);
+    return rc;
+}
+
+void check_kernel_adjoint(otad_tape *tape, otad_kernel k, unsigned product, size_t ncols)
+{
+    kernel_operator op = {tape, k, product};
+    otad_kernel_info info = otad_kernel_info_of(tape, k);
+    otad_check_opts opts;
+    otad_check_opts_init(&opts);
+    opts.tolerance = 1e-12;
+    opts.abs_floor = 0;
+    otad_check_result res;
+    int rc = otad_check_adjoint(apply_kernel, &op, info.rows, info.cols, ncols, &opts, &res);
+    if (rc != OTAD_OK || !res.passed)
+        fail_msg("%s (%s)", res.report, otad_tape_message(tape));
+}
+
+double max_rel_diff(const double *a, const double *b, size_t n)
+{
+    double d = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        d = fmax(d, fabs(a[i] - b[i]));
+        m = fmax(m, fabs(b[i]));
+    }
+    return d / m;
 }

@@ -54,4 +54,11 @@ extern const test_shape test_shapes[3];
 void check_graph_at(otad_record_fn record, void *instance, size_t n_in,
                     const test_shape *shapes, double lo, double hi, uint64_t seed);
 
+/* Adjoint identity ⟨op(K)x, y⟩ = ⟨x, op(K)ᵀy⟩ of a kernel on its tape, for
+ * ncols columns, to 1e-12 relative; product 0 or OTAD_KERNEL_COST. */
+void check_kernel_adjoint(otad_tape *tape, otad_kernel k, unsigned product, size_t ncols);
+
+/* Largest |a_i − b_i| over the largest |b_i|. */
+double max_rel_diff(const double *a, const double *b, size_t n);
+
 #endif

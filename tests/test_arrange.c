@@ -37,6 +37,18 @@ static otad_var record_cols_overlap(otad_tape *t, const otad_var *in, void *inst
     return otad_hcat(t, 2, parts);
 }
 
+static otad_var record_repeat(otad_tape *t, const otad_var *in, void *instance)
+{
+    (void)instance;
+    return otad_repeat_cols(t, in[0], 3);
+}
+
+static otad_var record_tile(otad_tape *t, const otad_var *in, void *instance)
+{
+    (void)instance;
+    return otad_tile_cols(t, in[0], 2);
+}
+
 static void test_values(void **state)
 {
     (void)state;
@@ -60,6 +72,13 @@ static void test_values(void **state)
     assert_int_equal(s.cols, 1);
     assert_close(s.data[0], 4, 0);
     assert_close(s.data[1], 6, 0);
+
+    otad_value r = otad_value_of(t, otad_repeat_cols(t, xa, 2));
+    otad_value tl = otad_value_of(t, otad_tile_cols(t, xa, 2));
+    const double r_expected[8] = {1, 2, 1, 2, 3, 4, 3, 4}, t_expected[8] = {1, 2, 3, 4, 1, 2, 3, 4};
+    assert_int_equal(r.cols, 4);
+    assert_memory_equal(r.data, r_expected, sizeof r_expected);
+    assert_memory_equal(tl.data, t_expected, sizeof t_expected);
     assert_tape_ok(t);
     otad_tape_free(&t);
 }
@@ -75,6 +94,8 @@ static void test_gradients_every_shape(void **state)
         check_graph_at(record_vcat, NULL, 3, stacked, -1, 1, 2);
         check_graph_at(record_slice, NULL, 1, &test_shapes[s], -1, 1, 3);
         check_graph_at(record_reshape, NULL, 1, &test_shapes[s], -1, 1, 4);
+        check_graph_at(record_repeat, NULL, 1, &test_shapes[s], -1, 1, 6);
+        check_graph_at(record_tile, NULL, 1, &test_shapes[s], -1, 1, 7);
     }
     test_shape wide = {5, 4};
     check_graph_at(record_cols_overlap, NULL, 1, &wide, -1, 1, 5);
@@ -104,7 +125,7 @@ static void test_errors(void **state)
 
     assert_false(otad_var_valid(otad_hcat(t, 0, NULL)));
     assert_int_equal(otad_tape_status(t), OTAD_EINVAL);
-    assert_string_equal(otad_tape_message(t), "concat: given 0 inputs, takes at least 1");
+    assert_string_equal(otad_tape_message(t), "concat: nothing to concatenate");
     otad_tape_free(&t);
 }
 

@@ -10,11 +10,14 @@ typedef otad_var (*binary_fn)(otad_tape *, otad_var, otad_var);
 static const struct {
     const char *name;
     binary_fn fn;
-} ops[] = {{"add", otad_add}, {"sub", otad_sub}, {"mul", otad_mul}, {"div", otad_div}};
+} ops[] = {{"add", otad_add}, {"sub", otad_sub}, {"mul", otad_mul}, {"div", otad_div},
+           {"xlogy", otad_xlogy}};
+enum { N_OPS = sizeof ops / sizeof *ops };
 
 static double apply_scalar(binary_fn fn, double a, double b)
 {
-    return fn == otad_add ? a + b : fn == otad_sub ? a - b : fn == otad_mul ? a * b : a / b;
+    return fn == otad_add ? a + b : fn == otad_sub ? a - b : fn == otad_mul ? a * b
+         : fn == otad_div ? a / b : a * log(b);
 }
 
 static otad_var record_binary(otad_tape *t, const otad_var *in, void *instance)
@@ -37,7 +40,7 @@ static void test_values_broadcast(void **state)
     otad_tape *t = new_tape();
     test_shape pairs[6][2];
     broadcast_pairs(5, 3, pairs);
-    for (size_t op = 0; op < 4; op++)
+    for (size_t op = 0; op < N_OPS; op++)
         for (size_t k = 0; k < 6; k++) {
             test_shape sa = pairs[k][0], sb = pairs[k][1];
             double *a = random_matrix(1, sa.rows, sa.cols, 0.5, 2);
@@ -62,7 +65,7 @@ static void test_values_broadcast(void **state)
 static void test_gradients_every_shape(void **state)
 {
     (void)state;
-    for (size_t op = 0; op < 4; op++)
+    for (size_t op = 0; op < N_OPS; op++)
         for (size_t s = 0; s < 3; s++) {
             test_shape pairs[6][2];
             broadcast_pairs(test_shapes[s].rows, test_shapes[s].cols, pairs);
@@ -86,6 +89,28 @@ static void test_same_input_twice(void **state)
     assert_int_equal(otad_backward(t, otad_sum(t, otad_div(t, p, p))), OTAD_OK);
     for (int i = 0; i < 3; i++)
         assert_close(g[i], 0, 1e-15);
+    otad_tape_free(&t);
+}
+
+/* 0·log 0 = 0, with no gradient to y there. */
+static void test_xlogy_at_zero(void **state)
+{
+    (void)state;
+    otad_tape *t = new_tape();
+    double x[2] = {0, 2}, y[2] = {0, 1}, gx[2], gy[2];
+    otad_var z = otad_sum(t, otad_xlogy(t, otad_param(t, 2, 1, x, gx), otad_param(t, 2, 1, y, gy)));
+    assert_close(otad_scalar(t, z), 0, 0);
+    y[0] = 0.5;
+    otad_tape_reset(t);
+    z = otad_sum(t, otad_xlogy(t, otad_param(t, 2, 1, x, gx), otad_param(t, 2, 1, y, gy)));
+    assert_int_equal(otad_backward(t, z), OTAD_OK);
+    assert_close(gy[0], 0, 0);
+    assert_close(gy[1], 2, 0);
+    assert_close(gx[0], log(0.5), 1e-15);
+    otad_tape_reset(t);
+    y[1] = 0;
+    z = otad_xlogy(t, otad_const(t, 2, 1, x), otad_const(t, 2, 1, y));
+    assert_int_equal(otad_tape_status(t), OTAD_EDOMAIN);
     otad_tape_free(&t);
 }
 
@@ -132,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_values_broadcast),
         cmocka_unit_test(test_gradients_every_shape),
         cmocka_unit_test(test_same_input_twice),
+        cmocka_unit_test(test_xlogy_at_zero),
         cmocka_unit_test(test_shape_mismatch),
         cmocka_unit_test(test_division_by_zero),
         cmocka_unit_test(test_division_gradient_no_overflow),

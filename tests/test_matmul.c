@@ -82,6 +82,32 @@ static void test_same_operand_twice(void **state)
     check_graph_at(record_gram, NULL, 1, &s, -1, 1, 99);
 }
 
+/* Three blocks of two columns, each combined with its own weights. */
+static otad_var record_combine(otad_tape *t, const otad_var *in, void *instance)
+{
+    (void)instance;
+    return otad_combine_blocks(t, in[0], in[1]);
+}
+
+static void test_combine_blocks(void **state)
+{
+    (void)state;
+    otad_tape *t = new_tape();
+    /* R = 2 columns per block, F = 3 blocks */
+    double x[6] = {1, 2, 3, 4, 5, 6}, w[6] = {1, 0, 0.5, 0.5, 0, 2};
+    otad_value y = otad_value_of(t, otad_combine_blocks(t, otad_const(t, 1, 6, x),
+                                                        otad_const(t, 2, 3, w)));
+    assert_tape_ok(t);
+    assert_int_equal(y.cols, 3);
+    assert_close(y.data[0], 1, 0);
+    assert_close(y.data[1], 3.5, 0);
+    assert_close(y.data[2], 12, 0);
+    otad_tape_free(&t);
+    const test_shape shapes[3][2] = {{{1, 1}, {1, 1}}, {{5, 6}, {2, 3}}, {{4, 6}, {3, 2}}};
+    for (int s = 0; s < 3; s++)
+        check_graph_at(record_combine, NULL, 2, shapes[s], -1, 1, 40 + s);
+}
+
 static void test_inner_dimension_mismatch(void **state)
 {
     (void)state;
@@ -99,6 +125,7 @@ int main(void)
         cmocka_unit_test(test_values_all_transposes),
         cmocka_unit_test(test_gradients_every_shape),
         cmocka_unit_test(test_same_operand_twice),
+        cmocka_unit_test(test_combine_blocks),
         cmocka_unit_test(test_inner_dimension_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,148 @@
+/* Heat maps and strips of images on one colour scale. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "io_internal.h"
+
+void otad_image_opts_init(otad_image_opts *opts)
+{
+    *opts = (otad_image_opts){.vmin = 0, .vmax = 0, .colormap = OTAD_COLORMAP_HEAT,
+                              .scale = 1, .gap = 4, .background = 0xFFFFFF, .captions = NULL};
+}
+
+static int check_opts(const otad_image_opts *o, const char *path, otad_error *err)
+{
+    if (o->colormap < OTAD_COLORMAP_HEAT || o->colormap > OTAD_COLORMAP_DIVERGING)
+        return otadI_fail(err, OTAD_EINVAL, path, "unknown colormap %d", o->colormap);
+    if (o->scale < 1 || o->scale > OTAD_IMAGE_MAX_SIDE || o->gap < 0 ||
+        o->gap > OTAD_IMAGE_MAX_SIDE)
+        return otadI_fail(err, OTAD_EINVAL, path, "scale %d, gap %d: need scale >= 1, gap >= 0",
+                          o->scale, o->gap);
+    if (!isfinite(o->vmin) || !isfinite(o->vmax))
+        return otadI_fail(err, OTAD_EINVAL, path, "colour range %g..%g is not finite", o->vmin,
+                          o->vmax);
+    if (o->vmin > o->vmax)
+        return otadI_fail(err, OTAD_EINVAL, path, "colour range vmin %g > vmax %g", o->vmin,
+                          o->vmax);
+    if (o->background > 0xFFFFFF)
+        return otadI_fail(err, OTAD_EINVAL, path, "background 0x%x is not 0xRRGGBB",
+                          o->background);
+    return OTAD_OK;
+}
+
+/* The colour range: the given one, or that of all the values. */
+static int value_range(const double *const *images, size_t n, size_t count,
+                       const otad_image_opts *o, double range[2], const char *path,
+                       otad_error *err)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < count; k++) {
+            double v = images[i][k];
+            if (!isfinite(v))
+                return otadI_fail(err, OTAD_EDOMAIN, path, "image %zu: value %zu is %g", i, k,
+                                  v);
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+    if (o->vmin < o->vmax)
+        lo = o->vmin, hi = o->vmax;
+    else if (o->colormap == OTAD_COLORMAP_DIVERGING)
+        hi = fmax(fabs(lo), fabs(hi)), lo = -hi;
+    range[0] = lo;
+    range[1] = hi;
+    return OTAD_OK;
+}
+
+typedef struct strip_layout {
+    size_t cell_w, cell_h, width, height;
+    int caption_scale, caption_h;
+} strip_layout;
+
+static int layout(size_t n, size_t w, size_t h, const otad_image_opts *o, strip_layout *l,
+                  const char *path, otad_error *err)
+{
+    size_t max = OTAD_IMAGE_MAX_SIDE;
+    if (w > max || h > max || n > max)
+        return otadI_fail(err, OTAD_EINVAL, path, "%zu images of %zux%zu: too large", n, w, h);
+    l->cell_w = w * (size_t)o->scale;
+    l->cell_h = h * (size_t)o->scale;
+    l->caption_scale = l->cell_w >= 160 ? 2 : 1;
+    l->caption_h = o->captions ? (OTADI_GLYPH_HEIGHT + 3) * l->caption_scale : 0;
+    l->width = n * l->cell_w + (n - 1) * (size_t)o->gap;
+    l->height = l->cell_h + (size_t)l->caption_h;
+    if (l->width > max || l->height > max)
+        return otadI_fail(err, OTAD_EINVAL, path,
+                          "the picture would be %zux%zu pixels, at most %zu per side", l->width,
+                          l->height, max);
+    return OTAD_OK;
+}
+
+static void draw_image(otadI_canvas *c, int x0, const double *v, size_t w, size_t h,
+                       const double range[2], const otad_image_opts *o)
+{
+    double span = range[1] - range[0];
+    for (size_t r = 0; r < h; r++)
+        for (size_t col = 0; col < w; col++) {
+            double t = span > 0 ? (v[r * w + col] - range[0]) / span : 0.5;
+            int x = x0 + (int)col * o->scale, y = (int)r * o->scale;
+            otadI_fill(c, x, y, x + o->scale, y + o->scale, otad_colormap(o->colormap, t));
+        }
+}
+
+/* Centred under the image, shortened to its width. */
+static void draw_caption(otadI_canvas *c, int x0, const strip_layout *l, const char *caption,
+                         unsigned background)
+{
+    char buf[256];
+    const char *text = otadI_text_fit(caption, l->caption_scale, (int)l->cell_w, buf, sizeof buf);
+    double luma = 0.2126 * (background >> 16) + 0.7152 * (background >> 8 & 0xff) +
+                  0.0722 * (background & 0xff);
+    int w = otadI_text_width(text, l->caption_scale), cell = (int)l->cell_w;
+    otadI_text(c, x0 + (cell - w) / 2, (int)l->cell_h + 2 * l->caption_scale, text,
+               l->caption_scale, luma < 128 ? 0xFFFFFF : 0x202020, 0);
+}
+
+int otad_png_write_strip(const char *path, const double *const *images, size_t n_images,
+                         size_t width, size_t height, const otad_image_opts *opts,
+                         otad_error *err)
+{
+    otad_image_opts defaults;
+    if (!opts)
+        otad_image_opts_init(&defaults), opts = &defaults;
+    if (!images || !n_images || !width || !height)
+        return otadI_fail(err, OTAD_EINVAL, path, "no images: %zu of %zux%zu%s", n_images,
+                          width, height, images ? "" : ", images NULL");
+    for (size_t i = 0; i < n_images; i++)
+        if (!images[i])
+            return otadI_fail(err, OTAD_EINVAL, path, "image %zu is NULL", i);
+    strip_layout l = {0};
+    double range[2] = {0, 0};
+    int rc = check_opts(opts, path, err);
+    if (rc == OTAD_OK)
+        rc = layout(n_images, width, height, opts, &l, path, err);
+    if (rc == OTAD_OK)
+        rc = value_range(images, n_images, width * height, opts, range, path, err);
+    otadI_canvas c;
+    if (rc == OTAD_OK && otadI_canvas_new(&c, l.width, l.height, opts->background) != OTAD_OK)
+        rc = otadI_fail(err, OTAD_ENOMEM, path, "out of memory for %zux%zu pixels", l.width,
+                        l.height);
+    if (rc != OTAD_OK)
+        return rc;
+    for (size_t i = 0; i < n_images; i++) {
+        int x0 = (int)(i * (l.cell_w + (size_t)opts->gap));
+        draw_image(&c, x0, images[i], width, height, range, opts);
+        if (opts->captions && opts->captions[i])
+            draw_caption(&c, x0, &l, opts->captions[i], opts->background);
+    }
+    rc = otad_png_write_rgb(path, c.rgb, l.width, l.height, err);
+    otadI_canvas_free(&c);
+    return rc;
+}
+
+int otad_png_write_heatmap(const char *path, const double *values, size_t width,
+                           size_t height, const otad_image_opts *opts, otad_error *err)
+{
+    const double *images[1] = {values};
+    return otad_png_write_strip(path, images, 1, width, height, opts, err);
+}

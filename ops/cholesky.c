@@ -1,0 +1,227 @@
+#include "cholesky.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int pattern_fail(otadC_pattern *p, otad_error *err, int code, const char *what)
+{
+    otadC_pattern_destroy(p);
+    return otad_error_set(err, code, "sparse pattern: %s", what);
+}
+
+/* Rows in range, sorted within columns, diagonal first in every column. */
+static int valid_lower_pattern(size_t n, const size_t *col_start, const size_t *row)
+{
+    if (col_start[0] != 0)
+        return 0;
+    for (size_t j = 0; j < n; j++) {
+        if (col_start[j + 1] <= col_start[j] || row[col_start[j]] != j)
+            return 0;
+        for (size_t k = col_start[j] + 1; k < col_start[j + 1]; k++)
+            if (row[k] <= row[k - 1] || row[k] >= n)
+                return 0;
+    }
+    return 1;
+}
+
+int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, const size_t *row,
+                       otad_error *err)
+{
+    memset(p, 0, sizeof *p);
+    if (n == 0 || n > (size_t)1 << 30 || !col_start || !row)
+        return otad_error_set(err, OTAD_EINVAL, "sparse pattern: bad size or NULL arrays");
+    if (!valid_lower_pattern(n, col_start, row) || col_start[n] > (size_t)1 << 31)
+        return otad_error_set(err, OTAD_EINVAL, "sparse pattern: not a lower triangle with "
+                              "sorted rows and the diagonal first in every column");
+    cholmod_start(&p->cm);
+    p->cm.print = 0;              /* the library never prints */
+    p->cm.supernodal = CHOLMOD_SIMPLICIAL;
+    p->cm.final_ll = 1;           /* LLᵀ, packed and monotonic: what our sweeps read */
+    p->cm.final_pack = 1;
+    p->cm.final_monotonic = 1;
+    p->n = n;
+    p->nnz = col_start[n];
+    p->matrix = cholmod_allocate_sparse(n, n, p->nnz, 1, 1, -1, CHOLMOD_REAL, &p->cm);
+    p->position = malloc(n * sizeof *p->position);
+    if (!p->matrix || !p->position)
+        return pattern_fail(p, err, OTAD_ENOMEM, "out of memory");
+    int *cp = p->matrix->p, *ri = p->matrix->i;
+    double *x = p->matrix->x;
+    for (size_t j = 0; j <= n; j++)
+        cp[j] = (int)col_start[j];
+    for (size_t k = 0; k < p->nnz; k++) {
+        ri[k] = (int)row[k];
+        x[k] = 0; /* the values come with each factorisation */
+    }
+    p->symbolic = cholmod_analyze(p->matrix, &p->cm);
+    if (!p->symbolic || p->cm.status < CHOLMOD_OK)
+        return pattern_fail(p, err, OTAD_ENOMEM, "the ordering analysis failed");
+    const int *perm = p->symbolic->Perm;
+    for (size_t k = 0; k < n; k++)
+        p->position[perm[k]] = k;
+    return OTAD_OK;
+}
+
+void otadC_pattern_destroy(otadC_pattern *p)
+{
+    if (!p->matrix && !p->position)
+        return;
+    for (size_t k = 0; k < p->pool_size; k++)
+        cholmod_free_factor(&p->pool[k], &p->cm);
+    free(p->pool);
+    free(p->position);
+    cholmod_free_factor(&p->symbolic, &p->cm);
+    cholmod_free_sparse(&p->matrix, &p->cm);
+    cholmod_finish(&p->cm);
+    memset(p, 0, sizeof *p);
+}
+
+int otadC_factorize(const otad_ctx *c, otadC_pattern *p, const double *values,
+                    cholmod_factor **factor)
+{
+    *factor = NULL;
+    cholmod_factor *f = p->pool_size ? p->pool[--p->pool_size]
+                                     : cholmod_copy_factor(p->symbolic, &p->cm);
+    if (!f)
+        return otad_fail(c, OTAD_ENOMEM, "out of memory for a Cholesky factor");
+    memcpy(p->matrix->x, values, p->nnz * sizeof *values);
+    cholmod_factorize(p->matrix, f, &p->cm);
+    if (p->cm.status == CHOLMOD_NOT_POSDEF || f->minor < p->n) {
+        size_t minor = f->minor;
+        otadC_give_back(p, f);
+        return otad_fail(c, OTAD_ENOTPOSDEF, "matrix not positive definite (pivot %zu of %zu)",
+                         minor, p->n);
+    }
+    if (p->cm.status < CHOLMOD_OK || !f->is_ll || f->is_super || !f->is_monotonic) {
+        otadC_give_back(p, f);
+        return otad_fail(c, OTAD_ENOMEM, "Cholesky factorisation failed (CHOLMOD status %d)",
+                         p->cm.status);
+    }
+    *factor = f;
+    return OTAD_OK;
+}
+
+void otadC_give_back(otadC_pattern *p, cholmod_factor *f)
+{
+    if (!f)
+        return;
+    if (p->pool_size == p->pool_cap) {
+        size_t cap = p->pool_cap ? 2 * p->pool_cap : 4;
+        cholmod_factor **grown = realloc(p->pool, cap * sizeof *grown);
+        if (!grown) {
+            cholmod_free_factor(&f, &p->cm);
+            return;
+        }
+        p->pool = grown;
+        p->pool_cap = cap;
+    }
+    p->pool[p->pool_size++] = f;
+}
+
+void otadC_gather(const cholmod_factor *f, size_t ncols, const double *x, double *xi)
+{
+    const int *perm = f->Perm;
+    size_t n = f->n;
+    for (size_t k = 0; k < n; k++)
+        for (size_t c = 0; c < ncols; c++)
+            xi[k * ncols + c] = x[(size_t)perm[k] + c * n];
+}
+
+void otadC_scatter(const cholmod_factor *f, size_t ncols, const double *xi, double beta,
+                   double *y)
+{
+    const int *perm = f->Perm;
+    size_t n = f->n;
+    for (size_t k = 0; k < n; k++)
+        for (size_t c = 0; c < ncols; c++) {
+            double *out = y + (size_t)perm[k] + c * n;
+            *out = (beta == 0 ? 0 : *out) + xi[k * ncols + c];
+        }
+}
+
+/* The sweeps work on groups of 4 interleaved columns as one vector: the
+ * compiler unrolls but does not vectorise these short constant loops by
+ * itself, and they are where the heat kernel spends its time. */
+typedef double vec4 __attribute__((vector_size(4 * sizeof(double))));
+
+static inline vec4 load4(const double *p)
+{
+    vec4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store4(double *p, vec4 v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* L y = b, then Lᵀ x = y, column by column of L (compressed columns, the
+ * diagonal first), on 4·groups interleaved columns starting at entry
+ * `first` of each row of stride `stride`.  The row being finished is held
+ * in registers while the rows it touches are updated. */
+static inline __attribute__((always_inline)) void sweep(const cholmod_factor *f, double *xi,
+                                                        size_t stride, size_t groups)
+{
+    const int *lp = f->p, *li = f->i, *nz = f->nz;
+    const double *lx = f->x;
+    size_t n = f->n;
+    vec4 v[4];
+    for (size_t j = 0; j < n; j++) {
+        double *xj = xi + j * stride, inv = 1 / lx[lp[j]];
+        for (size_t q = 0; q < groups; q++)
+            store4(xj + 4 * q, v[q] = load4(xj + 4 * q) * inv);
+        for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++) {
+            double *xr = xi + (size_t)li[k] * stride, l = lx[k];
+            for (size_t q = 0; q < groups; q++)
+                store4(xr + 4 * q, load4(xr + 4 * q) - l * v[q]);
+        }
+    }
+    for (size_t j = n; j-- > 0;) {
+        double *xj = xi + j * stride, inv = 1 / lx[lp[j]];
+        for (size_t q = 0; q < groups; q++)
+            v[q] = load4(xj + 4 * q);
+        for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++) {
+            const double *xr = xi + (size_t)li[k] * stride;
+            double l = lx[k];
+            for (size_t q = 0; q < groups; q++)
+                v[q] -= l * load4(xr + 4 * q);
+        }
+        for (size_t q = 0; q < groups; q++)
+            store4(xj + 4 * q, v[q] * inv);
+    }
+}
+
+/* The same for one column (the columns left over from groups of 4). */
+static void sweep1(const cholmod_factor *f, double *xi, size_t stride)
+{
+    const int *lp = f->p, *li = f->i, *nz = f->nz;
+    const double *lx = f->x;
+    size_t n = f->n;
+    for (size_t j = 0; j < n; j++) {
+        double v = xi[j * stride] /= lx[lp[j]];
+        for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++)
+            xi[(size_t)li[k] * stride] -= lx[k] * v;
+    }
+    for (size_t j = n; j-- > 0;) {
+        double v = xi[j * stride];
+        for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++)
+            v -= lx[k] * xi[(size_t)li[k] * stride];
+        xi[j * stride] = v / lx[lp[j]];
+    }
+}
+
+void otadC_solve(const cholmod_factor *f, size_t ncols, double *xi)
+{
+    for (size_t first = 0; first < ncols;) {
+        size_t left = ncols - first;
+        if (left >= 16)
+            sweep(f, xi + first, ncols, 4), first += 16;
+        else if (left >= 8)
+            sweep(f, xi + first, ncols, 2), first += 8;
+        else if (left >= 4)
+            sweep(f, xi + first, ncols, 1), first += 4;
+        else
+            sweep1(f, xi + first, ncols), first += 1;
+    }
+}

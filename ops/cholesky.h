@@ -1,0 +1,45 @@
+/* Sparse Cholesky factorisations for the solves of ops/ (internal to ops/).
+ * CHOLMOD analyses a symmetric pattern once and factorises it numerically
+ * per evaluation into a simplicial LLᵀ factor; the solves are our own sweeps
+ * over that factor with the right-hand sides interleaved (entry c of row i
+ * at i·B + c), so each nonzero of L serves all B columns at once. */
+#ifndef OTAD_CHOLESKY_H
+#define OTAD_CHOLESKY_H
+
+#include <cholmod.h>
+
+#include "ops.h"
+
+typedef struct otadC_pattern {
+    cholmod_common cm;
+    cholmod_sparse *matrix;    /* lower triangle; values written per factorisation */
+    cholmod_factor *symbolic;  /* the analysis, copied into each numeric factor */
+    size_t n, nnz;
+    size_t *position;          /* of each original row in the permuted order */
+    cholmod_factor **pool;     /* numeric factors not in use, kept for reuse */
+    size_t pool_size, pool_cap;
+} otadC_pattern;
+
+/* Analyse the lower-triangle pattern (col_start[n+1], row[nnz], rows sorted
+ * within each column, diagonal first). */
+int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, const size_t *row,
+                       otad_error *err);
+void otadC_pattern_destroy(otadC_pattern *p);
+
+/* Factorise the matrix with these values (nnz, in pattern order) into a
+ * factor taken from the pool; c names the op in errors (OTAD_ENOTPOSDEF). */
+int otadC_factorize(const otad_ctx *c, otadC_pattern *p, const double *values,
+                    cholmod_factor **factor);
+void otadC_give_back(otadC_pattern *p, cholmod_factor *factor);
+
+/* Between n×ncols column-major values and the factor's permuted, interleaved
+ * layout: xi[k·ncols + c] = x[perm[k] + c·n]; scatter computes
+ * y ← β·y + (the inverse map of xi). */
+void otadC_gather(const cholmod_factor *f, size_t ncols, const double *x, double *xi);
+void otadC_scatter(const cholmod_factor *f, size_t ncols, const double *xi, double beta,
+                   double *y);
+
+/* xi ← (LLᵀ)⁻¹ xi in the permuted interleaved layout: one solve. */
+void otadC_solve(const cholmod_factor *f, size_t ncols, double *xi);
+
+#endif

@@ -1,0 +1,191 @@
+/* Kernels on the tape: the kernel node, and the apply ops every kernel
+ * shares.  A kernel node depends on the kernel's parameters and holds its
+ * state; an apply takes (x, kernel node, parameters...) as inputs, so that
+ * its vjp can add the parameters' gradients directly. */
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+typedef struct kernel_config {
+    const otad_kernel_class *cls;
+    const void *config; /* read by setup only, during otad_kernel_new */
+} kernel_config;
+
+typedef struct kernel_state {
+    const otad_kernel_class *cls;
+    otad_kernel_info info;
+    void *state;
+} kernel_state;
+
+/* ---- the kernel node ---------------------------------------------------- */
+
+static int kernel_shape(const otad_ctx *c, size_t *rows, size_t *cols)
+{
+    (void)c;
+    *rows = *cols = 1; /* the value is a marker: the kernel lives in the saved state */
+    return OTAD_OK;
+}
+
+static int kernel_forward(otad_ctx *c)
+{
+    const kernel_config *k = c->params;
+    kernel_state *s = c->saved;
+    s->cls = k->cls;
+    if (k->cls->state_bytes) {
+        if (!(s->state = otad_alloc(c, k->cls->state_bytes)))
+            return OTAD_ENOMEM;
+        memset(s->state, 0, k->cls->state_bytes);
+    }
+    int rc = k->cls->setup(c, s->state, k->config, &s->info);
+    if (rc != OTAD_OK)
+        return rc;
+    if (!s->info.rows || !s->info.cols || !(s->info.eps > 0))
+        return otad_fail(c, OTAD_EINVAL, "kernel class %s set up a %zux%zu kernel with eps %g",
+                         k->cls->name, s->info.rows, s->info.cols, s->info.eps);
+    s->info.has_log = k->cls->apply_log != NULL;
+    c->out.data[0] = 0;
+    return OTAD_OK;
+}
+
+/* Reached after every apply of this kernel in the reverse sweep. */
+static int kernel_vjp(otad_ctx *c)
+{
+    kernel_state *s = c->saved;
+    if (!s->cls->finish_backward)
+        return OTAD_OK;
+    return s->cls->finish_backward(c, s->state, c->in_grad);
+}
+
+static void kernel_release(otad_ctx *c)
+{
+    kernel_state *s = c->saved;
+    if (s->cls && s->cls->release)
+        s->cls->release(s->state);
+}
+
+static const otad_op op_kernel = {.name = "kernel", .arity = OTAD_VARIADIC,
+                                  .params_bytes = sizeof(kernel_config),
+                                  .saved_bytes = sizeof(kernel_state), .shape = kernel_shape,
+                                  .forward = kernel_forward, .vjp = kernel_vjp,
+                                  .release = kernel_release};
+
+otad_kernel otad_kernel_new(otad_tape *t, const otad_kernel_class *cls, const void *config,
+                            size_t n_params, const otad_var *params)
+{
+    otad_kernel k = {{0, 0}, 0, {{0, 0}}};
+    if (!cls || !cls->name || !cls->setup || !cls->apply ||
+        n_params > OTAD_KERNEL_MAX_PARAMS || (n_params && !params)) {
+        otad_tape_fail(t, OTAD_EINVAL, "kernel: incomplete class or more than %d parameters",
+                       OTAD_KERNEL_MAX_PARAMS);
+        return k;
+    }
+    kernel_config kc = {cls, config};
+    k.node = otad_apply(t, &op_kernel, &kc, n_params, params);
+    k.n_params = n_params;
+    for (size_t i = 0; i < n_params; i++)
+        k.params[i] = params[i];
+    return k;
+}
+
+otad_kernel_info otad_kernel_info_of(const otad_tape *t, otad_kernel k)
+{
+    const kernel_state *s = otad_saved_of(t, k.node, &op_kernel);
+    return s ? s->info : (otad_kernel_info){0, 0, 0, 0, 0};
+}
+
+/* ---- applies ------------------------------------------------------------ */
+
+/* Inputs: x, the kernel node, then the kernel's parameters. */
+typedef struct apply_params {
+    kernel_state *kernel;
+    unsigned product;
+    int log_domain;
+} apply_params;
+
+static int apply_shape(const otad_ctx *c, size_t *rows, size_t *cols)
+{
+    const apply_params *p = c->params;
+    const otad_kernel_info *k = &p->kernel->info;
+    int transpose = p->product & OTAD_KERNEL_TRANSPOSE;
+    size_t in_rows = transpose ? k->rows : k->cols;
+    if (c->in[0].rows != in_rows)
+        return otad_fail(c, OTAD_ESHAPE, "%s kernel is %zux%zu, cannot apply %s to %zu rows",
+                         p->kernel->cls->name, k->rows, k->cols, transpose ? "its transpose" : "it",
+                         c->in[0].rows);
+    if ((p->product & OTAD_KERNEL_COST) && !k->has_cost)
+        return otad_fail(c, OTAD_EINVAL, "%s kernel has no cost matrix for K⊙C products",
+                         p->kernel->cls->name);
+    if (p->log_domain && !k->has_log)
+        return otad_fail(c, OTAD_EINVAL, "%s kernel has no log-domain apply",
+                         p->kernel->cls->name);
+    *rows = transpose ? k->cols : k->rows;
+    *cols = c->in[0].cols;
+    return OTAD_OK;
+}
+
+static int apply_forward(otad_ctx *c)
+{
+    const apply_params *p = c->params;
+    kernel_state *k = p->kernel;
+    if (p->log_domain)
+        return k->cls->apply_log(c, k->state, p->product, c->in[0].cols, c->in[0].data,
+                                 c->out.data);
+    return k->cls->apply(c, k->state, p->product, c->in[0].cols, c->in[0].data, 0.0,
+                         c->out.data);
+}
+
+static int apply_vjp(otad_ctx *c)
+{
+    const apply_params *p = c->params;
+    kernel_state *k = p->kernel;
+    double *const *param_grad = c->in_grad + 2;
+    double *marker = c->in_grad[1];
+    /* The kernel node's gradient is zeroed at the start of every backward:
+     * the first apply to see it zero starts the kernel's backward. */
+    if (marker && *marker == 0) {
+        if (k->cls->begin_backward)
+            k->cls->begin_backward(k->state);
+        *marker = 1;
+    }
+    otad_kernel_vjp_args a = {p->product, c->in[0].cols, c->in[0].data, c->out.data,
+                              c->out_grad, c->in_grad[0], marker ? param_grad : NULL};
+    if (p->log_domain)
+        return k->cls->vjp_log(c, k->state, &a);
+    if (k->cls->vjp && (marker || a.xbar))
+        return k->cls->vjp(c, k->state, &a);
+    if (!a.xbar)
+        return OTAD_OK;
+    return k->cls->apply(c, k->state, p->product ^ OTAD_KERNEL_TRANSPOSE, a.ncols, a.ybar, 1.0,
+                         a.xbar);
+}
+
+static const otad_op op_kernel_apply = {.name = "kernel_apply", .arity = OTAD_VARIADIC,
+                                        .params_bytes = sizeof(apply_params),
+                                        .shape = apply_shape, .forward = apply_forward,
+                                        .vjp = apply_vjp};
+
+static otad_var record_apply(otad_tape *t, otad_kernel k, unsigned product, otad_var x,
+                             int log_domain)
+{
+    kernel_state *s = otad_saved_of(t, k.node, &op_kernel);
+    if (!s) {
+        otad_tape_fail(t, OTAD_EINVAL, "kernel_apply: not a kernel of this tape");
+        return (otad_var){0, 0};
+    }
+    otad_var in[2 + OTAD_KERNEL_MAX_PARAMS] = {x, k.node};
+    for (size_t i = 0; i < k.n_params && i < OTAD_KERNEL_MAX_PARAMS; i++)
+        in[2 + i] = k.params[i];
+    apply_params p = {s, product & (OTAD_KERNEL_TRANSPOSE | OTAD_KERNEL_COST), log_domain};
+    return otad_apply(t, &op_kernel_apply, &p, 2 + k.n_params, in);
+}
+
+otad_var otad_kernel_apply(otad_tape *t, otad_kernel k, unsigned product, otad_var x)
+{
+    return record_apply(t, k, product, x, 0);
+}
+
+otad_var otad_kernel_apply_log(otad_tape *t, otad_kernel k, unsigned product, otad_var x)
+{
+    return record_apply(t, k, product, x, 1);
+}

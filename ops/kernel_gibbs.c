@@ -1,0 +1,293 @@
+/* The dense Gibbs kernel K = exp(−C/ε) of a cost matrix C (n×m).
+ *
+ * Gradient to C: each apply y = Kx contributes ȳxᵀ to K̄, a rank-B update of
+ * an n×m matrix; done apply by apply that is one pass over n×m memory per
+ * apply.  Instead the vectors are packed as the applies' vjps run, and
+ * C̄ += K ⊙ (−Σȳxᵀ/ε) is formed when the pack is full or the backward reaches
+ * the kernel: one matrix product per pack, computed in column blocks that
+ * stay in cache while the elementwise factor is applied. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+typedef struct gibbs_config {
+    double eps;
+} gibbs_config;
+
+/* Packed vectors of pending rank-one terms left·rightᵀ. */
+typedef struct pending {
+    double *left, *right; /* n×cap and m×cap */
+    size_t count;
+} pending;
+
+typedef struct gibbs {
+    const double *cost;  /* C: the input value, kept by the tape */
+    double *kernel;      /* K, n×m */
+    size_t n, m, cap;
+    double eps;
+    pending of_k, of_kc; /* terms of K̄ and of (K⊙C)‾ */
+    double *tile;        /* BLOCK columns of each of the two products */
+} gibbs;
+
+enum { BLOCK = 64 };
+
+static int gibbs_setup(otad_ctx *c, void *state, const void *config, otad_kernel_info *info)
+{
+    gibbs *g = state;
+    double eps = ((const gibbs_config *)config)->eps;
+    if (c->n_in != 1)
+        return otad_fail(c, OTAD_EINVAL, "gibbs kernel takes one parameter, the cost");
+    if (!(eps > 0) || !isfinite(eps))
+        return otad_fail(c, OTAD_EDOMAIN, "gibbs kernel: eps is %g, must be positive", eps);
+    otad_value cost = c->in[0];
+    size_t size = cost.rows * cost.cols;
+    if (!(g->kernel = otad_alloc(c, size * sizeof *g->kernel)))
+        return OTAD_ENOMEM;
+    for (size_t k = 0; k < size; k++)
+        g->kernel[k] = exp(-cost.data[k] / eps);
+    g->cost = cost.data;
+    g->n = cost.rows;
+    g->m = cost.cols;
+    g->eps = eps;
+    /* Pack columns so the packs take about 64 MB: fewer flushes for small n. */
+    size_t cap = ((size_t)64 << 20) / (2 * sizeof(double) * (g->n + g->m));
+    g->cap = cap < 128 ? 128 : cap > 4096 ? 4096 : cap;
+    *info = (otad_kernel_info){g->n, g->m, eps, 1, 0};
+    return OTAD_OK;
+}
+
+/* y ← β·y + op(K⊙C)·x, forming K⊙C a block of columns at a time. */
+static void apply_cost(gibbs *g, int transpose, size_t ncols, const double *x, double beta,
+                       double *y)
+{
+    int n = (int)g->n, m = (int)g->m, b = (int)ncols;
+    size_t out_rows = transpose ? g->m : g->n;
+    if (!transpose) {
+        if (beta == 0)
+            memset(y, 0, out_rows * ncols * sizeof *y);
+    }
+    for (size_t j0 = 0; j0 < g->m; j0 += BLOCK) {
+        int w = (int)(g->m - j0 < BLOCK ? g->m - j0 : BLOCK);
+        const double *kb = g->kernel + j0 * g->n, *cb = g->cost + j0 * g->n;
+        for (size_t k = 0; k < (size_t)w * g->n; k++)
+            g->tile[k] = kb[k] * cb[k];
+        if (!transpose) /* y += T·x[j0:j0+w, :] */
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, b, w, 1.0, g->tile, n,
+                        x + j0, m, 1.0, y, n);
+        else            /* y[j0:j0+w, :] = β·y + Tᵀ·x */
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, w, b, n, 1.0, g->tile, n, x,
+                        n, beta, y + j0, m);
+    }
+}
+
+static double *tile_of(const otad_ctx *c, gibbs *g)
+{
+    if (!g->tile)
+        g->tile = otad_alloc(c, 2 * BLOCK * g->n * sizeof *g->tile);
+    return g->tile;
+}
+
+static int gibbs_apply(const otad_ctx *c, void *state, unsigned product, size_t ncols,
+                       const double *x, double beta, double *y)
+{
+    gibbs *g = state;
+    int transpose = product & OTAD_KERNEL_TRANSPOSE;
+    if (product & OTAD_KERNEL_COST) {
+        if (!tile_of(c, g))
+            return OTAD_ENOMEM;
+        apply_cost(g, transpose, ncols, x, beta, y);
+        return OTAD_OK;
+    }
+    int n = (int)g->n, m = (int)g->m;
+    enum CBLAS_TRANSPOSE op = transpose ? CblasTrans : CblasNoTrans;
+    if (ncols == 1)
+        cblas_dgemv(CblasColMajor, op, n, m, 1.0, g->kernel, n, x, 1, beta, y, 1);
+    else
+        cblas_dgemm(CblasColMajor, op, CblasNoTrans, transpose ? m : n, (int)ncols,
+                    transpose ? n : m, 1.0, g->kernel, n, x, transpose ? n : m, beta, y,
+                    transpose ? m : n);
+    return OTAD_OK;
+}
+
+/* C̄ += K ⊙ (−Σ_K/ε + (1 − C/ε) ⊙ Σ_KC), Σ the pending products. */
+static void flush(gibbs *g, double *grad_cost)
+{
+    pending *pk = &g->of_k, *pkc = &g->of_kc;
+    if (!pk->count && !pkc->count)
+        return;
+    int n = (int)g->n, m = (int)g->m;
+    double *tk = g->tile, *tkc = g->tile + BLOCK * g->n;
+    for (size_t j0 = 0; j0 < g->m; j0 += BLOCK) {
+        int w = (int)(g->m - j0 < BLOCK ? g->m - j0 : BLOCK);
+        size_t size = (size_t)w * g->n;
+        if (pk->count)
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, w, (int)pk->count, 1.0,
+                        pk->left, n, pk->right + j0, m, 0.0, tk, n);
+        else
+            memset(tk, 0, size * sizeof *tk);
+        if (pkc->count)
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, w, (int)pkc->count, 1.0,
+                        pkc->left, n, pkc->right + j0, m, 0.0, tkc, n);
+        else
+            memset(tkc, 0, size * sizeof *tkc);
+        const double *kb = g->kernel + j0 * g->n, *cb = g->cost + j0 * g->n;
+        double *gb = grad_cost + j0 * g->n, inv_eps = 1 / g->eps;
+        for (size_t k = 0; k < size; k++)
+            gb[k] += kb[k] * (-tk[k] * inv_eps + (1 - cb[k] * inv_eps) * tkc[k]);
+    }
+    pk->count = pkc->count = 0;
+}
+
+/* Queue the terms of one apply: ȳxᵀ for y = op(K)x, or xȳᵀ for the transpose. */
+static int collect(const otad_ctx *c, gibbs *g, const otad_kernel_vjp_args *a)
+{
+    pending *p = (a->product & OTAD_KERNEL_COST) ? &g->of_kc : &g->of_k;
+    if (!p->left) {
+        p->left = otad_alloc(c, g->cap * g->n * sizeof *p->left);
+        p->right = otad_alloc(c, g->cap * g->m * sizeof *p->right);
+        if (!p->left || !p->right || !tile_of(c, g))
+            return OTAD_ENOMEM;
+    }
+    int transpose = a->product & OTAD_KERNEL_TRANSPOSE;
+    const double *left = transpose ? a->x : a->ybar, *right = transpose ? a->ybar : a->x;
+    for (size_t col = 0; col < a->ncols; col++) {
+        if (p->count == g->cap)
+            flush(g, a->param_grad[0]);
+        memcpy(p->left + p->count * g->n, left + col * g->n, g->n * sizeof *left);
+        memcpy(p->right + p->count * g->m, right + col * g->m, g->m * sizeof *right);
+        p->count++;
+    }
+    return OTAD_OK;
+}
+
+static int gibbs_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a)
+{
+    gibbs *g = state;
+    if (a->xbar) {
+        int rc = gibbs_apply(c, g, a->product ^ OTAD_KERNEL_TRANSPOSE, a->ncols, a->ybar, 1.0,
+                             a->xbar);
+        if (rc != OTAD_OK)
+            return rc;
+    }
+    return a->param_grad && a->param_grad[0] ? collect(c, g, a) : OTAD_OK;
+}
+
+static void gibbs_begin_backward(void *state)
+{
+    gibbs *g = state;
+    g->of_k.count = g->of_kc.count = 0;
+}
+
+static int gibbs_finish_backward(const otad_ctx *c, void *state, double *const *param_grad)
+{
+    (void)c;
+    if (param_grad[0])
+        flush(state, param_grad[0]);
+    return OTAD_OK;
+}
+
+/* ---- log domain --------------------------------------------------------- */
+
+/* log of the (i, j) term of op(K)·exp(x) without x: −C_ij/ε, plus log C_ij
+ * for the cost-weighted product (−inf where C_ij = 0: the term vanishes). */
+static double log_term(const gibbs *g, size_t k, int cost)
+{
+    double c = g->cost[k], t = -c / g->eps;
+    return cost ? (c > 0 ? t + log(c) : -INFINITY) : t;
+}
+
+/* One column: y_i = log Σ_j exp(x_j + log_term(i, j)), for K (sum over the
+ * columns j of C) or Kᵀ (sum over the rows i, with roles swapped). */
+static void log_apply_column(const gibbs *g, int transpose, int cost, const double *x,
+                             double *y, double *shift)
+{
+    size_t n = g->n, m = g->m;
+    if (transpose) { /* y_j = log Σ_i exp(x_i + t_ij): C's column j is contiguous */
+        for (size_t j = 0; j < m; j++) {
+            double mx = -INFINITY, s = 0;
+            for (size_t i = 0; i < n; i++)
+                mx = fmax(mx, x[i] + log_term(g, i + j * n, cost));
+            for (size_t i = 0; i < n; i++)
+                s += exp(x[i] + log_term(g, i + j * n, cost) - mx);
+            y[j] = mx + log(s);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        shift[i] = -INFINITY;
+    for (size_t j = 0; j < m; j++)
+        for (size_t i = 0; i < n; i++)
+            shift[i] = fmax(shift[i], x[j] + log_term(g, i + j * n, cost));
+    for (size_t i = 0; i < n; i++)
+        y[i] = 0;
+    for (size_t j = 0; j < m; j++)
+        for (size_t i = 0; i < n; i++)
+            y[i] += exp(x[j] + log_term(g, i + j * n, cost) - shift[i]);
+    for (size_t i = 0; i < n; i++)
+        y[i] = shift[i] + log(y[i]);
+}
+
+static int gibbs_apply_log(const otad_ctx *c, void *state, unsigned product, size_t ncols,
+                           const double *x, double *y)
+{
+    gibbs *g = state;
+    int transpose = product & OTAD_KERNEL_TRANSPOSE, cost = product & OTAD_KERNEL_COST;
+    double *shift = otad_alloc(c, g->n * sizeof *shift);
+    if (!shift)
+        return OTAD_ENOMEM;
+    size_t in = transpose ? g->n : g->m, out = transpose ? g->m : g->n;
+    for (size_t b = 0; b < ncols; b++)
+        log_apply_column(g, transpose, cost, x + b * in, y + b * out, shift);
+    return OTAD_OK;
+}
+
+/* With P_ij = exp(x_j + t_ij − y_i) ≤ 1 (no overflow whatever the scales):
+ * x̄_j += Σ_i ȳ_i P_ij;  C̄_ij += ȳ_i·∂t-part, where for K the exponent's
+ * derivative is −1/ε, and for K⊙C, d log(C e^{−C/ε})/dC = 1/C − 1/ε, times
+ * P_ij = C_ij e^{…}: so C̄_ij += ȳ_i e^{x_j − C_ij/ε − y_i} (1 − C_ij/ε).
+ * Roles of i and j swap for the transpose. */
+static int gibbs_vjp_log(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a)
+{
+    (void)c;
+    gibbs *g = state;
+    int transpose = a->product & OTAD_KERNEL_TRANSPOSE, cost = a->product & OTAD_KERNEL_COST;
+    double *gc = a->param_grad ? a->param_grad[0] : NULL, inv_eps = 1 / g->eps;
+    size_t n = g->n, m = g->m, in = transpose ? n : m, out = transpose ? m : n;
+    for (size_t b = 0; b < a->ncols; b++) {
+        const double *x = a->x + b * in, *y = a->y + b * out, *ybar = a->ybar + b * out;
+        double *xbar = a->xbar ? a->xbar + b * in : NULL;
+        for (size_t j = 0; j < m; j++)
+            for (size_t i = 0; i < n; i++) {
+                size_t k = i + j * n;
+                double xin = transpose ? x[i] : x[j], yo = transpose ? y[j] : y[i];
+                double yb = transpose ? ybar[j] : ybar[i];
+                double e = exp(xin - g->cost[k] * inv_eps - yo); /* P / C for cost */
+                double p = cost ? e * g->cost[k] : e;
+                if (xbar)
+                    xbar[transpose ? i : j] += yb * p;
+                if (gc)
+                    gc[k] += yb * (cost ? e * (1 - g->cost[k] * inv_eps) : -p * inv_eps);
+            }
+    }
+    return OTAD_OK;
+}
+
+static const otad_kernel_class gibbs_class = {
+    .name = "gibbs",
+    .state_bytes = sizeof(gibbs),
+    .setup = gibbs_setup,
+    .apply = gibbs_apply,
+    .vjp = gibbs_vjp,
+    .begin_backward = gibbs_begin_backward,
+    .finish_backward = gibbs_finish_backward,
+    .apply_log = gibbs_apply_log,
+    .vjp_log = gibbs_vjp_log,
+};
+
+otad_kernel otad_kernel_gibbs(otad_tape *t, otad_var cost, double eps)
+{
+    gibbs_config config = {eps};
+    return otad_kernel_new(t, &gibbs_class, &config, 1, &cost);
+}

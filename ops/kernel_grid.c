@@ -1,0 +1,324 @@
+/* The Gaussian kernel on a regular grid of [0,1]^d, d ≤ 3: K = K_{d−1} ⊗ … ⊗ K_0
+ * with 1-D kernels K_a[i, j] = exp(−(t_i − t_j)²/ε), t_i = i/(n_a − 1), so one
+ * apply is d passes of n_a×n_a matrix products along the axes.  The cost is
+ * the sum of the axis costs, so (K⊙C)x is a sum of d chains in which one axis
+ * uses K_a ⊙ C_a.  All 1-D matrices are symmetric: K = Kᵀ. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+#define MAX_DIMS 3
+
+typedef struct grid_config {
+    size_t dims;
+    size_t shape[MAX_DIMS];
+    double eps;
+} grid_config;
+
+/* The four n_a×n_a matrices of one axis. */
+typedef struct axis {
+    size_t n;
+    double *k, *kc;         /* K_a and K_a ⊙ C_a */
+    double *log_k, *log_kc; /* their logs (−inf where C_a = 0) */
+} axis;
+
+typedef struct grid {
+    size_t dims, size; /* size = ∏ n_a */
+    axis ax[MAX_DIMS];
+    double eps;
+    double *work;      /* workspace: work_cols columns of 2 + 2·dims buffers of `size` */
+    size_t work_cols;
+} grid;
+
+enum { BUFFERS = 2 + 2 * MAX_DIMS };
+
+static int axis_setup(otad_ctx *c, axis *a, size_t n, double eps)
+{
+    double *m = otad_alloc(c, 4 * n * n * sizeof *m);
+    if (!m)
+        return OTAD_ENOMEM;
+    a->n = n;
+    a->k = m, a->kc = m + n * n, a->log_k = m + 2 * n * n, a->log_kc = m + 3 * n * n;
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) {
+            double d = ((double)i - (double)j) / (double)(n - 1), cost = d * d;
+            size_t k = i + j * n;
+            a->log_k[k] = -cost / eps;
+            a->k[k] = exp(a->log_k[k]);
+            a->kc[k] = a->k[k] * cost;
+            a->log_kc[k] = cost > 0 ? a->log_k[k] + log(cost) : -INFINITY;
+        }
+    return OTAD_OK;
+}
+
+static int grid_setup(otad_ctx *c, void *state, const void *config, otad_kernel_info *info)
+{
+    grid *g = state;
+    const grid_config *gc = config;
+    if (gc->dims < 1 || gc->dims > MAX_DIMS)
+        return otad_fail(c, OTAD_EINVAL, "grid kernel: %zu dimensions, supports 1 to %d",
+                         gc->dims, MAX_DIMS);
+    if (!(gc->eps > 0) || !isfinite(gc->eps))
+        return otad_fail(c, OTAD_EDOMAIN, "grid kernel: eps is %g, must be positive", gc->eps);
+    g->dims = gc->dims;
+    g->size = 1;
+    g->eps = gc->eps;
+    for (size_t a = 0; a < gc->dims; a++) {
+        size_t n = gc->shape[a];
+        if (n < 2 || n > 1u << 16 || g->size > ((size_t)1 << 31) / n)
+            return otad_fail(c, OTAD_EINVAL, "grid kernel: axis %zu has %zu points (2 to 65536, "
+                             "at most 2^31 in all)", a, n);
+        g->size *= n;
+        int rc = axis_setup(c, &g->ax[a], n, gc->eps);
+        if (rc != OTAD_OK)
+            return rc;
+    }
+    *info = (otad_kernel_info){g->size, g->size, gc->eps, 1, 0};
+    return OTAD_OK;
+}
+
+/* Buffer k (of BUFFERS) of the workspace, sized for ncols columns. */
+static double *work(const otad_ctx *c, grid *g, size_t ncols, int k)
+{
+    if (ncols > g->work_cols) {
+        double *w = otad_alloc(c, BUFFERS * g->size * ncols * sizeof *w);
+        if (!w)
+            return NULL;
+        g->work = w;
+        g->work_cols = ncols;
+    }
+    return g->work + (size_t)k * g->size * g->work_cols;
+}
+
+/* Sizes around axis a: `inner` entries vary faster than it, `outer` slower
+ * (the columns included). */
+static void around(const grid *g, size_t a, size_t ncols, size_t *inner, size_t *outer)
+{
+    *inner = 1;
+    *outer = ncols;
+    for (size_t k = 0; k < g->dims; k++) {
+        if (k < a)
+            *inner *= g->ax[k].n;
+        if (k > a)
+            *outer *= g->ax[k].n;
+    }
+}
+
+/* out ← β·out + M along axis a: per slab of inner × n_a entries, out = slab·Mᵀ
+ * (M symmetric); along axis 0 all slabs at once as M·in. */
+static void pass(const grid *g, size_t a, const double *m, size_t ncols, const double *in,
+                 double beta, double *out)
+{
+    size_t inner, outer, n = g->ax[a].n;
+    around(g, a, ncols, &inner, &outer);
+    if (inner == 1) {
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)outer, (int)n, 1.0,
+                    m, (int)n, in, (int)n, beta, out, (int)n);
+        return;
+    }
+    for (size_t o = 0; o < outer; o++)
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)inner, (int)n, (int)n, 1.0,
+                    in + o * inner * n, (int)inner, m, (int)n, beta, out + o * inner * n,
+                    (int)inner);
+}
+
+/* y ← β·y + (⊗ chain)·x where axis a uses kc when a == cost_axis, else k. */
+static void chain(grid *g, size_t cost_axis, size_t ncols, const double *x, double beta,
+                  double *y, double *t0, double *t1)
+{
+    const double *in = x;
+    for (size_t a = 0; a < g->dims; a++) {
+        int last = a + 1 == g->dims;
+        double *out = last ? y : (a % 2 ? t1 : t0);
+        const double *m = a == cost_axis ? g->ax[a].kc : g->ax[a].k;
+        pass(g, a, m, ncols, in, last ? beta : 0.0, out);
+        in = out;
+    }
+}
+
+static int grid_apply(const otad_ctx *c, void *state, unsigned product, size_t ncols,
+                      const double *x, double beta, double *y)
+{
+    grid *g = state;
+    double *t0 = work(c, g, ncols, 0), *t1 = work(c, g, ncols, 1);
+    if (!t0 || !t1)
+        return OTAD_ENOMEM;
+    if (!(product & OTAD_KERNEL_COST)) {
+        chain(g, MAX_DIMS, ncols, x, beta, y, t0, t1);
+        return OTAD_OK;
+    }
+    for (size_t a = 0; a < g->dims; a++)
+        chain(g, a, ncols, x, a == 0 ? beta : 1.0, y, t0, t1);
+    return OTAD_OK;
+}
+
+/* ---- log domain --------------------------------------------------------- */
+
+/* out[.., i, ..] = log Σ_j exp(in[.., j, ..] + lw[i, j]) along axis a; per
+ * slab the inner entries are contiguous and handled together. */
+static void log_pass(const grid *g, size_t a, const double *lw, size_t ncols, const double *in,
+                     double *out, double *shift)
+{
+    size_t inner, outer, n = g->ax[a].n;
+    around(g, a, ncols, &inner, &outer);
+    for (size_t o = 0; o < outer; o++) {
+        const double *s = in + o * inner * n;
+        double *d = out + o * inner * n;
+        for (size_t i = 0; i < n; i++) {
+            double *sum = d + i * inner;
+            for (size_t p = 0; p < inner; p++)
+                shift[p] = -INFINITY, sum[p] = 0;
+            for (size_t j = 0; j < n; j++)
+                for (size_t p = 0; p < inner; p++)
+                    shift[p] = fmax(shift[p], s[p + j * inner] + lw[i + j * n]);
+            for (size_t j = 0; j < n; j++)
+                for (size_t p = 0; p < inner; p++)
+                    sum[p] += exp(s[p + j * inner] + lw[i + j * n] - shift[p]);
+            for (size_t p = 0; p < inner; p++)
+                sum[p] = shift[p] + log(sum[p]);
+        }
+    }
+}
+
+/* The intermediates of one log chain: h[0] = x, h[a+1] = log_pass_a(h[a]). */
+static void log_chain(grid *g, size_t cost_axis, size_t ncols, const double *x, double **h,
+                      double *shift)
+{
+    h[0] = (double *)x;
+    for (size_t a = 0; a < g->dims; a++) {
+        const double *lw = a == cost_axis ? g->ax[a].log_kc : g->ax[a].log_k;
+        log_pass(g, a, lw, ncols, h[a], h[a + 1], shift);
+    }
+}
+
+/* Pointers to the buffers of the chain intermediates; h[dims] = last. */
+static int chain_buffers(const otad_ctx *c, grid *g, size_t ncols, double *last, double **h,
+                         double **shift)
+{
+    for (size_t a = 1; a < g->dims; a++)
+        if (!(h[a] = work(c, g, ncols, (int)(1 + a))))
+            return OTAD_ENOMEM;
+    h[g->dims] = last;
+    *shift = work(c, g, ncols, 0);
+    return *shift ? OTAD_OK : OTAD_ENOMEM;
+}
+
+static int grid_apply_log(const otad_ctx *c, void *state, unsigned product, size_t ncols,
+                          const double *x, double *y)
+{
+    grid *g = state;
+    double *h[MAX_DIMS + 1], *shift;
+    if (!(product & OTAD_KERNEL_COST)) {
+        if (chain_buffers(c, g, ncols, y, h, &shift) != OTAD_OK)
+            return OTAD_ENOMEM;
+        log_chain(g, MAX_DIMS, ncols, x, h, shift);
+        return OTAD_OK;
+    }
+    /* log Σ_a exp(chain_a): each chain into its own buffer, then log-add. */
+    double *terms = work(c, g, ncols, 2 + MAX_DIMS);
+    size_t size = g->size * ncols;
+    for (size_t a = 0; a < g->dims; a++) {
+        double *t = a == 0 ? y : terms;
+        if (!terms || chain_buffers(c, g, ncols, t, h, &shift) != OTAD_OK)
+            return OTAD_ENOMEM;
+        log_chain(g, a, ncols, x, h, shift);
+        for (size_t k = 0; a > 0 && k < size; k++) {
+            double hi = fmax(y[k], t[k]), lo = fmin(y[k], t[k]);
+            y[k] = hi == -INFINITY ? hi : hi + log1p(exp(lo - hi));
+        }
+    }
+    return OTAD_OK;
+}
+
+/* Back through out = log_pass_a(in): in̄_j += Σ_i out̄_i·exp(in_j + lw_ij − out_i),
+ * every exponent ≤ 0. */
+static void log_pass_vjp(const grid *g, size_t a, const double *lw, size_t ncols,
+                         const double *in, const double *out, const double *out_bar,
+                         double *in_bar)
+{
+    size_t inner, outer, n = g->ax[a].n;
+    around(g, a, ncols, &inner, &outer);
+    for (size_t o = 0; o < outer; o++) {
+        size_t base = o * inner * n;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++)
+                for (size_t p = 0; p < inner; p++) {
+                    size_t ii = base + p + i * inner, jj = base + p + j * inner;
+                    in_bar[jj] += out_bar[ii] * exp(in[jj] + lw[i + j * n] - out[ii]);
+                }
+    }
+}
+
+/* Gradient of one chain: recompute its intermediates, then back through the
+ * passes; the result is added into xbar with weight (the seed) seed_bar. */
+static int log_chain_vjp(const otad_ctx *c, grid *g, size_t cost_axis, size_t ncols,
+                         const double *x, const double *seed_bar, double *xbar)
+{
+    double *h[MAX_DIMS + 1], *shift, *bar[2];
+    size_t size = g->size * ncols;
+    double *last = work(c, g, ncols, 1 + MAX_DIMS);
+    bar[0] = work(c, g, ncols, BUFFERS - 2);
+    bar[1] = work(c, g, ncols, BUFFERS - 1);
+    if (!last || !bar[0] || !bar[1] || chain_buffers(c, g, ncols, last, h, &shift) != OTAD_OK)
+        return OTAD_ENOMEM;
+    log_chain(g, cost_axis, ncols, x, h, shift);
+    const double *ob = seed_bar;
+    for (size_t a = g->dims; a-- > 0;) {
+        double *ib = a == 0 ? xbar : bar[a % 2];
+        if (a > 0)
+            memset(ib, 0, size * sizeof *ib);
+        const double *lw = a == cost_axis ? g->ax[a].log_kc : g->ax[a].log_k;
+        log_pass_vjp(g, a, lw, ncols, h[a], h[a + 1], ob, ib);
+        ob = ib;
+    }
+    return OTAD_OK;
+}
+
+static int grid_vjp_log(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a)
+{
+    grid *g = state;
+    if (!a->xbar)
+        return OTAD_OK;
+    if (!(a->product & OTAD_KERNEL_COST))
+        return log_chain_vjp(c, g, MAX_DIMS, a->ncols, a->x, a->ybar, a->xbar);
+    /* y = log Σ_t exp(chain_t): chain t's output gets ȳ·exp(chain_t − y). */
+    size_t size = g->size * a->ncols;
+    double *seed = otad_alloc(c, size * sizeof *seed), *h[MAX_DIMS + 1], *shift;
+    double *term = otad_alloc(c, size * sizeof *term);
+    if (!seed || !term)
+        return OTAD_ENOMEM;
+    for (size_t t = 0; t < g->dims; t++) {
+        if (chain_buffers(c, g, a->ncols, term, h, &shift) != OTAD_OK)
+            return OTAD_ENOMEM;
+        log_chain(g, t, a->ncols, a->x, h, shift);
+        for (size_t k = 0; k < size; k++)
+            seed[k] = a->ybar[k] * exp(term[k] - a->y[k]);
+        int rc = log_chain_vjp(c, g, t, a->ncols, a->x, seed, a->xbar);
+        if (rc != OTAD_OK)
+            return rc;
+    }
+    return OTAD_OK;
+}
+
+static const otad_kernel_class grid_class = {
+    .name = "grid",
+    .state_bytes = sizeof(grid),
+    .setup = grid_setup,
+    .apply = grid_apply,
+    .apply_log = grid_apply_log,
+    .vjp_log = grid_vjp_log,
+};
+
+otad_kernel otad_kernel_grid(otad_tape *t, size_t dims, const size_t *shape, double eps)
+{
+    grid_config config = {dims, {0}, eps};
+    if (!shape || dims < 1 || dims > MAX_DIMS) {
+        otad_tape_fail(t, OTAD_EINVAL, "grid kernel: %zu dimensions, supports 1 to %d", dims,
+                       MAX_DIMS);
+        return (otad_kernel){{0, 0}, 0, {{0, 0}}};
+    }
+    memcpy(config.shape, shape, dims * sizeof *shape);
+    return otad_kernel_new(t, &grid_class, &config, 0, NULL);
+}

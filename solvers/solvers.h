@@ -1,0 +1,100 @@
+/*
+ * otad solvers — algorithms recorded from ops: Sinkhorn, its values and
+ * losses, and barycenters.  Every iteration is recorded on the tape, so the
+ * result is differentiable in the histograms and in the kernel's parameters
+ * (the seeds' W_L: "unrolled" differentiation).
+ */
+#ifndef OTAD_SOLVERS_H
+#define OTAD_SOLVERS_H
+
+#include "../ops/ops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Sinkhorn ------------------------------------------------------------ */
+
+typedef struct otad_sinkhorn_opts {
+    int iterations;        /* L: (u, v) updates; default 100 */
+    double tolerance;      /* stop early once the marginal error max_col ‖u⊙Kv − a‖₁ is at
+                              most this, measured every check_every updates; default 0:
+                              exactly L updates */
+    int check_every;       /* default 10 */
+    int log_domain;        /* 0 (default): scalings u, v; 1: their logs, for ε so small that
+                              K v underflows (needs positive histograms) */
+    double mass_tolerance; /* |Σa − Σb| ≤ this·max(Σa, Σb) per column, else OTAD_EDOMAIN;
+                              default 1e-3; 0 turns the check off */
+} otad_sinkhorn_opts;
+
+void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts);
+
+/* A solved problem: nodes on the tape. */
+typedef struct otad_sinkhorn {
+    otad_kernel kernel;
+    otad_var a, b;         /* the histograms as given */
+    otad_var u, v;         /* the last scalings (log u, log v in the log domain) */
+    int log_domain;
+    int iterations;        /* updates done */
+    double marginal_error; /* at the last check (NaN without a tolerance) */
+} otad_sinkhorn;
+
+/* The iterations of seed 001/002, batched over columns:
+ *     v = 1;  repeat L times { u = a / (K v);  v = b / (Kᵀ u) }
+ * a is n×1 or n×B, b is m×1 or m×B for K n×m; u is n×B, v is m×B.  Masses
+ * must be non-negative (positive in the log domain).  Returns OTAD_OK or the
+ * tape's status; a K v or Kᵀu that underflows to 0 is reported (then use the
+ * log domain), never turned into NaN. */
+int otad_sinkhorn_solve(otad_tape *tape, otad_kernel k, otad_var a, otad_var b,
+                        const otad_sinkhorn_opts *opts, otad_sinkhorn *out);
+
+/* Values of a solved problem, 1×B, with P = diag(u) K diag(v):
+ *   cost:     ⟨P, C⟩                       the seeds' W_L (needs a kernel with a cost)
+ *   dual:     ε (aᵀ log u + bᵀ log v)      (0·log 0 = 0)
+ *   entropic: ⟨P, C⟩ − ε E(P), E(P) = −Σ P log P, computed as
+ *             ε (⟨P1, log u⟩ + ⟨Pᵀ1, log v⟩), so any kernel has it */
+otad_var otad_sinkhorn_cost(otad_tape *tape, const otad_sinkhorn *s);
+otad_var otad_sinkhorn_dual(otad_tape *tape, const otad_sinkhorn *s);
+otad_var otad_sinkhorn_entropic(otad_tape *tape, const otad_sinkhorn *s);
+
+typedef enum otad_sinkhorn_value {
+    OTAD_SINKHORN_COST = 0,
+    OTAD_SINKHORN_DUAL,
+    OTAD_SINKHORN_ENTROPIC
+} otad_sinkhorn_value;
+
+/* Solve and return one value (1×B): the Sinkhorn loss. */
+otad_var otad_sinkhorn_loss(otad_tape *tape, otad_kernel k, otad_var a, otad_var b,
+                            const otad_sinkhorn_opts *opts, otad_sinkhorn_value value);
+
+/* The debiased Sinkhorn divergence (seed 001):
+ *     W̄(a, b) = W(a, b) − ½ W(a, a) − ½ W(b, b),
+ * with kernels between the supports of a and b, a and a, b and b (the same
+ * kernel three times on a common grid or graph).  1×B. */
+otad_var otad_sinkhorn_divergence(otad_tape *tape, otad_kernel k_ab, otad_kernel k_aa,
+                                  otad_kernel k_bb, otad_var a, otad_var b,
+                                  const otad_sinkhorn_opts *opts, otad_sinkhorn_value value);
+
+/* ---- barycenters --------------------------------------------------------- */
+
+typedef struct otad_barycenter_opts {
+    int iterations;  /* L; default 50 */
+    int log_domain;  /* as for Sinkhorn; needs positive inputs */
+} otad_barycenter_opts;
+
+void otad_barycenter_opts_init(otad_barycenter_opts *opts);
+
+/* Seed 004, Algorithm 1, batched: F barycenters of the same R histograms.
+ * inputs is n×R (one histogram per column), weights R×F (column f weighs
+ * barycenter f; usually on the simplex); the result is m×F for K n×m:
+ *     v_r = 1;  repeat L times { u_r = a_r / (K v_r);
+ *                                b = Π_r (Kᵀu_r)^λ_r;  v_r = b / (Kᵀu_r) }
+ * Differentiable in the inputs, the weights and the kernel's parameters. */
+otad_var otad_barycenter(otad_tape *tape, otad_kernel k, otad_var inputs, otad_var weights,
+                         const otad_barycenter_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,197 @@
+/* Barycenters (seed 004, Algorithm 1): the reference workloads W2 (grid
+ * kernel) and W3 (heat kernel), batching, the log domain, gradients. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+static otad_value load(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "tests/data/%s.npy", name);
+    otad_value v;
+    if (otad_npy_read_matrix(path, &v, NULL) != OTAD_OK)
+        fail_msg("cannot read %s (tests run from the repository root)", path);
+    return v;
+}
+
+/* An array's entries in C order (a 2-D image: row-major, as histograms are). */
+static double *load_flat(const char *name, size_t expected_size)
+{
+    char path[256];
+    snprintf(path, sizeof path, "tests/data/%s.npy", name);
+    otad_array a;
+    if (otad_npy_read(path, &a, NULL) != OTAD_OK)
+        fail_msg("cannot read %s (tests run from the repository root)", path);
+    size_t size = 1;
+    for (size_t d = 0; d < a.ndim; d++)
+        size *= a.shape[d];
+    assert_int_equal(size, expected_size);
+    return a.data;
+}
+
+static void expect_close(const char *what, const double *got, const double *ref, size_t n,
+                         double tolerance)
+{
+    double d = max_rel_diff(got, ref, n);
+    if (!(d <= tolerance))
+        fail_msg("%s: relative difference %.3g above %.1g", what, d, tolerance);
+}
+
+/* ---- W2: five shapes on a 64×64 grid, ε = 2e-3, L = 50 ------------------ */
+
+/* Barycenters of the database for the weight columns given (5×f), both
+ * weight sets in one call; returns the 4096×f values (malloc'd). */
+static double *w2_barycenters(const double *weights, size_t f, int log_domain)
+{
+    otad_value db = load("w2/N64_database");
+    assert_int_equal(db.rows, 4096);
+    assert_int_equal(db.cols, 5);
+    otad_tape *t = new_tape();
+    const size_t shape[2] = {64, 64};
+    otad_kernel k = otad_kernel_grid(t, 2, shape, 2e-3);
+    otad_barycenter_opts o;
+    otad_barycenter_opts_init(&o);
+    o.log_domain = log_domain;
+    otad_value b = otad_value_of(t, otad_barycenter(t, k, otad_const(t, 4096, 5, db.data),
+                                                    otad_const(t, 5, f, weights), &o));
+    assert_tape_ok(t);
+    double *out = malloc(4096 * f * sizeof *out);
+    memcpy(out, b.data, 4096 * f * sizeof *out);
+    otad_tape_free(&t);
+    free(db.data);
+    return out;
+}
+
+static void test_w2_reference(void **state)
+{
+    (void)state;
+    otad_value lambda = load("w2/lambda_true");
+    double *q = load_flat("w2/N64_q", 4096), *uniform = load_flat("w2/N64_bary_uniform", 4096);
+    double weights[10];
+    for (int r = 0; r < 5; r++)
+        weights[r] = lambda.data[r], weights[5 + r] = 0.2;
+    double *both = w2_barycenters(weights, 2, 0);
+    expect_close("barycenter at lambda_true", both, q, 4096, 1e-10);
+    expect_close("uniform barycenter", both + 4096, uniform, 4096, 1e-10);
+    /* one barycenter per call gives the same as both at once */
+    double *one = w2_barycenters(weights + 5, 1, 0);
+    expect_close("batched against single", both + 4096, one, 4096, 1e-14);
+    /* and the log domain agrees with the scaling one for non-uniform weights */
+    double *logs = w2_barycenters(weights, 1, 1);
+    expect_close("log domain at lambda_true", logs, q, 4096, 1e-10);
+    free(both), free(one), free(logs);
+    free(lambda.data), free(q), free(uniform);
+}
+
+/* ---- W3: displacement interpolation on a 50×50 graph, heat kernel ------- */
+
+/* The reference frames are the barycenters of the first and last frame with
+ * weights (1 − t_k, t_k), t_k = k/9, under the obstacle metric w_true. */
+static void test_w3_frames(void **state)
+{
+    (void)state;
+    otad_value frames = load("w3/n50_frames"), w = load("w3/n50_w_true");
+    assert_int_equal(frames.rows, 10);
+    assert_int_equal(frames.cols, 2500);
+    double ends[5000], weights[16], *reference = malloc(8 * 2500 * sizeof *reference);
+    for (size_t i = 0; i < 2500; i++) {
+        ends[i] = frames.data[0 + 10 * i];
+        ends[2500 + i] = frames.data[9 + 10 * i];
+        for (int k = 1; k <= 8; k++)
+            reference[i + 2500 * (k - 1)] = frames.data[k + 10 * i];
+    }
+    for (int k = 1; k <= 8; k++)
+        weights[2 * (k - 1)] = 1 - k / 9.0, weights[2 * (k - 1) + 1] = k / 9.0;
+    otad_graph *g = NULL;
+    assert_int_equal(otad_graph_grid2d(&g, 50, 50, NULL), OTAD_OK);
+    otad_tape *t = new_tape();
+    otad_kernel k = otad_kernel_heat(t, g, otad_const(t, 4900, 1, w.data), 0.04, 20);
+    otad_value b = otad_value_of(t, otad_barycenter(t, k, otad_const(t, 2500, 2, ends),
+                                                    otad_const(t, 2, 8, weights), NULL));
+    assert_tape_ok(t);
+    expect_close("W3 frames", b.data, reference, 8 * 2500, 1e-9);
+    otad_tape_free(&t);
+    otad_graph_free(&g);
+    free(reference), free(frames.data), free(w.data);
+}
+
+/* ---- gradients ---------------------------------------------------------- */
+
+typedef struct small_case {
+    otad_graph *graph; /* heat kernel, or NULL: grid kernel */
+    int log_domain;
+} small_case;
+
+/* inputs: histograms (12×3), weights (3×2), edge weights (17×1) */
+static otad_var record_barycenter(otad_tape *t, const otad_var *in, void *instance)
+{
+    const small_case *c = instance;
+    const size_t shape[2] = {4, 3};
+    otad_kernel k = c->graph ? otad_kernel_heat(t, c->graph, in[2], 0.2, 3)
+                             : otad_kernel_grid(t, 2, shape, 0.2);
+    otad_barycenter_opts o;
+    otad_barycenter_opts_init(&o);
+    o.iterations = 10;
+    o.log_domain = c->log_domain;
+    return otad_barycenter(t, k, in[0], in[1], &o);
+}
+
+static void test_gradients(void **state)
+{
+    (void)state;
+    otad_graph *g = NULL;
+    assert_int_equal(otad_graph_grid2d(&g, 4, 3, NULL), OTAD_OK);
+    otad_value in[3] = {{random_matrix(1, 12, 3, 0.2, 1), 12, 3},
+                        {random_matrix(2, 3, 2, 0.1, 0.6), 3, 2},
+                        {random_matrix(3, 17, 1, 0.5, 2), 17, 1}};
+    small_case cases[3] = {{g, 0}, {NULL, 0}, {NULL, 1}};
+    for (int c = 0; c < 3; c++) {
+        otad_check_result res;
+        int rc = otad_check_graph(record_barycenter, &cases[c], 3, in, NULL, &res);
+        if (rc != OTAD_OK || !res.passed)
+            fail_msg("case %d: %s", c, res.report);
+        if (!cases[c].graph && !(res.max_abs_err[2] == 0))
+            fail_msg("the grid kernel does not use the edge weights");
+    }
+    for (int i = 0; i < 3; i++)
+        free(in[i].data);
+    otad_graph_free(&g);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    otad_tape *t = new_tape();
+    const size_t shape[1] = {5};
+    otad_kernel k = otad_kernel_grid(t, 1, shape, 0.1);
+    otad_barycenter(t, k, otad_const_fill(t, 5, 2, 0.2), otad_const_fill(t, 3, 1, 0.5), NULL);
+    assert_int_equal(otad_tape_status(t), OTAD_ESHAPE);
+    otad_tape_reset(t);
+    k = otad_kernel_grid(t, 1, shape, 0.1);
+    otad_var a = otad_const_fill(t, 5, 2, -0.2);
+    otad_barycenter(t, k, a, otad_const_fill(t, 2, 1, 0.5), NULL);
+    assert_string_equal(otad_tape_message(t),
+                        "barycenter: input 0 has entry -0.2 at row 0, must be non-negative");
+    otad_tape_reset(t);
+    /* ε so small that K v underflows between far-apart masses */
+    double far[10] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    k = otad_kernel_grid(t, 1, shape, 1e-4);
+    otad_barycenter(t, k, otad_const(t, 5, 2, far), otad_const_fill(t, 2, 1, 0.5), NULL);
+    assert_int_equal(otad_tape_status(t), OTAD_ERANGE);
+    assert_non_null(strstr(otad_tape_message(t), "use the log domain"));
+    otad_tape_free(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_w2_reference),
+        cmocka_unit_test(test_w3_frames),
+        cmocka_unit_test(test_gradients),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,148 @@
+/* The dense Gibbs kernel: products, adjoints, gradients to x and to the
+ * cost (through the deferred packs), and the log domain. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "support.h"
+
+enum { N = 6, M = 4 };
+static const double eps = 0.4;
+
+static const unsigned products[4] = {0, OTAD_KERNEL_TRANSPOSE, OTAD_KERNEL_COST,
+                                     OTAD_KERNEL_COST | OTAD_KERNEL_TRANSPOSE};
+
+/* op(K)·x written out from K_ij = exp(−C_ij/ε). */
+static double direct(const double *c, unsigned product, const double *x, size_t i, int log_x)
+{
+    int transpose = product & OTAD_KERNEL_TRANSPOSE;
+    size_t len = transpose ? N : M;
+    double s = 0;
+    for (size_t j = 0; j < len; j++) {
+        double cij = transpose ? c[j + i * N] : c[i + j * N];
+        double k = exp(-cij / eps) * ((product & OTAD_KERNEL_COST) ? cij : 1);
+        s += k * (log_x ? exp(x[j]) : x[j]);
+    }
+    return log_x ? log(s) : s;
+}
+
+static void test_products_and_log_products(void **state)
+{
+    (void)state;
+    otad_tape *t = new_tape();
+    double *c = random_matrix(1, N, M, 0.1, 2), *x = random_matrix(2, N, 3, -1, 1);
+    otad_kernel k = otad_kernel_gibbs(t, otad_const(t, N, M, c), eps);
+    otad_kernel_info info = otad_kernel_info_of(t, k);
+    assert_int_equal(info.rows, N);
+    assert_int_equal(info.cols, M);
+    assert_close(info.eps, eps, 0);
+    for (int p = 0; p < 4; p++) {
+        size_t in_rows = (products[p] & OTAD_KERNEL_TRANSPOSE) ? N : M;
+        size_t out_rows = (products[p] & OTAD_KERNEL_TRANSPOSE) ? M : N;
+        otad_var xv = otad_const(t, in_rows, 3, x);
+        otad_value y = otad_value_of(t, otad_kernel_apply(t, k, products[p], xv));
+        otad_value ly = otad_value_of(t, otad_kernel_apply_log(t, k, products[p], xv));
+        assert_tape_ok(t);
+        for (size_t b = 0; b < 3; b++)
+            for (size_t i = 0; i < out_rows; i++) {
+                double e = direct(c, products[p], x + b * in_rows, i, 0);
+                double le = direct(c, products[p], x + b * in_rows, i, 1);
+                assert_close(y.data[i + b * out_rows], e, 1e-14 * fabs(e));
+                assert_close(ly.data[i + b * out_rows], le, 1e-13);
+            }
+    }
+    check_kernel_adjoint(t, k, 0, 3);
+    check_kernel_adjoint(t, k, OTAD_KERNEL_COST, 1);
+    free(c), free(x);
+    otad_tape_free(&t);
+}
+
+typedef struct apply_case {
+    unsigned product;
+    int log_domain;
+} apply_case;
+
+/* inputs: x, C */
+static otad_var record_apply(otad_tape *t, const otad_var *in, void *instance)
+{
+    const apply_case *a = instance;
+    otad_kernel k = otad_kernel_gibbs(t, in[1], eps);
+    return a->log_domain ? otad_kernel_apply_log(t, k, a->product, in[0])
+                         : otad_kernel_apply(t, k, a->product, in[0]);
+}
+
+static void test_gradients_to_x_and_cost(void **state)
+{
+    (void)state;
+    for (int log_domain = 0; log_domain < 2; log_domain++)
+        for (int p = 0; p < 4; p++)
+            for (size_t cols = 1; cols <= 3; cols += 2) {
+                apply_case a = {products[p], log_domain};
+                size_t in_rows = (products[p] & OTAD_KERNEL_TRANSPOSE) ? N : M;
+                test_shape shapes[2] = {{in_rows, cols}, {N, M}};
+                check_graph_at(record_apply, &a, 2, shapes, 0.1, 2, 50 + p);
+            }
+}
+
+/* 9000 columns through K, Kᵀ and K⊙C: a small kernel's packs hold 4096, so
+ * the cost gradient is formed over several flushes. */
+static otad_var record_many_columns(otad_tape *t, const otad_var *in, void *instance)
+{
+    (void)instance;
+    otad_kernel k = otad_kernel_gibbs(t, in[1], eps);
+    otad_var y = otad_kernel_apply(t, k, 0, in[0]);
+    otad_var z = otad_kernel_apply(t, k, OTAD_KERNEL_TRANSPOSE, otad_exp(t, y));
+    otad_var w = otad_kernel_apply(t, k, OTAD_KERNEL_COST, otad_scale(t, z, 0.1));
+    return otad_sum_cols(t, otad_log(t, w));
+}
+
+static void test_cost_gradient_over_several_flushes(void **state)
+{
+    (void)state;
+    otad_value in[2] = {{random_matrix(3, M, 9000, 0, 1), M, 9000},
+                        {random_matrix(4, N, M, 0.1, 2), N, M}};
+    otad_check_result res;
+    assert_check_passed(otad_check_graph(record_many_columns, NULL, 2, in, NULL, &res), &res);
+    free(in[0].data), free(in[1].data);
+}
+
+/* Where exp(x) underflows the log apply still answers. */
+static void test_log_apply_beyond_exp_range(void **state)
+{
+    (void)state;
+    otad_tape *t = new_tape();
+    double c[4] = {0, 1, 1, 0}, x[2] = {-800, -801};
+    otad_kernel k = otad_kernel_gibbs(t, otad_const(t, 2, 2, c), 0.5);
+    otad_value y = otad_value_of(t, otad_kernel_apply_log(t, k, 0, otad_const(t, 2, 1, x)));
+    assert_tape_ok(t);
+    assert_close(y.data[0], -800 + log(1 + exp(-2.0 - 1)), 1e-12);
+    otad_tape_free(&t);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    otad_tape *t = new_tape();
+    otad_kernel k = otad_kernel_gibbs(t, otad_const_fill(t, 3, 2, 1), 0);
+    assert_false(otad_var_valid(k.node));
+    assert_string_equal(otad_tape_message(t),
+                        "kernel: gibbs kernel: eps is 0, must be positive");
+    otad_tape_reset(t);
+    k = otad_kernel_gibbs(t, otad_const_fill(t, 3, 2, 1), 1);
+    otad_var y = otad_kernel_apply(t, k, 0, otad_const_fill(t, 3, 1, 1));
+    assert_false(otad_var_valid(y));
+    assert_string_equal(otad_tape_message(t),
+                        "kernel_apply: gibbs kernel is 3x2, cannot apply it to 3 rows");
+    otad_tape_free(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_products_and_log_products),
+        cmocka_unit_test(test_gradients_to_x_and_cost),
+        cmocka_unit_test(test_cost_gradient_over_several_flushes),
+        cmocka_unit_test(test_log_apply_beyond_exp_range),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,163 @@
+/* Graphs and the heat kernel M^(−S), M = I − ε/(4S) L_w. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "support.h"
+
+static otad_graph *grid(size_t nx, size_t ny)
+{
+    otad_graph *g = NULL;
+    otad_error err;
+    if (otad_graph_grid2d(&g, nx, ny, &err) != OTAD_OK)
+        fail_msg("%s", err.message);
+    return g;
+}
+
+static void test_grid_edge_order(void **state)
+{
+    (void)state;
+    otad_graph *g = grid(3, 2);
+    assert_int_equal(otad_graph_vertices(g), 6);
+    assert_int_equal(otad_graph_edges(g), 4 + 3);
+    /* x-edges by row, then y-edges: the order of the reference workload W3 */
+    const size_t expected[7][2] = {{0, 1}, {1, 2}, {3, 4}, {4, 5}, {0, 3}, {1, 4}, {2, 5}};
+    for (size_t e = 0; e < 7; e++) {
+        size_t i, j;
+        otad_graph_edge(g, e, &i, &j);
+        assert_int_equal(i, expected[e][0]);
+        assert_int_equal(j, expected[e][1]);
+    }
+    otad_graph_free(&g);
+    assert_null(g);
+    otad_error err;
+    assert_int_equal(otad_graph_grid3d(&g, 3, 2, 2, &err), OTAD_OK);
+    assert_int_equal(otad_graph_edges(g), 2 * 2 * 2 + 3 * 1 * 2 + 3 * 2 * 1);
+    size_t i, j;
+    otad_graph_edge(g, 8 + 6, &i, &j); /* the first z-edge */
+    assert_int_equal(i, 0);
+    assert_int_equal(j, 6);
+    otad_graph_free(&g);
+}
+
+/* (M z)_i = z_i + τ Σ_{e ∋ i} s_e w_e (z_i − z_j) for the 3×2 grid (s = (n−1)²). */
+static void apply_m(const otad_graph *g, const double *w, double tau, const double *z, double *out)
+{
+    size_t n = otad_graph_vertices(g);
+    for (size_t v = 0; v < n; v++)
+        out[v] = z[v];
+    for (size_t e = 0; e < otad_graph_edges(g); e++) {
+        size_t i, j;
+        otad_graph_edge(g, e, &i, &j);
+        double s = e < 4 ? 4.0 : 1.0; /* x spacing 1/2, y spacing 1 */
+        out[i] += tau * s * w[e] * (z[i] - z[j]);
+        out[j] += tau * s * w[e] * (z[j] - z[i]);
+    }
+}
+
+static void test_apply_inverts_m_to_the_s(void **state)
+{
+    (void)state;
+    otad_graph *g = grid(3, 2);
+    otad_tape *t = new_tape();
+    const int steps = 3;
+    const double eps = 0.5, tau = eps / (4 * steps);
+    double *w = random_matrix(1, 7, 1, 0.5, 2), *x = random_matrix(2, 6, 2, -1, 1);
+    otad_kernel k = otad_kernel_heat(t, g, otad_const(t, 7, 1, w), eps, steps);
+    otad_value y = otad_value_of(t, otad_kernel_apply(t, k, 0, otad_const(t, 6, 2, x)));
+    assert_tape_ok(t);
+    for (size_t b = 0; b < 2; b++) {
+        double z[6], m[6];
+        for (size_t v = 0; v < 6; v++)
+            z[v] = y.data[v + 6 * b];
+        for (int s = 0; s < steps; s++) {
+            apply_m(g, w, tau, z, m);
+            for (size_t v = 0; v < 6; v++)
+                z[v] = m[v];
+        }
+        for (size_t v = 0; v < 6; v++)
+            assert_close(z[v], x[v + 6 * b], 1e-14);
+    }
+    check_kernel_adjoint(t, k, 0, 3);
+    free(w), free(x);
+    otad_tape_free(&t);
+    otad_graph_free(&g);
+}
+
+typedef struct heat_case {
+    otad_graph *graph;
+    int steps;
+} heat_case;
+
+/* inputs: x, w */
+static otad_var record_heat(otad_tape *t, const otad_var *in, void *instance)
+{
+    const heat_case *h = instance;
+    otad_kernel k = otad_kernel_heat(t, h->graph, in[1], 0.3, h->steps);
+    return otad_kernel_apply(t, k, 0, in[0]);
+}
+
+static void test_gradients_to_x_and_weights(void **state)
+{
+    (void)state;
+    /* a grid, and a small graph with a repeated edge and unit scales */
+    otad_graph *graphs[2] = {grid(4, 3), NULL};
+    const size_t ends[12] = {0, 1, 1, 2, 2, 3, 3, 0, 0, 2, 2, 0};
+    otad_error err;
+    assert_int_equal(otad_graph_new(&graphs[1], 4, 6, ends, NULL, &err), OTAD_OK);
+    for (int gi = 0; gi < 2; gi++)
+        for (int steps = 1; steps <= 4; steps += 3)
+            for (size_t cols = 1; cols <= 3; cols += 2) {
+                heat_case h = {graphs[gi], steps};
+                test_shape shapes[2] = {{otad_graph_vertices(graphs[gi]), cols},
+                                        {otad_graph_edges(graphs[gi]), 1}};
+                check_graph_at(record_heat, &h, 2, shapes, 0.5, 2, 70 + steps);
+            }
+    otad_graph_free(&graphs[0]);
+    otad_graph_free(&graphs[1]);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    otad_graph *g = NULL;
+    otad_error err;
+    const size_t two_parts[4] = {0, 1, 2, 3}, loop[2] = {1, 1};
+    assert_int_equal(otad_graph_new(&g, 4, 2, two_parts, NULL, &err), OTAD_EDOMAIN);
+    assert_string_equal(err.message, "graph: not connected (2 components); a heat kernel "
+                                     "needs one");
+    assert_null(g);
+    assert_int_equal(otad_graph_new(&g, 2, 1, loop, NULL, &err), OTAD_EINVAL);
+    assert_string_equal(err.message, "graph: edge 0 joins 1 and 1 (needs two distinct "
+                                     "vertices below 2)");
+    assert_int_equal(otad_graph_grid2d(&g, 1, 5, &err), OTAD_EINVAL);
+
+    g = grid(3, 2);
+    otad_tape *t = new_tape();
+    double w[7] = {1, 1, 1, -1, 1, 1, 1};
+    otad_kernel k = otad_kernel_heat(t, g, otad_const(t, 7, 1, w), 0.1, 5);
+    assert_false(otad_var_valid(k.node));
+    assert_string_equal(otad_tape_message(t),
+                        "kernel: heat kernel: edge weight 3 is -1, must be positive");
+    otad_tape_reset(t);
+    k = otad_kernel_heat(t, g, otad_const_fill(t, 6, 1, 1), 0.1, 5);
+    assert_int_equal(otad_tape_status(t), OTAD_ESHAPE);
+    otad_tape_reset(t);
+    k = otad_kernel_heat(t, g, otad_const_fill(t, 7, 1, 1), 0.1, 5);
+    otad_var y = otad_kernel_apply(t, k, OTAD_KERNEL_COST, otad_const_fill(t, 6, 1, 1));
+    assert_false(otad_var_valid(y));
+    assert_string_equal(otad_tape_message(t),
+                        "kernel_apply: heat kernel has no cost matrix for K⊙C products");
+    otad_tape_free(&t);
+    otad_graph_free(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grid_edge_order),
+        cmocka_unit_test(test_apply_inverts_m_to_the_s),
+        cmocka_unit_test(test_gradients_to_x_and_weights),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

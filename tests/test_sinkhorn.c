@@ -1,0 +1,300 @@
+/* Sinkhorn: agreement with the reference workload W1 (PyTorch and POT), the
+ * log domain, the values, their gradients, and the error contract. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+/* ---- W1: 500 points in [0,1]², ε = 0.05, L = 100 ----------------------- */
+
+static otad_value load(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "tests/data/w1/%s.npy", name);
+    otad_value v;
+    if (otad_npy_read_matrix(path, &v, NULL) != OTAD_OK)
+        fail_msg("cannot read %s (tests run from the repository root)", path);
+    return v;
+}
+
+/* rows×cols column-major from a cols×rows one. */
+static double *transposed(otad_value v)
+{
+    double *t = malloc(v.rows * v.cols * sizeof *t);
+    for (size_t i = 0; i < v.rows; i++)
+        for (size_t j = 0; j < v.cols; j++)
+            t[j + i * v.cols] = v.data[i + j * v.rows];
+    return t;
+}
+
+static void expect_close(const char *what, const double *got, const double *ref, size_t n,
+                         double tolerance)
+{
+    double d = max_rel_diff(got, ref, n);
+    if (!(d <= tolerance))
+        fail_msg("%s: relative difference %.3g above %.1g", what, d, tolerance);
+}
+
+/* W_L(a, b) with x and a as parameters: value, gradients to x and a. */
+static void w1_loss(int log_domain, otad_value x, otad_value y, otad_value a, otad_value b,
+                    double *value, double *gx, double *ga)
+{
+    otad_tape *t = new_tape();
+    otad_var px = otad_param(t, x.rows, 2, x.data, gx), pa = otad_param(t, a.rows, 1, a.data, ga);
+    otad_kernel k = otad_kernel_gibbs(t, otad_sqdist(t, px, otad_const(t, y.rows, 2, y.data)),
+                                      0.05);
+    otad_sinkhorn_opts o;
+    otad_sinkhorn_opts_init(&o);
+    o.log_domain = log_domain;
+    otad_var w = otad_sum(t, otad_sinkhorn_loss(t, k, pa, otad_const(t, b.rows, b.cols, b.data),
+                                                &o, OTAD_SINKHORN_COST));
+    assert_int_equal(otad_backward(t, w), OTAD_OK);
+    *value = otad_scalar(t, w);
+    otad_tape_free(&t);
+}
+
+static void test_w1_reference(void **state)
+{
+    (void)state;
+    otad_value x = load("n500_x"), y = load("n500_y"), a = load("n500_a"), b = load("n500_b");
+    otad_value w = load("n500_W"), rgx = load("n500_grad_x"), rga = load("n500_grad_a");
+    for (int log_domain = 0; log_domain < 2; log_domain++) {
+        double value, gx[1000], ga[500];
+        w1_loss(log_domain, x, y, a, b, &value, gx, ga);
+        expect_close("W_L", &value, w.data, 1, 1e-9);
+        expect_close("gradient to x", gx, rgx.data, 1000, 1e-9);
+        expect_close("gradient to a", ga, rga.data, 500, 1e-9);
+    }
+    free(x.data), free(y.data), free(a.data), free(b.data);
+    free(w.data), free(rgx.data), free(rga.data);
+}
+
+/* 16 targets as the columns of b: the loss is the sum of the 16 values. */
+static void test_w1_batched_reference(void **state)
+{
+    (void)state;
+    otad_value x = load("n500_x"), y = load("n500_y"), a = load("n500_a"), bb = load("n500_bb");
+    otad_value per_k = load("n500_batched_W_per_k"), rgx = load("n500_batched_grad_x");
+    otad_value rga = load("n500_batched_grad_a");
+    otad_value b = {transposed(bb), 500, 16};
+    double value, gx[1000], ga[500], sum = 0;
+    w1_loss(0, x, y, a, b, &value, gx, ga);
+    for (int k = 0; k < 16; k++)
+        sum += per_k.data[k];
+    expect_close("batched W_L", &value, &sum, 1, 1e-9);
+    expect_close("batched gradient to x", gx, rgx.data, 1000, 1e-9);
+    expect_close("batched gradient to a", ga, rga.data, 500, 1e-9);
+    free(x.data), free(y.data), free(a.data), free(bb.data), free(b.data);
+    free(per_k.data), free(rgx.data), free(rga.data);
+}
+
+/* ---- a small problem for values and gradients --------------------------- */
+
+enum { N = 7, M = 5 };
+
+typedef struct problem {
+    double eps;
+    int log_domain;
+    otad_sinkhorn_value value;
+    int divergence;
+} problem;
+
+static double *normalised(uint64_t seed, size_t n)
+{
+    double *h = random_matrix(seed, n, 1, 0.5, 1.5), s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += h[i];
+    for (size_t i = 0; i < n; i++)
+        h[i] /= s;
+    return h;
+}
+
+/* inputs: x (N×2), y (M×2), a (N×1), b (M×1) */
+static otad_var record_loss(otad_tape *t, const otad_var *in, void *instance)
+{
+    const problem *p = instance;
+    otad_sinkhorn_opts o;
+    otad_sinkhorn_opts_init(&o);
+    o.iterations = 30;
+    o.log_domain = p->log_domain;
+    o.mass_tolerance = 0; /* the checks perturb a and b independently */
+    otad_kernel kxy = otad_kernel_gibbs(t, otad_sqdist(t, in[0], in[1]), p->eps);
+    if (!p->divergence)
+        return otad_sinkhorn_loss(t, kxy, in[2], in[3], &o, p->value);
+    otad_kernel kxx = otad_kernel_gibbs(t, otad_sqdist(t, in[0], in[0]), p->eps);
+    otad_kernel kyy = otad_kernel_gibbs(t, otad_sqdist(t, in[1], in[1]), p->eps);
+    return otad_sinkhorn_divergence(t, kxy, kxx, kyy, in[2], in[3], &o, p->value);
+}
+
+static void test_gradients_of_every_value(void **state)
+{
+    (void)state;
+    otad_value in[4] = {{random_matrix(1, N, 2, 0, 1), N, 2}, {random_matrix(2, M, 2, 0, 1), M, 2},
+                        {normalised(3, N), N, 1}, {normalised(4, M), M, 1}};
+    for (int log_domain = 0; log_domain < 2; log_domain++)
+        for (int value = 0; value < 3; value++)
+            for (int divergence = 0; divergence < 2; divergence++) {
+                problem p = {0.1, log_domain, (otad_sinkhorn_value)value, divergence};
+                otad_check_result res;
+                int rc = otad_check_graph(record_loss, &p, 4, in, NULL, &res);
+                if (rc != OTAD_OK || !res.passed)
+                    fail_msg("log %d value %d divergence %d: %s", log_domain, value,
+                             divergence, res.report);
+            }
+    for (int i = 0; i < 4; i++)
+        free(in[i].data);
+}
+
+/* Scaling and log domain agree on every value; at convergence the dual and
+ * entropic values agree; the divergence of a measure with itself is 0. */
+static void test_values_agree(void **state)
+{
+    (void)state;
+    double *x = random_matrix(1, N, 2, 0, 1), *y = random_matrix(2, M, 2, 0, 1);
+    double *a = normalised(3, N), *b = normalised(4, M), v[2][3];
+    for (int log_domain = 0; log_domain < 2; log_domain++) {
+        otad_tape *t = new_tape();
+        otad_sinkhorn_opts o;
+        otad_sinkhorn_opts_init(&o);
+        o.iterations = 2000;
+        o.tolerance = 1e-14;
+        o.log_domain = log_domain;
+        otad_kernel k = otad_kernel_gibbs(t, otad_sqdist(t, otad_const(t, N, 2, x),
+                                                          otad_const(t, M, 2, y)), 0.1);
+        otad_sinkhorn s;
+        assert_int_equal(otad_sinkhorn_solve(t, k, otad_const(t, N, 1, a),
+                                             otad_const(t, M, 1, b), &o, &s), OTAD_OK);
+        assert_true(s.iterations < 2000 && s.marginal_error <= 1e-14);
+        assert_int_equal(s.iterations % o.check_every, 0);
+        v[log_domain][0] = otad_scalar(t, otad_sinkhorn_cost(t, &s));
+        v[log_domain][1] = otad_scalar(t, otad_sinkhorn_dual(t, &s));
+        v[log_domain][2] = otad_scalar(t, otad_sinkhorn_entropic(t, &s));
+        assert_tape_ok(t);
+        otad_tape_free(&t);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_close(v[1][i], v[0][i], 1e-12);
+    assert_close(v[0][1], v[0][2], 1e-12);
+    assert_true(v[0][0] > 0);
+
+    otad_tape *t = new_tape();
+    otad_var px = otad_const(t, N, 2, x), pa = otad_const(t, N, 1, a);
+    otad_kernel kxx = otad_kernel_gibbs(t, otad_sqdist(t, px, px), 0.1);
+    otad_var d = otad_sinkhorn_divergence(t, kxx, kxx, kxx, pa, pa, NULL, OTAD_SINKHORN_COST);
+    assert_close(otad_scalar(t, d), 0, 1e-15);
+    otad_tape_free(&t);
+    free(x), free(y), free(a), free(b);
+}
+
+/* Costs of 4 and more at ε = 1e-3: every exp(−C/ε) underflows to 0, so the
+ * scaling iterations stop with an error that names the cause, while the log
+ * domain gives finite values and gradients. */
+static void test_small_eps_needs_the_log_domain(void **state)
+{
+    (void)state;
+    enum { P = 40 };
+    double *x = random_matrix(5, P, 2, 0, 1), *y = random_matrix(6, P, 2, 0, 1);
+    for (int i = 0; i < P; i++)
+        y[i] += 2; /* the targets two units to the right */
+    double *a = normalised(7, P), *b = normalised(8, P), gx[2 * P];
+    for (int log_domain = 0; log_domain < 2; log_domain++) {
+        otad_tape *t = new_tape();
+        otad_sinkhorn_opts o;
+        otad_sinkhorn_opts_init(&o);
+        o.log_domain = log_domain;
+        otad_var px = otad_param(t, P, 2, x, gx);
+        otad_kernel k = otad_kernel_gibbs(t, otad_sqdist(t, px, otad_const(t, P, 2, y)), 1e-3);
+        otad_var w = otad_sinkhorn_loss(t, k, otad_const(t, P, 1, a), otad_const(t, P, 1, b), &o,
+                                        OTAD_SINKHORN_COST);
+        if (!log_domain) {
+            assert_int_equal(otad_tape_status(t), OTAD_ERANGE);
+            assert_non_null(strstr(otad_tape_message(t), "use the log domain"));
+        } else {
+            assert_int_equal(otad_backward(t, w), OTAD_OK);
+            double value = otad_scalar(t, w);
+            assert_true(value > 3 && value < 7);
+            for (int i = 0; i < 2 * P; i++)
+                assert_true(isfinite(gx[i]));
+        }
+        otad_tape_free(&t);
+    }
+    free(x), free(y), free(a), free(b);
+}
+
+/* On a grid the log domain agrees with the scaling domain where both work. */
+static void test_grid_log_domain_agrees(void **state)
+{
+    (void)state;
+    const size_t shape[2] = {8, 6};
+    double *a = normalised(9, 48), *b = normalised(10, 48), value[2];
+    for (int log_domain = 0; log_domain < 2; log_domain++) {
+        otad_tape *t = new_tape();
+        otad_sinkhorn_opts o;
+        otad_sinkhorn_opts_init(&o);
+        o.log_domain = log_domain;
+        otad_kernel k = otad_kernel_grid(t, 2, shape, 0.05);
+        value[log_domain] = otad_scalar(t, otad_sinkhorn_loss(t, k, otad_const(t, 48, 1, a),
+                                                              otad_const(t, 48, 1, b), &o,
+                                                              OTAD_SINKHORN_COST));
+        assert_tape_ok(t);
+        otad_tape_free(&t);
+    }
+    assert_close(value[1], value[0], 1e-13);
+    free(a), free(b);
+}
+
+static void expect_failure(otad_tape *t, int code, const char *message)
+{
+    assert_int_equal(otad_tape_status(t), code);
+    assert_string_equal(otad_tape_message(t), message);
+    otad_tape_reset(t);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    otad_tape *t = new_tape();
+    otad_sinkhorn s;
+    double h[3] = {0.5, 0.6, -0.1}, g[3] = {0.2, 0.2, 0.2};
+    otad_var c = otad_const_fill(t, 3, 3, 1);
+    otad_kernel k = otad_kernel_gibbs(t, c, 1);
+    otad_sinkhorn_solve(t, k, otad_const(t, 3, 1, h), otad_const(t, 3, 1, g), NULL, &s);
+    expect_failure(t, OTAD_EDOMAIN, "sinkhorn: a has entry -0.1 at (2,0), must be non-negative");
+
+    k = otad_kernel_gibbs(t, otad_const_fill(t, 3, 3, 1), 1);
+    h[2] = 0.1;
+    otad_sinkhorn_solve(t, k, otad_const(t, 3, 1, h), otad_const(t, 3, 1, g), NULL, &s);
+    expect_failure(t, OTAD_EDOMAIN, "sinkhorn: masses differ in column 0: a sums to "
+                                    "1.2000000000000002, b to 0.60000000000000009 (see "
+                                    "mass_tolerance)");
+
+    k = otad_kernel_gibbs(t, otad_const_fill(t, 3, 2, 1), 1);
+    otad_sinkhorn_solve(t, k, otad_const(t, 3, 1, h), otad_const(t, 3, 1, g), NULL, &s);
+    expect_failure(t, OTAD_ESHAPE, "sinkhorn: kernel is 3x2, a has 3 rows and b 3");
+
+    otad_sinkhorn_opts o;
+    otad_sinkhorn_opts_init(&o);
+    o.log_domain = 1;
+    h[2] = 0, g[0] = g[1] = 0.35, g[2] = 0.4;
+    k = otad_kernel_gibbs(t, otad_const_fill(t, 3, 3, 1), 1);
+    otad_sinkhorn_solve(t, k, otad_const(t, 3, 1, h), otad_const(t, 3, 1, g), &o, &s);
+    expect_failure(t, OTAD_EDOMAIN, "sinkhorn: a has entry 0 at (2,0), must be positive in the "
+                                    "log domain");
+    otad_tape_free(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_w1_reference),
+        cmocka_unit_test(test_w1_batched_reference),
+        cmocka_unit_test(test_gradients_of_every_value),
+        cmocka_unit_test(test_values_agree),
+        cmocka_unit_test(test_small_eps_needs_the_log_domain),
+        cmocka_unit_test(test_grid_log_domain_agrees),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
