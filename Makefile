@@ -8,6 +8,7 @@ CC ?= cc
 OPT ?= -O3 -march=native -g
 
 WARN := -std=c11 -Wall -Wextra -Werror
+OPENMP := -fopenmp
 BASE_CPPFLAGS := -I. -D_POSIX_C_SOURCE=200809L
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
@@ -43,7 +44,7 @@ $(BUILD)/config.mk: scripts/configure.sh
 	@mkdir -p $(@D)
 	sh scripts/configure.sh > $@.tmp && mv $@.tmp $@
 
-CFLAGS_ALL = $(WARN) $(OPT) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
+CFLAGS_ALL = $(WARN) $(OPENMP) $(OPT) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/config.mk Makefile
 	@mkdir -p $(@D)
@@ -51,14 +52,14 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/config.mk Makefile
 
 $(BUILD)/san/obj/%.o: %.c $(BUILD)/config.mk Makefile
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(WARN) $(OPENMP) -O1 -g $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libotad.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/libotad.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libotad.so -o $@ $^ $(DEPS_LIBS) $(LDFLAGS)
+	$(CC) -shared $(OPENMP) -Wl,-soname,libotad.so -o $@ $^ $(DEPS_LIBS) $(LDFLAGS)
 
 $(BUILD)/san/libotad.a: $(SAN_OBJ)
 	@rm -f $@
@@ -73,7 +74,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) tests/support.h $(BUILD)/libotad.a
 
 $(BUILD)/san/tests/%: tests/%.c $(TEST_SUPPORT) tests/support.h $(BUILD)/san/libotad.a
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CMOCKA_CFLAGS) $< \
+	$(CC) $(WARN) $(OPENMP) -O1 -g $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CMOCKA_CFLAGS) $< \
 	    $(TEST_SUPPORT) -o $@ $(BUILD)/san/libotad.a $(CMOCKA_LIBS) $(DEPS_LIBS) $(LDFLAGS)
 
 check: $(TESTS) $(EXAMPLES) lib

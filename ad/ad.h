@@ -88,8 +88,9 @@ typedef struct otad_tape otad_tape;
 typedef struct otad_tape_opts {
     size_t chunk_bytes;              /* arena chunk size; default 1 MiB */
     const otad_allocator *allocator; /* NULL: malloc/free; copied, must outlive the tape */
-    int check_finite;                /* 1 (default): every op output and gradient
-                                        must be finite, else OTAD_ERANGE */
+    int check_finite;                /* 1 (default): every op output, and every node's
+                                        gradient once complete, must be finite, else
+                                        OTAD_ERANGE */
 } otad_tape_opts;
 
 void otad_tape_opts_init(otad_tape_opts *opts);
@@ -195,7 +196,8 @@ typedef struct otad_ctx {
 #define OTAD_VARIADIC (-1)
 
 enum {
-    OTAD_OP_MAY_BE_NONFINITE = 1u /* skip the engine's finiteness checks */
+    OTAD_OP_MAY_BE_NONFINITE = 1u /* the op's output, and the gradient that reaches it,
+                                     may be non-finite: the engine does not check them */
 };
 
 /* An op descriptor, normally `static const`.  The engine calls shape, then
@@ -228,10 +230,17 @@ int otad_fail(const otad_ctx *c, int code, const char *fmt, ...)
  * share an object through a node (a kernel, a factorisation) reach it. */
 void *otad_saved_of(const otad_tape *tape, otad_var v, const otad_op *op);
 
-/* Memory from the tape's arena, 64-byte aligned, kept until reset or rewind;
- * for saved state whose size depends on the shapes, or vjp workspace.
- * NULL (with the tape failed) when allocation fails. */
+/* Memory from the tape's arena, 64-byte aligned, kept until reset or rewind:
+ * for saved state whose size depends on the shapes.  NULL (with the tape
+ * failed) when allocation fails. */
 void *otad_alloc(const otad_ctx *c, size_t bytes);
+
+/* Workspace for the current call of an op's function only: the next call to
+ * otad_scratch, by any op, may hand out the same memory, so take one buffer
+ * per call and divide it.  64-byte aligned, owned by the tape and kept
+ * across resets (a repeated evaluation allocates nothing); never part of
+ * what a rewind drops.  NULL (with the tape failed) when allocation fails. */
+void *otad_scratch(const otad_ctx *c, size_t bytes);
 
 /* ---- gradient checking -------------------------------------------------- */
 

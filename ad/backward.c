@@ -45,14 +45,23 @@ static int run_vjp(otad_tape *t, node *n)
     if (rc != OTAD_OK)
         return t->status != OTAD_OK ? t->status
                                     : otad_tape_fail(t, rc, "%s: vjp failed", op->name);
-    if (!t->check_finite || (op->flags & OTAD_OP_MAY_BE_NONFINITE))
-        return OTAD_OK;
-    for (uint32_t i = 0; i < n->n_in; i++) {
-        size_t size = c.in[i].rows * c.in[i].cols;
-        if (c.in_grad[i] && otadT_first_nonfinite(c.in_grad[i], size) < size)
-            return otad_fail(&c, OTAD_ERANGE, "non-finite gradient for input %u", i);
-    }
     return OTAD_OK;
+}
+
+/* A node's gradient is complete when the sweep reaches it (every consumer
+ * came later on the tape): checked once there, not after every vjp that
+ * adds to it, which for a large input used by many ops (a cost matrix used
+ * by every kernel apply) would rescan it each time. */
+static int check_gradient(otad_tape *t, const node *n, const char *whose)
+{
+    size_t size = n->value.rows * n->value.cols, bad;
+    if (!t->check_finite || (n->op && (n->op->flags & OTAD_OP_MAY_BE_NONFINITE)) ||
+        (bad = otadT_first_nonfinite(n->grad, size)) == size)
+        return OTAD_OK;
+    return otad_tape_fail(t, OTAD_ERANGE, "backward: non-finite gradient %g at (%zu,%zu) of "
+                          "%s%s (from the vjp of an op that uses it)", n->grad[bad],
+                          bad % n->value.rows, bad / n->value.rows, whose,
+                          n->op ? n->op->name : "");
 }
 
 /* Hand the parameters their gradients, only once the sweep has succeeded.
@@ -90,8 +99,10 @@ int otad_backward_seeded(otad_tape *t, otad_var y, const double *ybar)
     memcpy(seed, ybar, out->value.rows * out->value.cols * sizeof *seed);
     for (size_t k = y.index + 1; k-- > 0;) {
         node *n = &t->nodes[k];
-        if (n->op && n->needs_grad && n->grad && n->grad_epoch == t->epoch &&
-            run_vjp(t, n) != OTAD_OK)
+        if (!n->needs_grad || !n->grad || n->grad_epoch != t->epoch)
+            continue;
+        if (check_gradient(t, n, n->op ? "the output of " : "a parameter") != OTAD_OK ||
+            (n->op && run_vjp(t, n) != OTAD_OK))
             return t->status;
     }
     write_param_grads(t, y.index);

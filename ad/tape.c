@@ -68,6 +68,7 @@ void otad_tape_free(otad_tape **tape)
     otadA_sys_free(&mem, t->nodes, t->cap_nodes * sizeof *t->nodes);
     otadA_sys_free(&mem, t->ctx_in, t->ctx_cap * sizeof *t->ctx_in);
     otadA_sys_free(&mem, t->ctx_grad, t->ctx_cap * sizeof *t->ctx_grad);
+    otadA_sys_free(&mem, t->scratch, t->scratch_bytes + ARENA_ALIGN - 1);
     otadA_destroy(&mem);
     otadA_sys_free(&mem, t, sizeof *t);
     *tape = NULL;
@@ -383,6 +384,24 @@ void *otad_alloc(const otad_ctx *c, size_t bytes)
     if (!p)
         otad_fail(c, OTAD_ENOMEM, "out of memory for %zu bytes of workspace", bytes);
     return p;
+}
+
+void *otad_scratch(const otad_ctx *c, size_t bytes)
+{
+    otad_tape *t = c->tape;
+    if (bytes > t->scratch_bytes) {
+        void *grown = bytes < SIZE_MAX - ARENA_ALIGN
+                          ? otadA_sys_alloc(&t->mem, bytes + ARENA_ALIGN - 1) : NULL;
+        if (!grown) {
+            otad_fail(c, OTAD_ENOMEM, "out of memory for %zu bytes of workspace", bytes);
+            return NULL;
+        }
+        otadA_sys_free(&t->mem, t->scratch, t->scratch_bytes + ARENA_ALIGN - 1);
+        t->scratch = grown;
+        t->scratch_bytes = bytes;
+    }
+    uintptr_t p = ((uintptr_t)t->scratch + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1);
+    return (void *)p;
 }
 
 otad_value otad_value_of(const otad_tape *t, otad_var v)

@@ -29,6 +29,8 @@ struct otad_tape {
     otad_value *ctx_in;
     double **ctx_grad;
     size_t ctx_cap;
+    void *scratch;          /* otad_scratch's buffer, as allocated */
+    size_t scratch_bytes;
     uint32_t generation;    /* of the handles; changes at reset */
     uint32_t epoch;         /* of the gradients; changes at each backward */
     uint32_t release_head;  /* last node with a release function, plus one */

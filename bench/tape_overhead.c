@@ -4,9 +4,8 @@
  * pages cost ~11 µs each on this machine), and matmul through the tape
  * against cblas_dgemm called directly.
  */
-#include <stdio.h>
-
 #include "measure.h"
+
 #include "otad.h"
 
 /* ---- per-op overhead: a chain of ops on 1×1 values ---------------------- */

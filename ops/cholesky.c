@@ -1,5 +1,7 @@
 #include "cholesky.h"
 
+#include <omp.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,77 +120,61 @@ void otadC_give_back(otadC_pattern *p, cholmod_factor *f)
     p->pool[p->pool_size++] = f;
 }
 
-void otadC_gather(const cholmod_factor *f, size_t ncols, const double *x, double *xi)
+void otadC_gather(const cholmod_factor *f, size_t stride, size_t ncols, const double *x,
+                  double *xi)
 {
     const int *perm = f->Perm;
     size_t n = f->n;
     for (size_t k = 0; k < n; k++)
         for (size_t c = 0; c < ncols; c++)
-            xi[k * ncols + c] = x[(size_t)perm[k] + c * n];
+            xi[k * stride + c] = x[(size_t)perm[k] + c * n];
 }
 
-void otadC_scatter(const cholmod_factor *f, size_t ncols, const double *xi, double beta,
-                   double *y)
+void otadC_scatter(const cholmod_factor *f, size_t stride, size_t ncols, const double *xi,
+                   double beta, double *y)
 {
     const int *perm = f->Perm;
     size_t n = f->n;
     for (size_t k = 0; k < n; k++)
         for (size_t c = 0; c < ncols; c++) {
             double *out = y + (size_t)perm[k] + c * n;
-            *out = (beta == 0 ? 0 : *out) + xi[k * ncols + c];
+            *out = (beta == 0 ? 0 : *out) + xi[k * stride + c];
         }
 }
 
-/* The sweeps work on groups of 4 interleaved columns as one vector: the
- * compiler unrolls but does not vectorise these short constant loops by
- * itself, and they are where the heat kernel spends its time. */
-typedef double vec4 __attribute__((vector_size(4 * sizeof(double))));
-
-static inline vec4 load4(const double *p)
-{
-    vec4 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void store4(double *p, vec4 v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
 /* L y = b, then Lᵀ x = y, column by column of L (compressed columns, the
- * diagonal first), on 4·groups interleaved columns starting at entry
- * `first` of each row of stride `stride`.  The row being finished is held
- * in registers while the rows it touches are updated. */
+ * diagonal first), on 4·groups (at most 32) interleaved columns starting at
+ * xi, in rows of `stride` entries.  The row being finished is held in
+ * registers while the rows it touches are updated. */
 static inline __attribute__((always_inline)) void sweep(const cholmod_factor *f, double *xi,
                                                         size_t stride, size_t groups)
 {
     const int *lp = f->p, *li = f->i, *nz = f->nz;
     const double *lx = f->x;
     size_t n = f->n;
-    vec4 v[4];
+    otadC_vec4 v[8];
     for (size_t j = 0; j < n; j++) {
         double *xj = xi + j * stride, inv = 1 / lx[lp[j]];
         for (size_t q = 0; q < groups; q++)
-            store4(xj + 4 * q, v[q] = load4(xj + 4 * q) * inv);
+            otadC_store4(xj + 4 * q, v[q] = otadC_load4(xj + 4 * q) * inv);
         for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++) {
             double *xr = xi + (size_t)li[k] * stride, l = lx[k];
             for (size_t q = 0; q < groups; q++)
-                store4(xr + 4 * q, load4(xr + 4 * q) - l * v[q]);
+                otadC_store4(xr + 4 * q, otadC_load4(xr + 4 * q) - l * v[q]);
         }
     }
     for (size_t j = n; j-- > 0;) {
         double *xj = xi + j * stride, inv = 1 / lx[lp[j]];
         for (size_t q = 0; q < groups; q++)
-            v[q] = load4(xj + 4 * q);
+            v[q] = otadC_load4(xj + 4 * q);
         for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++) {
             const double *xr = xi + (size_t)li[k] * stride;
             double l = lx[k];
             for (size_t q = 0; q < groups; q++)
-                v[q] -= l * load4(xr + 4 * q);
+                v[q] -= l * otadC_load4(xr + 4 * q);
         }
         for (size_t q = 0; q < groups; q++)
-            store4(xj + 4 * q, v[q] * inv);
+            otadC_store4(xj + 4 * q, v[q] * inv);
     }
 }
 
@@ -211,9 +197,30 @@ static void sweep1(const cholmod_factor *f, double *xi, size_t stride)
     }
 }
 
+/* Columns go in groups, each one sweep reading L once: 32 at a time on one
+ * thread (L's entries serve more columns per load), 16 a group when threads
+ * share them; 16 columns alone are split in two halves only when L is too
+ * large for a core's cache (then the sweep waits on memory and a second
+ * core helps, while with L in cache the halves would just read it twice).
+ * The last columns go 8, 4 and one at a time. */
 void otadC_solve(const cholmod_factor *f, size_t ncols, double *xi)
 {
-    for (size_t first = 0; first < ncols;) {
+    const size_t cache_bytes = (size_t)2 << 20;
+    size_t nnz = (size_t)((const int *)f->p)[f->n];
+    int threads = omp_get_max_threads() > 1;
+    int split = threads && ncols == 16 && nnz * (sizeof(double) + sizeof(int)) > cache_bytes;
+    size_t width = !threads && ncols >= 32 ? 32 : split ? 8 : 16, groups = ncols / width;
+#pragma omp parallel for schedule(static) if (groups >= 2 && threads)
+    for (size_t q = 0; q < groups; q++) {
+        /* constant widths: the sweeps' vector loops unroll */
+        if (width == 32)
+            sweep(f, xi + 32 * q, ncols, 8);
+        else if (width == 16)
+            sweep(f, xi + 16 * q, ncols, 4);
+        else
+            sweep(f, xi + 8 * q, ncols, 2);
+    }
+    for (size_t first = width * groups; first < ncols;) {
         size_t left = ncols - first;
         if (left >= 16)
             sweep(f, xi + first, ncols, 4), first += 16;

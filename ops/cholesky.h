@@ -7,6 +7,7 @@
 #define OTAD_CHOLESKY_H
 
 #include <cholmod.h>
+#include <string.h>
 
 #include "ops.h"
 
@@ -33,13 +34,32 @@ int otadC_factorize(const otad_ctx *c, otadC_pattern *p, const double *values,
 void otadC_give_back(otadC_pattern *p, cholmod_factor *factor);
 
 /* Between n×ncols column-major values and the factor's permuted, interleaved
- * layout: xi[k·ncols + c] = x[perm[k] + c·n]; scatter computes
- * y ← β·y + (the inverse map of xi). */
-void otadC_gather(const cholmod_factor *f, size_t ncols, const double *x, double *xi);
-void otadC_scatter(const cholmod_factor *f, size_t ncols, const double *xi, double beta,
-                   double *y);
+ * layout with rows of `stride` entries: xi[k·stride + c] = x[perm[k] + c·n]
+ * for c < ncols; scatter computes y ← β·y + (the inverse map of xi). */
+void otadC_gather(const cholmod_factor *f, size_t stride, size_t ncols, const double *x,
+                  double *xi);
+void otadC_scatter(const cholmod_factor *f, size_t stride, size_t ncols, const double *xi,
+                   double beta, double *y);
 
-/* xi ← (LLᵀ)⁻¹ xi in the permuted interleaved layout: one solve. */
+/* xi ← (LLᵀ)⁻¹ xi in the permuted interleaved layout (ncols entries a row):
+ * one solve. */
 void otadC_solve(const cholmod_factor *f, size_t ncols, double *xi);
+
+/* Four doubles as one vector: the sweeps and the heat kernel's gradient
+ * work on interleaved rows in these (the compiler unrolls but does not
+ * vectorise such short constant loops by itself). */
+typedef double otadC_vec4 __attribute__((vector_size(4 * sizeof(double))));
+
+static inline otadC_vec4 otadC_load4(const double *p)
+{
+    otadC_vec4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void otadC_store4(double *p, otadC_vec4 v)
+{
+    memcpy(p, &v, sizeof v);
+}
 
 #endif

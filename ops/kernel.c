@@ -91,7 +91,7 @@ otad_kernel otad_kernel_new(otad_tape *t, const otad_kernel_class *cls, const vo
 otad_kernel_info otad_kernel_info_of(const otad_tape *t, otad_kernel k)
 {
     const kernel_state *s = otad_saved_of(t, k.node, &op_kernel);
-    return s ? s->info : (otad_kernel_info){0, 0, 0, 0, 0};
+    return s ? s->info : (otad_kernel_info){0, 0, 0, 0, 0, 0};
 }
 
 /* ---- applies ------------------------------------------------------------ */

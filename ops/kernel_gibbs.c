@@ -28,7 +28,6 @@ typedef struct gibbs {
     size_t n, m, cap;
     double eps;
     pending of_k, of_kc; /* terms of K̄ and of (K⊙C)‾ */
-    double *tile;        /* BLOCK columns of each of the two products */
 } gibbs;
 
 enum { BLOCK = 64 };
@@ -51,16 +50,32 @@ static int gibbs_setup(otad_ctx *c, void *state, const void *config, otad_kernel
     g->n = cost.rows;
     g->m = cost.cols;
     g->eps = eps;
-    /* Pack columns so the packs take about 64 MB: fewer flushes for small n. */
-    size_t cap = ((size_t)64 << 20) / (2 * sizeof(double) * (g->n + g->m));
-    g->cap = cap < 128 ? 128 : cap > 4096 ? 4096 : cap;
-    *info = (otad_kernel_info){g->n, g->m, eps, 1, 0};
+    /* Packs of 128 to 512 columns, at most 32 MB for both products: a flush
+     * is a product of inner dimension `cap` (efficient from about 128) plus
+     * one pass over K, C and C̄. */
+    size_t cap = ((size_t)32 << 20) / (2 * sizeof(double) * (g->n + g->m));
+    g->cap = cap < 128 ? 128 : cap > 512 ? 512 : cap;
+    /* Allocated with the kernel, before any apply: they must outlive the
+     * applies' vjps, and a rewind after the kernel must not drop them. */
+    double *packs = otad_alloc(c, 2 * g->cap * (g->n + g->m) * sizeof *packs);
+    if (!packs)
+        return OTAD_ENOMEM;
+    g->of_k = (pending){packs, packs + g->cap * g->n, 0};
+    g->of_kc = (pending){g->of_k.right + g->cap * g->m, g->of_k.right + g->cap * (g->n + g->m),
+                         0};
+    *info = (otad_kernel_info){g->n, g->m, eps, 1, 0, 2.0 * (double)g->n * (double)g->m};
     return OTAD_OK;
+}
+
+/* BLOCK columns for each of the two products, for one call. */
+static double *tiles(const otad_ctx *c, const gibbs *g)
+{
+    return otad_scratch(c, 2 * BLOCK * g->n * sizeof(double));
 }
 
 /* y ← β·y + op(K⊙C)·x, forming K⊙C a block of columns at a time. */
 static void apply_cost(gibbs *g, int transpose, size_t ncols, const double *x, double beta,
-                       double *y)
+                       double *y, double *tile)
 {
     int n = (int)g->n, m = (int)g->m, b = (int)ncols;
     size_t out_rows = transpose ? g->m : g->n;
@@ -72,21 +87,14 @@ static void apply_cost(gibbs *g, int transpose, size_t ncols, const double *x, d
         int w = (int)(g->m - j0 < BLOCK ? g->m - j0 : BLOCK);
         const double *kb = g->kernel + j0 * g->n, *cb = g->cost + j0 * g->n;
         for (size_t k = 0; k < (size_t)w * g->n; k++)
-            g->tile[k] = kb[k] * cb[k];
+            tile[k] = kb[k] * cb[k];
         if (!transpose) /* y += T·x[j0:j0+w, :] */
-            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, b, w, 1.0, g->tile, n,
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, b, w, 1.0, tile, n,
                         x + j0, m, 1.0, y, n);
         else            /* y[j0:j0+w, :] = β·y + Tᵀ·x */
-            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, w, b, n, 1.0, g->tile, n, x,
-                        n, beta, y + j0, m);
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, w, b, n, 1.0, tile, n, x, n,
+                        beta, y + j0, m);
     }
-}
-
-static double *tile_of(const otad_ctx *c, gibbs *g)
-{
-    if (!g->tile)
-        g->tile = otad_alloc(c, 2 * BLOCK * g->n * sizeof *g->tile);
-    return g->tile;
 }
 
 static int gibbs_apply(const otad_ctx *c, void *state, unsigned product, size_t ncols,
@@ -95,9 +103,10 @@ static int gibbs_apply(const otad_ctx *c, void *state, unsigned product, size_t 
     gibbs *g = state;
     int transpose = product & OTAD_KERNEL_TRANSPOSE;
     if (product & OTAD_KERNEL_COST) {
-        if (!tile_of(c, g))
+        double *tile = tiles(c, g);
+        if (!tile)
             return OTAD_ENOMEM;
-        apply_cost(g, transpose, ncols, x, beta, y);
+        apply_cost(g, transpose, ncols, x, beta, y, tile);
         return OTAD_OK;
     }
     int n = (int)g->n, m = (int)g->m;
@@ -112,13 +121,15 @@ static int gibbs_apply(const otad_ctx *c, void *state, unsigned product, size_t 
 }
 
 /* C̄ += K ⊙ (−Σ_K/ε + (1 − C/ε) ⊙ Σ_KC), Σ the pending products. */
-static void flush(gibbs *g, double *grad_cost)
+static int flush(const otad_ctx *c, gibbs *g, double *grad_cost)
 {
     pending *pk = &g->of_k, *pkc = &g->of_kc;
     if (!pk->count && !pkc->count)
-        return;
+        return OTAD_OK;
     int n = (int)g->n, m = (int)g->m;
-    double *tk = g->tile, *tkc = g->tile + BLOCK * g->n;
+    double *tk = tiles(c, g), *tkc = tk + BLOCK * g->n;
+    if (!tk)
+        return OTAD_ENOMEM;
     for (size_t j0 = 0; j0 < g->m; j0 += BLOCK) {
         int w = (int)(g->m - j0 < BLOCK ? g->m - j0 : BLOCK);
         size_t size = (size_t)w * g->n;
@@ -138,23 +149,18 @@ static void flush(gibbs *g, double *grad_cost)
             gb[k] += kb[k] * (-tk[k] * inv_eps + (1 - cb[k] * inv_eps) * tkc[k]);
     }
     pk->count = pkc->count = 0;
+    return OTAD_OK;
 }
 
 /* Queue the terms of one apply: ȳxᵀ for y = op(K)x, or xȳᵀ for the transpose. */
 static int collect(const otad_ctx *c, gibbs *g, const otad_kernel_vjp_args *a)
 {
     pending *p = (a->product & OTAD_KERNEL_COST) ? &g->of_kc : &g->of_k;
-    if (!p->left) {
-        p->left = otad_alloc(c, g->cap * g->n * sizeof *p->left);
-        p->right = otad_alloc(c, g->cap * g->m * sizeof *p->right);
-        if (!p->left || !p->right || !tile_of(c, g))
-            return OTAD_ENOMEM;
-    }
     int transpose = a->product & OTAD_KERNEL_TRANSPOSE;
     const double *left = transpose ? a->x : a->ybar, *right = transpose ? a->ybar : a->x;
     for (size_t col = 0; col < a->ncols; col++) {
-        if (p->count == g->cap)
-            flush(g, a->param_grad[0]);
+        if (p->count == g->cap && flush(c, g, a->param_grad[0]) != OTAD_OK)
+            return OTAD_ENOMEM;
         memcpy(p->left + p->count * g->n, left + col * g->n, g->n * sizeof *left);
         memcpy(p->right + p->count * g->m, right + col * g->m, g->m * sizeof *right);
         p->count++;
@@ -182,10 +188,7 @@ static void gibbs_begin_backward(void *state)
 
 static int gibbs_finish_backward(const otad_ctx *c, void *state, double *const *param_grad)
 {
-    (void)c;
-    if (param_grad[0])
-        flush(state, param_grad[0]);
-    return OTAD_OK;
+    return param_grad[0] ? flush(c, state, param_grad[0]) : OTAD_OK;
 }
 
 /* ---- log domain --------------------------------------------------------- */
@@ -234,7 +237,7 @@ static int gibbs_apply_log(const otad_ctx *c, void *state, unsigned product, siz
 {
     gibbs *g = state;
     int transpose = product & OTAD_KERNEL_TRANSPOSE, cost = product & OTAD_KERNEL_COST;
-    double *shift = otad_alloc(c, g->n * sizeof *shift);
+    double *shift = otad_scratch(c, g->n * sizeof *shift);
     if (!shift)
         return OTAD_ENOMEM;
     size_t in = transpose ? g->n : g->m, out = transpose ? g->m : g->n;

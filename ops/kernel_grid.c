@@ -28,11 +28,19 @@ typedef struct grid {
     size_t dims, size; /* size = ∏ n_a */
     axis ax[MAX_DIMS];
     double eps;
-    double *work;      /* workspace: work_cols columns of 2 + 2·dims buffers of `size` */
-    size_t work_cols;
 } grid;
 
-enum { BUFFERS = 2 + 2 * MAX_DIMS };
+/* Workspace: buffers of size × ncols entries, numbered as follows. */
+enum {
+    SHIFT = 0,                  /* also the first buffer of scaling chains */
+    CHAIN = 1,                  /* CHAIN + a: intermediate a of a log chain (a ≥ 1) */
+    LAST = CHAIN + MAX_DIMS,    /* a chain's output when it is not the result */
+    TERMS,                      /* the cost terms of a log apply */
+    BAR,                        /* BAR, BAR + 1: gradients between the passes */
+    SEED = BAR + 2,             /* the seed and term of one cost chain's gradient */
+    TERM,
+    BUFFERS
+};
 
 static int axis_setup(otad_ctx *c, axis *a, size_t n, double eps)
 {
@@ -75,21 +83,22 @@ static int grid_setup(otad_ctx *c, void *state, const void *config, otad_kernel_
         if (rc != OTAD_OK)
             return rc;
     }
-    *info = (otad_kernel_info){g->size, g->size, gc->eps, 1, 0};
+    double flops = 0;
+    for (size_t a = 0; a < g->dims; a++)
+        flops += 2.0 * (double)g->size * (double)g->ax[a].n;
+    *info = (otad_kernel_info){g->size, g->size, gc->eps, 1, 0, flops};
     return OTAD_OK;
 }
 
-/* Buffer k (of BUFFERS) of the workspace, sized for ncols columns. */
-static double *work(const otad_ctx *c, grid *g, size_t ncols, int k)
+/* The first `count` buffers of this call's workspace. */
+static double *workspace(const otad_ctx *c, const grid *g, size_t ncols, int count)
 {
-    if (ncols > g->work_cols) {
-        double *w = otad_alloc(c, BUFFERS * g->size * ncols * sizeof *w);
-        if (!w)
-            return NULL;
-        g->work = w;
-        g->work_cols = ncols;
-    }
-    return g->work + (size_t)k * g->size * g->work_cols;
+    return otad_scratch(c, (size_t)count * g->size * ncols * sizeof(double));
+}
+
+static double *buffer(double *work, const grid *g, size_t ncols, int k)
+{
+    return work + (size_t)k * g->size * ncols;
 }
 
 /* Sizes around axis a: `inner` entries vary faster than it, `outer` slower
@@ -142,9 +151,10 @@ static int grid_apply(const otad_ctx *c, void *state, unsigned product, size_t n
                       const double *x, double beta, double *y)
 {
     grid *g = state;
-    double *t0 = work(c, g, ncols, 0), *t1 = work(c, g, ncols, 1);
-    if (!t0 || !t1)
+    double *w = workspace(c, g, ncols, 2);
+    if (!w)
         return OTAD_ENOMEM;
+    double *t0 = buffer(w, g, ncols, 0), *t1 = buffer(w, g, ncols, 1);
     if (!(product & OTAD_KERNEL_COST)) {
         chain(g, MAX_DIMS, ncols, x, beta, y, t0, t1);
         return OTAD_OK;
@@ -193,36 +203,34 @@ static void log_chain(grid *g, size_t cost_axis, size_t ncols, const double *x, 
     }
 }
 
-/* Pointers to the buffers of the chain intermediates; h[dims] = last. */
-static int chain_buffers(const otad_ctx *c, grid *g, size_t ncols, double *last, double **h,
-                         double **shift)
+/* The buffers of a log chain's intermediates, h[dims] = last. */
+static void chain_buffers(double *w, const grid *g, size_t ncols, double *last, double **h,
+                          double **shift)
 {
     for (size_t a = 1; a < g->dims; a++)
-        if (!(h[a] = work(c, g, ncols, (int)(1 + a))))
-            return OTAD_ENOMEM;
+        h[a] = buffer(w, g, ncols, CHAIN + (int)a);
     h[g->dims] = last;
-    *shift = work(c, g, ncols, 0);
-    return *shift ? OTAD_OK : OTAD_ENOMEM;
+    *shift = buffer(w, g, ncols, SHIFT);
 }
 
 static int grid_apply_log(const otad_ctx *c, void *state, unsigned product, size_t ncols,
                           const double *x, double *y)
 {
     grid *g = state;
-    double *h[MAX_DIMS + 1], *shift;
+    double *h[MAX_DIMS + 1], *shift, *w = workspace(c, g, ncols, TERMS + 1);
+    if (!w)
+        return OTAD_ENOMEM;
     if (!(product & OTAD_KERNEL_COST)) {
-        if (chain_buffers(c, g, ncols, y, h, &shift) != OTAD_OK)
-            return OTAD_ENOMEM;
+        chain_buffers(w, g, ncols, y, h, &shift);
         log_chain(g, MAX_DIMS, ncols, x, h, shift);
         return OTAD_OK;
     }
     /* log Σ_a exp(chain_a): each chain into its own buffer, then log-add. */
-    double *terms = work(c, g, ncols, 2 + MAX_DIMS);
+    double *terms = buffer(w, g, ncols, TERMS);
     size_t size = g->size * ncols;
     for (size_t a = 0; a < g->dims; a++) {
         double *t = a == 0 ? y : terms;
-        if (!terms || chain_buffers(c, g, ncols, t, h, &shift) != OTAD_OK)
-            return OTAD_ENOMEM;
+        chain_buffers(w, g, ncols, t, h, &shift);
         log_chain(g, a, ncols, x, h, shift);
         for (size_t k = 0; a > 0 && k < size; k++) {
             double hi = fmax(y[k], t[k]), lo = fmin(y[k], t[k]);
@@ -252,17 +260,15 @@ static void log_pass_vjp(const grid *g, size_t a, const double *lw, size_t ncols
 }
 
 /* Gradient of one chain: recompute its intermediates, then back through the
- * passes; the result is added into xbar with weight (the seed) seed_bar. */
-static int log_chain_vjp(const otad_ctx *c, grid *g, size_t cost_axis, size_t ncols,
-                         const double *x, const double *seed_bar, double *xbar)
+ * passes; the result is added into xbar, seed_bar being the chain's output
+ * gradient. */
+static void log_chain_vjp(double *w, grid *g, size_t cost_axis, size_t ncols, const double *x,
+                          const double *seed_bar, double *xbar)
 {
-    double *h[MAX_DIMS + 1], *shift, *bar[2];
+    double *h[MAX_DIMS + 1], *shift;
+    double *bar[2] = {buffer(w, g, ncols, BAR), buffer(w, g, ncols, BAR + 1)};
     size_t size = g->size * ncols;
-    double *last = work(c, g, ncols, 1 + MAX_DIMS);
-    bar[0] = work(c, g, ncols, BUFFERS - 2);
-    bar[1] = work(c, g, ncols, BUFFERS - 1);
-    if (!last || !bar[0] || !bar[1] || chain_buffers(c, g, ncols, last, h, &shift) != OTAD_OK)
-        return OTAD_ENOMEM;
+    chain_buffers(w, g, ncols, buffer(w, g, ncols, LAST), h, &shift);
     log_chain(g, cost_axis, ncols, x, h, shift);
     const double *ob = seed_bar;
     for (size_t a = g->dims; a-- > 0;) {
@@ -273,7 +279,6 @@ static int log_chain_vjp(const otad_ctx *c, grid *g, size_t cost_axis, size_t nc
         log_pass_vjp(g, a, lw, ncols, h[a], h[a + 1], ob, ib);
         ob = ib;
     }
-    return OTAD_OK;
 }
 
 static int grid_vjp_log(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a)
@@ -281,23 +286,23 @@ static int grid_vjp_log(const otad_ctx *c, void *state, const otad_kernel_vjp_ar
     grid *g = state;
     if (!a->xbar)
         return OTAD_OK;
-    if (!(a->product & OTAD_KERNEL_COST))
-        return log_chain_vjp(c, g, MAX_DIMS, a->ncols, a->x, a->ybar, a->xbar);
+    double *w = workspace(c, g, a->ncols, BUFFERS);
+    if (!w)
+        return OTAD_ENOMEM;
+    if (!(a->product & OTAD_KERNEL_COST)) {
+        log_chain_vjp(w, g, MAX_DIMS, a->ncols, a->x, a->ybar, a->xbar);
+        return OTAD_OK;
+    }
     /* y = log Σ_t exp(chain_t): chain t's output gets ȳ·exp(chain_t − y). */
     size_t size = g->size * a->ncols;
-    double *seed = otad_alloc(c, size * sizeof *seed), *h[MAX_DIMS + 1], *shift;
-    double *term = otad_alloc(c, size * sizeof *term);
-    if (!seed || !term)
-        return OTAD_ENOMEM;
+    double *seed = buffer(w, g, a->ncols, SEED), *term = buffer(w, g, a->ncols, TERM);
+    double *h[MAX_DIMS + 1], *shift;
     for (size_t t = 0; t < g->dims; t++) {
-        if (chain_buffers(c, g, a->ncols, term, h, &shift) != OTAD_OK)
-            return OTAD_ENOMEM;
+        chain_buffers(w, g, a->ncols, term, h, &shift);
         log_chain(g, t, a->ncols, a->x, h, shift);
         for (size_t k = 0; k < size; k++)
             seed[k] = a->ybar[k] * exp(term[k] - a->y[k]);
-        int rc = log_chain_vjp(c, g, t, a->ncols, a->x, seed, a->xbar);
-        if (rc != OTAD_OK)
-            return rc;
+        log_chain_vjp(w, g, t, a->ncols, a->x, seed, a->xbar);
     }
     return OTAD_OK;
 }

@@ -3,9 +3,10 @@
  *
  * Gradient to w: with x_k = M^(−k)x and y_s = M^(−s)ȳ,
  *     ∂⟨ȳ, Kx⟩/∂w_e = −τ s_e Σ_{s=1..S} (y_s[i] − y_s[j]) · (x_{S+1−s}[i] − x_{S+1−s}[j])
- * summed over columns.  The vjp recomputes the x_k (S solves) and the y_s
- * (S more, the last of which is x̄ = Kȳ, K being symmetric): nothing per
- * solve is kept on the tape between forward and backward. */
+ * summed over columns.  The vjp recomputes the x_k and runs the y_s (the last
+ * of which is x̄ = Kȳ, K being symmetric) side by side, as one block of 2B
+ * columns that each solve advances together: nothing per solve is kept on
+ * the tape between forward and backward, only in the vjp's workspace. */
 #include <math.h>
 #include <string.h>
 
@@ -22,8 +23,6 @@ typedef struct heat {
     cholmod_factor *factor;
     double tau;
     size_t steps;
-    double *work;      /* steps + 1 interleaved blocks of n × work_cols */
-    size_t work_cols;
 } heat;
 
 static int heat_setup(otad_ctx *c, void *state, const void *config, otad_kernel_info *info)
@@ -61,7 +60,9 @@ static int heat_setup(otad_ctx *c, void *state, const void *config, otad_kernel_
     int rc = otadC_factorize(c, &g->chol, values, &h->factor);
     if (rc != OTAD_OK)
         return rc;
-    *info = (otad_kernel_info){g->n_vertices, g->n_vertices, hc->eps, 0, 0};
+    /* S solves, each two sweeps with one multiply-add per nonzero of L */
+    double nnz = ((const int *)h->factor->p)[h->factor->n];
+    *info = (otad_kernel_info){g->n_vertices, g->n_vertices, hc->eps, 0, 0, 4.0 * nnz * hc->steps};
     return OTAD_OK;
 }
 
@@ -73,18 +74,10 @@ static void heat_release(void *state)
     h->factor = NULL;
 }
 
-/* Block k of the workspace (n × ncols interleaved entries). */
-static double *block(const otad_ctx *c, heat *h, size_t ncols, size_t k)
+/* `blocks` blocks of n × ncols interleaved entries for this call. */
+static double *workspace(const otad_ctx *c, const heat *h, size_t ncols, size_t blocks)
 {
-    size_t n = h->graph->n_vertices;
-    if (ncols > h->work_cols) {
-        double *w = otad_alloc(c, (h->steps + 1) * n * ncols * sizeof *w);
-        if (!w)
-            return NULL;
-        h->work = w;
-        h->work_cols = ncols;
-    }
-    return h->work + k * n * h->work_cols;
+    return otad_scratch(c, blocks * h->graph->n_vertices * ncols * sizeof(double));
 }
 
 static int heat_apply(const otad_ctx *c, void *state, unsigned product, size_t ncols,
@@ -92,28 +85,63 @@ static int heat_apply(const otad_ctx *c, void *state, unsigned product, size_t n
 {
     (void)product; /* symmetric; no cost products (shape checks say so) */
     heat *h = state;
-    double *xi = block(c, h, ncols, 0);
+    double *xi = workspace(c, h, ncols, 1);
     if (!xi)
         return OTAD_ENOMEM;
-    otadC_gather(h->factor, ncols, x, xi);
+    otadC_gather(h->factor, ncols, ncols, x, xi);
     for (size_t s = 0; s < h->steps; s++)
         otadC_solve(h->factor, ncols, xi);
-    otadC_scatter(h->factor, ncols, xi, beta, y);
+    otadC_scatter(h->factor, ncols, ncols, xi, beta, y);
     return OTAD_OK;
 }
 
-/* w̄_e += −τ s_e Σ_c (y[i] − y[j])·(x[i] − x[j]) over the interleaved columns. */
-static void add_edge_terms(const heat *h, size_t ncols, const double *y, const double *x,
-                           double *w_bar)
+/* Σ_c (y_i − y_j)·(x_i − x_j) over ncols interleaved entries, four at a time
+ * (a plain loop would be a scalar chain of additions). */
+static double edge_product(const double *yi, const double *yj, const double *xi,
+                           const double *xj, size_t ncols)
+{
+    otadC_vec4 acc = {0, 0, 0, 0};
+    size_t c = 0;
+    for (; c + 4 <= ncols; c += 4)
+        acc += (otadC_load4(yi + c) - otadC_load4(yj + c)) *
+               (otadC_load4(xi + c) - otadC_load4(xj + c));
+    double s = acc[0] + acc[1] + acc[2] + acc[3];
+    for (; c < ncols; c++)
+        s += (yi[c] - yj[c]) * (xi[c] - xj[c]);
+    return s;
+}
+
+/* w̄_e += −τ s_e Σ_c (y[i] − y[j])·(x[i] − x[j]), rows of `stride` entries in
+ * the vertices' order (where a grid's neighbours are near each other). */
+static void add_edge_terms(const heat *h, size_t stride, size_t ncols, const double *y,
+                           const double *x, double *w_bar)
 {
     const otad_graph *g = h->graph;
-    const size_t *position = g->chol.position;
     for (size_t e = 0; e < g->n_edges; e++) {
-        size_t i = position[g->ends[2 * e]] * ncols, j = position[g->ends[2 * e + 1]] * ncols;
-        double s = 0;
-        for (size_t c = 0; c < ncols; c++)
-            s += (y[i + c] - y[j + c]) * (x[i + c] - x[j + c]);
-        w_bar[e] -= h->tau * g->scale[e] * s;
+        size_t i = g->ends[2 * e] * stride, j = g->ends[2 * e + 1] * stride;
+        w_bar[e] -= h->tau * g->scale[e] * edge_product(y + i, y + j, x + i, x + j, ncols);
+    }
+}
+
+/* Row by row, the first half of `from` into the first half of `a` and its
+ * second half into the second half of `b` (rows of 2·half entries), row r
+ * going to row perm[r]: from the factor's order back to the vertices'.
+ * Short copies, inlined rather than a memcpy call each. */
+static void split_rows(const double *from, const int *perm, double *a, double *b, size_t rows,
+                       size_t half)
+{
+    size_t stride = 2 * half;
+    for (size_t r = 0; r < rows; r++) {
+        const double *f = from + stride * r;
+        size_t to = stride * (size_t)perm[r];
+        double *to_a = a + to, *to_b = b + to + half;
+        size_t c = 0;
+        for (; c + 4 <= half; c += 4) {
+            otadC_store4(to_a + c, otadC_load4(f + c));
+            otadC_store4(to_b + c, otadC_load4(f + half + c));
+        }
+        for (; c < half; c++)
+            to_a[c] = f[c], to_b[c] = f[half + c];
     }
 }
 
@@ -123,27 +151,26 @@ static int heat_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args *
     double *w_bar = a->param_grad ? a->param_grad[0] : NULL;
     if (!w_bar)
         return heat_apply(c, h, a->product, a->ncols, a->ybar, 1.0, a->xbar);
-    size_t n = h->graph->n_vertices, S = h->steps, size = n * a->ncols;
-    double *y = block(c, h, a->ncols, S);
-    if (!y)
+    /* A working block of rows of 2B entries advances x_k (first B) and y_k
+     * (last B) by one solve a step.  Step k stores x_k into block k − 1 and
+     * y_k into block S − k, in the vertices' order, so block k − 1 ends up
+     * holding the pair (x_k, y_(S+1−k)) of the gradient's sum, side by side
+     * in its rows. */
+    size_t B = a->ncols, stride = 2 * B, S = h->steps, n = h->graph->n_vertices;
+    size_t size = n * stride;
+    double *z = otad_scratch(c, (S + 1) * size * sizeof *z), *work = z + S * size;
+    if (!z)
         return OTAD_ENOMEM;
-    /* x_k = M^(−k)x in blocks 0..S−1 (block k−1 holds x_k) */
-    double *xk = block(c, h, a->ncols, 0);
-    otadC_gather(h->factor, a->ncols, a->x, xk);
-    otadC_solve(h->factor, a->ncols, xk);
-    for (size_t k = 1; k < S; k++) {
-        double *next = block(c, h, a->ncols, k);
-        memcpy(next, xk, size * sizeof *next);
-        otadC_solve(h->factor, a->ncols, next);
-        xk = next;
+    otadC_gather(h->factor, stride, B, a->x, work);
+    otadC_gather(h->factor, stride, B, a->ybar, work + B);
+    for (size_t k = 1; k <= S; k++) {
+        otadC_solve(h->factor, stride, work);
+        split_rows(work, h->factor->Perm, z + (k - 1) * size, z + (S - k) * size, n, B);
     }
-    otadC_gather(h->factor, a->ncols, a->ybar, y);
-    for (size_t s = 1; s <= S; s++) {
-        otadC_solve(h->factor, a->ncols, y);
-        add_edge_terms(h, a->ncols, y, block(c, h, a->ncols, S - s), w_bar);
-    }
-    if (a->xbar)
-        otadC_scatter(h->factor, a->ncols, y, 1.0, a->xbar);
+    for (size_t k = 0; k < S; k++)
+        add_edge_terms(h, stride, B, z + k * size + B, z + k * size, w_bar);
+    if (a->xbar) /* y_S = Kȳ = Kᵀȳ */
+        otadC_scatter(h->factor, stride, B, work + B, 1.0, a->xbar);
     return OTAD_OK;
 }
 

@@ -115,6 +115,7 @@ typedef struct otad_kernel_info {
     double eps;         /* the ε of K = exp(−C/ε) */
     int has_cost;       /* OTAD_KERNEL_COST products are available */
     int has_log;        /* otad_kernel_apply_log is available */
+    double flops;       /* floating-point operations of one apply to one column */
 } otad_kernel_info;
 
 /* Size and ε of a kernel; zeroed for an invalid one. */

@@ -66,17 +66,12 @@ static int solve_shape(const otad_ctx *c, size_t *rows, size_t *cols)
     return OTAD_OK;
 }
 
-/* x = A⁻¹b with the factor: gather, one solve, scatter (β = 0 or 1). */
-static int solve_with(const otad_ctx *c, cholmod_factor *f, size_t ncols, const double *b,
-                      double beta, double *x)
+/* x = A⁻¹b with the factor, through xi (n·ncols workspace). */
+static void solve_with(cholmod_factor *f, size_t ncols, const double *b, double *x, double *xi)
 {
-    double *xi = otad_alloc(c, f->n * ncols * sizeof *xi);
-    if (!xi)
-        return OTAD_ENOMEM;
-    otadC_gather(f, ncols, b, xi);
+    otadC_gather(f, ncols, ncols, b, xi);
     otadC_solve(f, ncols, xi);
-    otadC_scatter(f, ncols, xi, beta, x);
-    return OTAD_OK;
+    otadC_scatter(f, ncols, ncols, xi, 0.0, x);
 }
 
 static int solve_forward(otad_ctx *c)
@@ -87,7 +82,11 @@ static int solve_forward(otad_ctx *c)
     int rc = otadC_factorize(c, &p->chol, c->in[0].data, &s->factor);
     if (rc != OTAD_OK)
         return rc;
-    return solve_with(c, s->factor, c->in[1].cols, c->in[1].data, 0.0, c->out.data);
+    double *xi = otad_scratch(c, c->out.rows * c->out.cols * sizeof *xi);
+    if (!xi)
+        return OTAD_ENOMEM;
+    solve_with(s->factor, c->in[1].cols, c->in[1].data, c->out.data, xi);
+    return OTAD_OK;
 }
 
 static int solve_vjp(otad_ctx *c)
@@ -95,12 +94,10 @@ static int solve_vjp(otad_ctx *c)
     const otad_spd_pattern *p = *(otad_spd_pattern *const *)c->params;
     solve_state *s = c->saved;
     size_t n = p->chol.n, ncols = c->out.cols;
-    double *b_bar = otad_alloc(c, n * ncols * sizeof *b_bar);
+    double *b_bar = otad_scratch(c, 2 * n * ncols * sizeof *b_bar);
     if (!b_bar)
         return OTAD_ENOMEM;
-    int rc = solve_with(c, s->factor, ncols, c->out_grad, 0.0, b_bar);
-    if (rc != OTAD_OK)
-        return rc;
+    solve_with(s->factor, ncols, c->out_grad, b_bar, b_bar + n * ncols);
     if (c->in_grad[1])
         for (size_t k = 0; k < n * ncols; k++)
             c->in_grad[1][k] += b_bar[k];

@@ -83,7 +83,7 @@ static void test_gradients_to_x_and_cost(void **state)
             }
 }
 
-/* 9000 columns through K, Kᵀ and K⊙C: a small kernel's packs hold 4096, so
+/* 1200 columns through K, Kᵀ and K⊙C: a small kernel's packs hold 512, so
  * the cost gradient is formed over several flushes. */
 static otad_var record_many_columns(otad_tape *t, const otad_var *in, void *instance)
 {
@@ -98,7 +98,7 @@ static otad_var record_many_columns(otad_tape *t, const otad_var *in, void *inst
 static void test_cost_gradient_over_several_flushes(void **state)
 {
     (void)state;
-    otad_value in[2] = {{random_matrix(3, M, 9000, 0, 1), M, 9000},
+    otad_value in[2] = {{random_matrix(3, M, 1200, 0, 1), M, 1200},
                         {random_matrix(4, N, M, 0.1, 2), N, M}};
     otad_check_result res;
     assert_check_passed(otad_check_graph(record_many_columns, NULL, 2, in, NULL, &res), &res);

@@ -116,6 +116,36 @@ static void test_gradients_to_x_and_weights(void **state)
     otad_graph_free(&graphs[1]);
 }
 
+/* Applies after a rewind that dropped an earlier apply of the same kernel:
+ * the kernel's workspaces must not point into the dropped memory. */
+static void test_rewind_keeps_the_kernel_sound(void **state)
+{
+    (void)state;
+    otad_graph *g = grid(4, 3);
+    double *w = random_matrix(1, 17, 1, 0.5, 2), *x = random_matrix(2, 12, 16, -1, 1);
+    double *seed = random_matrix(3, 12, 16, -1, 1), gw[2][17], gx[2][12 * 16], value[2];
+    for (int rewound = 0; rewound < 2; rewound++) {
+        otad_tape *t = new_tape();
+        otad_var pw = otad_param(t, 17, 1, w, gw[rewound]);
+        otad_var px = otad_param(t, 12, 16, x, gx[rewound]);
+        otad_kernel k = otad_kernel_heat(t, g, pw, 0.3, 4);
+        if (rewound) {
+            otad_mark m = otad_tape_mark(t);
+            otad_kernel_apply(t, k, 0, otad_const_fill(t, 12, 16, 1));
+            otad_tape_rewind(t, m);
+        }
+        otad_var y = otad_dot(t, otad_kernel_apply(t, k, 0, px), otad_const(t, 12, 16, seed));
+        assert_int_equal(otad_backward(t, y), OTAD_OK);
+        value[rewound] = otad_scalar(t, y);
+        otad_tape_free(&t);
+    }
+    assert_close(value[1], value[0], 0);
+    assert_memory_equal(gw[1], gw[0], sizeof gw[0]);
+    assert_memory_equal(gx[1], gx[0], sizeof gx[0]);
+    free(w), free(x), free(seed);
+    otad_graph_free(&g);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -157,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_grid_edge_order),
         cmocka_unit_test(test_apply_inverts_m_to_the_s),
         cmocka_unit_test(test_gradients_to_x_and_weights),
+        cmocka_unit_test(test_rewind_keeps_the_kernel_sound),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -117,6 +117,10 @@ static void test_reset_reuses_memory(void **state)
         /* larger than a chunk: gets a chunk of its own, kept for next time */
         otad_var b = otad_sum(t, otad_const_copy(t, 1000, 2, big));
         y = otad_add(t, y, otad_scale(t, b, 0));
+        /* a kernel, whose applies take their workspace from the tape's scratch */
+        otad_kernel k = otad_kernel_grid(t, 2, (size_t[]){4, 2}, 0.5);
+        otad_var kx = otad_kernel_apply(t, k, 0, otad_const_fill(t, 8, 3, 1));
+        y = otad_add(t, y, otad_scale(t, otad_sum(t, kx), 0));
         assert_int_equal(otad_backward(t, y), OTAD_OK);
         if (cycle == 0) {
             first = otad_scalar(t, y);
