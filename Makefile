@@ -20,7 +20,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 HEADERS := otad.h $(wildcard ad/ad.h ops/ops.h solvers/solvers.h models/models.h io/io.h)
 
 # Examples in the order `make demo` runs them.
-DEMO := first_gradient custom_op
+DEMO := first_gradient custom_op displacement
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 SAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/san/obj/%.o)
@@ -104,8 +104,11 @@ demo: $(DEMO:%=$(BUILD)/examples/%)
 	@set -e; for e in $(DEMO); do echo "== $$e"; (cd $(BUILD)/demo && ../examples/$$e); done
 	@echo "make demo: done; pictures go to $(BUILD)/demo/"
 
+# The benchmarks run the reference implementations of ../shared/anchors
+# beside ours when /usr/bin/python3 has torch (else they say so).
+ANCHORS ?= ../shared/anchors
 bench: $(BENCHES)
-	@set -e; for b in $(BENCHES); do echo "== $$b"; $$b; done
+	@set -e; for b in $(BENCHES); do echo "== $$b"; OTAD_ANCHORS=$(ANCHORS) $$b; done
 
 # ---- install -------------------------------------------------------------
 

@@ -2,8 +2,9 @@
  * Displacement interpolation as Sinkhorn barycenters (seed 004, Algorithm 1):
  * the frames between two histograms are barycenters with weights (1 − t, t),
  * all computed in one batched call.  Twice: with the Gaussian kernel of a
- * 64×64 grid, and with the heat kernel of a 50×50 grid graph whose edges are
- * slow (weight 0.1) inside a disk, so that the mass goes around it.
+ * 64×64 grid (ε = 2e-3), and with the heat kernel (ε = 0.01, S = 20) of a
+ * 50×50 grid graph whose edges are slow (weight 0.1) inside a disk, so that
+ * the mass goes around it.
  * Writes displacement_grid.png and displacement_heat.png.
  */
 #include <math.h>
@@ -50,9 +51,16 @@ static int interpolate(otad_tape *t, otad_kernel k, size_t n2, const double *end
     const double *frames[FRAMES];
     for (int f = 0; f < FRAMES; f++)
         frames[f] = otad_value_of(t, b).data + (size_t)f * n2;
+    char text[FRAMES][16];
+    const char *captions[FRAMES];
+    for (int f = 0; f < FRAMES; f++) {
+        snprintf(text[f], sizeof text[f], "t = %.2f", f / (FRAMES - 1.0));
+        captions[f] = text[f];
+    }
     otad_image_opts image;
     otad_image_opts_init(&image);
     image.scale = 3;
+    image.captions = captions;
     otad_error err;
     size_t side = (size_t)sqrt((double)n2);
     if (otad_png_write_strip(png, frames, FRAMES, side, side, &image, &err) != OTAD_OK) {
@@ -96,7 +104,7 @@ int main(void)
         shape(50, 0.2, 0.5, 0, ends);
         shape(50, 0.8, 0.5, 0, ends + 50 * 50);
         otad_tape_reset(t);
-        otad_kernel heat = otad_kernel_heat(t, g, otad_const(t, m, 1, w), 0.04, 20);
+        otad_kernel heat = otad_kernel_heat(t, g, otad_const(t, m, 1, w), 0.01, 20);
         rc = interpolate(t, heat, 50 * 50, ends, "displacement_heat.png");
         free(w);
     }
