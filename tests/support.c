@@ -1,9 +1,11 @@
 #include "support.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const test_shape test_shapes[3] = {{1, 1}, {7, 1}, {7, 4}};
 
@@ -141,4 +143,55 @@ double max_rel_diff(const double *a, const double *b, size_t n)
         m = fmax(m, fabs(b[i]));
     }
     return d / m;
+}
+
+static char tmp_dir[64];
+
+int tmp_dir_create(void **state)
+{
+    (void)state;
+    strcpy(tmp_dir, "/tmp/otad-test-XXXXXX");
+    return mkdtemp(tmp_dir) ? 0 : -1;
+}
+
+int tmp_dir_remove(void **state)
+{
+    (void)state;
+    DIR *d = opendir(tmp_dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", tmp_dir, e->d_name);
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+    return rmdir(tmp_dir);
+}
+
+const char *tmp_path(const char *name)
+{
+    static char path[8][256];
+    static int next;
+    char *p = path[next++ % 8];
+    snprintf(p, sizeof path[0], "%s/%s", tmp_dir, name);
+    return p;
+}
+
+otad_value load_reference(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "tests/data/%s.npy", name);
+    otad_value v = {NULL, 0, 0};
+    if (otad_npy_read_matrix(path, &v, NULL) != OTAD_OK)
+        fail_msg("cannot read %s (tests run from the repository root)", path);
+    return v;
+}
+
+void assert_rel_close(const char *what, const double *got, const double *ref, size_t n,
+                      double tolerance)
+{
+    double d = max_rel_diff(got, ref, n);
+    if (!(d <= tolerance))
+        fail_msg("%s: relative difference %.3g above %.1g", what, d, tolerance);
 }

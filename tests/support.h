@@ -61,4 +61,18 @@ void check_kernel_adjoint(otad_tape *tape, otad_kernel k, unsigned product, size
 /* Largest |a_i − b_i| over the largest |b_i|. */
 double max_rel_diff(const double *a, const double *b, size_t n);
 
+/* A fresh directory under /tmp for a test group's files (cmocka group
+ * setup and teardown: the teardown removes it and what is in it), and a
+ * path in it (valid for the next 7 calls). */
+int tmp_dir_create(void **state);
+int tmp_dir_remove(void **state);
+const char *tmp_path(const char *name);
+
+/* tests/data/<name>.npy as a matrix (otad_npy_read_matrix); free(v.data). */
+otad_value load_reference(const char *name);
+
+/* Fails with `what` unless max |got − ref| / max |ref| ≤ tolerance. */
+void assert_rel_close(const char *what, const double *got, const double *ref, size_t n,
+                      double tolerance);
+
 #endif

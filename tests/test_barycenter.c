@@ -7,16 +7,6 @@
 
 #include "support.h"
 
-static otad_value load(const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof path, "tests/data/%s.npy", name);
-    otad_value v;
-    if (otad_npy_read_matrix(path, &v, NULL) != OTAD_OK)
-        fail_msg("cannot read %s (tests run from the repository root)", path);
-    return v;
-}
-
 /* An array's entries in C order (a 2-D image: row-major, as histograms are). */
 static double *load_flat(const char *name, size_t expected_size)
 {
@@ -32,21 +22,13 @@ static double *load_flat(const char *name, size_t expected_size)
     return a.data;
 }
 
-static void expect_close(const char *what, const double *got, const double *ref, size_t n,
-                         double tolerance)
-{
-    double d = max_rel_diff(got, ref, n);
-    if (!(d <= tolerance))
-        fail_msg("%s: relative difference %.3g above %.1g", what, d, tolerance);
-}
-
 /* ---- W2: five shapes on a 64×64 grid, ε = 2e-3, L = 50 ------------------ */
 
 /* Barycenters of the database for the weight columns given (5×f), both
  * weight sets in one call; returns the 4096×f values (malloc'd). */
 static double *w2_barycenters(const double *weights, size_t f, int log_domain)
 {
-    otad_value db = load("w2/N64_database");
+    otad_value db = load_reference("w2/N64_database");
     assert_int_equal(db.rows, 4096);
     assert_int_equal(db.cols, 5);
     otad_tape *t = new_tape();
@@ -68,20 +50,20 @@ static double *w2_barycenters(const double *weights, size_t f, int log_domain)
 static void test_w2_reference(void **state)
 {
     (void)state;
-    otad_value lambda = load("w2/lambda_true");
+    otad_value lambda = load_reference("w2/lambda_true");
     double *q = load_flat("w2/N64_q", 4096), *uniform = load_flat("w2/N64_bary_uniform", 4096);
     double weights[10];
     for (int r = 0; r < 5; r++)
         weights[r] = lambda.data[r], weights[5 + r] = 0.2;
     double *both = w2_barycenters(weights, 2, 0);
-    expect_close("barycenter at lambda_true", both, q, 4096, 1e-10);
-    expect_close("uniform barycenter", both + 4096, uniform, 4096, 1e-10);
+    assert_rel_close("barycenter at lambda_true", both, q, 4096, 1e-10);
+    assert_rel_close("uniform barycenter", both + 4096, uniform, 4096, 1e-10);
     /* one barycenter per call gives the same as both at once */
     double *one = w2_barycenters(weights + 5, 1, 0);
-    expect_close("batched against single", both + 4096, one, 4096, 1e-14);
+    assert_rel_close("batched against single", both + 4096, one, 4096, 1e-14);
     /* and the log domain agrees with the scaling one for non-uniform weights */
     double *logs = w2_barycenters(weights, 1, 1);
-    expect_close("log domain at lambda_true", logs, q, 4096, 1e-10);
+    assert_rel_close("log domain at lambda_true", logs, q, 4096, 1e-10);
     free(both), free(one), free(logs);
     free(lambda.data), free(q), free(uniform);
 }
@@ -93,7 +75,7 @@ static void test_w2_reference(void **state)
 static void test_w3_frames(void **state)
 {
     (void)state;
-    otad_value frames = load("w3/n50_frames"), w = load("w3/n50_w_true");
+    otad_value frames = load_reference("w3/n50_frames"), w = load_reference("w3/n50_w_true");
     assert_int_equal(frames.rows, 10);
     assert_int_equal(frames.cols, 2500);
     double ends[5000], weights[16], *reference = malloc(8 * 2500 * sizeof *reference);
@@ -112,7 +94,7 @@ static void test_w3_frames(void **state)
     otad_value b = otad_value_of(t, otad_barycenter(t, k, otad_const(t, 2500, 2, ends),
                                                     otad_const(t, 2, 8, weights), NULL));
     assert_tape_ok(t);
-    expect_close("W3 frames", b.data, reference, 8 * 2500, 1e-9);
+    assert_rel_close("W3 frames", b.data, reference, 8 * 2500, 1e-9);
     otad_tape_free(&t);
     otad_graph_free(&g);
     free(reference), free(frames.data), free(w.data);

@@ -31,7 +31,8 @@ static void test_matches_dense_kernel(void **state)
     for (size_t dims = 1; dims <= 3; dims++) {
         otad_tape *t = new_tape();
         size_t n;
-        double *pts = grid_points(dims, shapes[dims - 1], &n), *x = random_matrix(dims, n, 2, -1, 1);
+        double *pts = grid_points(dims, shapes[dims - 1], &n);
+        double *x = random_matrix(dims, n, 2, -1, 1);
         otad_var p = otad_const(t, n, dims, pts);
         otad_kernel dense = otad_kernel_gibbs(t, otad_sqdist(t, p, p), eps);
         otad_kernel grid = otad_kernel_grid(t, dims, shapes[dims - 1], eps);

@@ -1,6 +1,5 @@
 /* .npy files: round trips, the reference data, every dtype and byte order,
  * and a clear error for each kind of malformed file. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,39 +7,6 @@
 
 #include "io/io.h"
 #include "support.h"
-
-static char tmp_dir[64];
-
-static int make_tmp_dir(void **state)
-{
-    (void)state;
-    strcpy(tmp_dir, "/tmp/otad-test-XXXXXX");
-    return mkdtemp(tmp_dir) ? 0 : -1;
-}
-
-static int remove_tmp_dir(void **state)
-{
-    (void)state;
-    DIR *d = opendir(tmp_dir);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", tmp_dir, e->d_name);
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            unlink(path);
-    }
-    if (d)
-        closedir(d);
-    return rmdir(tmp_dir);
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char path[8][256];
-    static int next;
-    char *p = path[next++ % 8];
-    snprintf(p, sizeof path[0], "%s/%s", tmp_dir, name);
-    return p;
-}
 
 static void write_bytes(const char *path, const void *bytes, size_t n)
 {
@@ -528,5 +494,5 @@ int main(void)
         cmocka_unit_test(test_missing_file_and_bad_arguments),
         cmocka_unit_test(test_failed_writes_leave_nothing),
     };
-    return cmocka_run_group_tests(tests, make_tmp_dir, remove_tmp_dir);
+    return cmocka_run_group_tests(tests, tmp_dir_create, tmp_dir_remove);
 }

@@ -1,7 +1,6 @@
 /* Plots and bar charts: the pictures have the requested size, series are
  * drawn where their values map to inside the frame, text stays inside the
  * picture, and bad input is refused. */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,39 +12,6 @@
 
 #define FRAME 0x404040u
 #define TEXT 0x202020u
-
-static char tmp_dir[64];
-
-static int make_tmp_dir(void **state)
-{
-    (void)state;
-    strcpy(tmp_dir, "/tmp/otad-test-XXXXXX");
-    return mkdtemp(tmp_dir) ? 0 : -1;
-}
-
-static int remove_tmp_dir(void **state)
-{
-    (void)state;
-    DIR *d = opendir(tmp_dir);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", tmp_dir, e->d_name);
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            unlink(path);
-    }
-    if (d)
-        closedir(d);
-    return rmdir(tmp_dir);
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char path[8][256];
-    static int next;
-    char *p = path[next++ % 8];
-    snprintf(p, sizeof path[0], "%s/%s", tmp_dir, name);
-    return p;
-}
 
 /* A picture read back as 0xRRGGBB pixels. */
 typedef struct picture {
@@ -437,5 +403,5 @@ int main(void)
         cmocka_unit_test(test_plot_errors),
         cmocka_unit_test(test_bar_errors),
     };
-    return cmocka_run_group_tests(tests, make_tmp_dir, remove_tmp_dir);
+    return cmocka_run_group_tests(tests, tmp_dir_create, tmp_dir_remove);
 }

@@ -12,39 +12,6 @@
 #include "io/io.h"
 #include "support.h"
 
-static char tmp_dir[64];
-
-static int make_tmp_dir(void **state)
-{
-    (void)state;
-    strcpy(tmp_dir, "/tmp/otad-test-XXXXXX");
-    return mkdtemp(tmp_dir) ? 0 : -1;
-}
-
-static int remove_tmp_dir(void **state)
-{
-    (void)state;
-    DIR *d = opendir(tmp_dir);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", tmp_dir, e->d_name);
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            unlink(path);
-    }
-    if (d)
-        closedir(d);
-    return rmdir(tmp_dir);
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char path[8][256];
-    static int next;
-    char *p = path[next++ % 8];
-    snprintf(p, sizeof path[0], "%s/%s", tmp_dir, name);
-    return p;
-}
-
 static size_t file_size(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -528,7 +495,7 @@ static void test_bad_write_arguments(void **state)
     assert_non_null(strstr(err.message, "/nonexistent-dir/a.png: cannot create"));
     /* No temporary file is left beside a written one. */
     assert_int_equal(otad_png_write_rgb(tmp_path("one.png"), px, 2, 2, NULL), OTAD_OK);
-    DIR *d = opendir(tmp_dir);
+    DIR *d = opendir(tmp_path(""));
     for (struct dirent *e; (e = readdir(d));)
         assert_null(strstr(e->d_name, ".tmp"));
     closedir(d);
@@ -553,5 +520,5 @@ int main(void)
         cmocka_unit_test(test_bad_png_files),
         cmocka_unit_test(test_bad_write_arguments),
     };
-    return cmocka_run_group_tests(tests, make_tmp_dir, remove_tmp_dir);
+    return cmocka_run_group_tests(tests, tmp_dir_create, tmp_dir_remove);
 }

@@ -9,16 +9,6 @@
 
 /* ---- W1: 500 points in [0,1]², ε = 0.05, L = 100 ----------------------- */
 
-static otad_value load(const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof path, "tests/data/w1/%s.npy", name);
-    otad_value v;
-    if (otad_npy_read_matrix(path, &v, NULL) != OTAD_OK)
-        fail_msg("cannot read %s (tests run from the repository root)", path);
-    return v;
-}
-
 /* rows×cols column-major from a cols×rows one. */
 static double *transposed(otad_value v)
 {
@@ -27,14 +17,6 @@ static double *transposed(otad_value v)
         for (size_t j = 0; j < v.cols; j++)
             t[j + i * v.cols] = v.data[i + j * v.rows];
     return t;
-}
-
-static void expect_close(const char *what, const double *got, const double *ref, size_t n,
-                         double tolerance)
-{
-    double d = max_rel_diff(got, ref, n);
-    if (!(d <= tolerance))
-        fail_msg("%s: relative difference %.3g above %.1g", what, d, tolerance);
 }
 
 /* W_L(a, b) with x and a as parameters: value, gradients to x and a. */
@@ -58,14 +40,16 @@ static void w1_loss(int log_domain, otad_value x, otad_value y, otad_value a, ot
 static void test_w1_reference(void **state)
 {
     (void)state;
-    otad_value x = load("n500_x"), y = load("n500_y"), a = load("n500_a"), b = load("n500_b");
-    otad_value w = load("n500_W"), rgx = load("n500_grad_x"), rga = load("n500_grad_a");
+    otad_value x = load_reference("w1/n500_x"), y = load_reference("w1/n500_y");
+    otad_value a = load_reference("w1/n500_a"), b = load_reference("w1/n500_b");
+    otad_value w = load_reference("w1/n500_W"), rgx = load_reference("w1/n500_grad_x");
+    otad_value rga = load_reference("w1/n500_grad_a");
     for (int log_domain = 0; log_domain < 2; log_domain++) {
         double value, gx[1000], ga[500];
         w1_loss(log_domain, x, y, a, b, &value, gx, ga);
-        expect_close("W_L", &value, w.data, 1, 1e-9);
-        expect_close("gradient to x", gx, rgx.data, 1000, 1e-9);
-        expect_close("gradient to a", ga, rga.data, 500, 1e-9);
+        assert_rel_close("W_L", &value, w.data, 1, 1e-9);
+        assert_rel_close("gradient to x", gx, rgx.data, 1000, 1e-9);
+        assert_rel_close("gradient to a", ga, rga.data, 500, 1e-9);
     }
     free(x.data), free(y.data), free(a.data), free(b.data);
     free(w.data), free(rgx.data), free(rga.data);
@@ -75,17 +59,19 @@ static void test_w1_reference(void **state)
 static void test_w1_batched_reference(void **state)
 {
     (void)state;
-    otad_value x = load("n500_x"), y = load("n500_y"), a = load("n500_a"), bb = load("n500_bb");
-    otad_value per_k = load("n500_batched_W_per_k"), rgx = load("n500_batched_grad_x");
-    otad_value rga = load("n500_batched_grad_a");
+    otad_value x = load_reference("w1/n500_x"), y = load_reference("w1/n500_y");
+    otad_value a = load_reference("w1/n500_a"), bb = load_reference("w1/n500_bb");
+    otad_value per_k = load_reference("w1/n500_batched_W_per_k");
+    otad_value rgx = load_reference("w1/n500_batched_grad_x");
+    otad_value rga = load_reference("w1/n500_batched_grad_a");
     otad_value b = {transposed(bb), 500, 16};
     double value, gx[1000], ga[500], sum = 0;
     w1_loss(0, x, y, a, b, &value, gx, ga);
     for (int k = 0; k < 16; k++)
         sum += per_k.data[k];
-    expect_close("batched W_L", &value, &sum, 1, 1e-9);
-    expect_close("batched gradient to x", gx, rgx.data, 1000, 1e-9);
-    expect_close("batched gradient to a", ga, rga.data, 500, 1e-9);
+    assert_rel_close("batched W_L", &value, &sum, 1, 1e-9);
+    assert_rel_close("batched gradient to x", gx, rgx.data, 1000, 1e-9);
+    assert_rel_close("batched gradient to a", ga, rga.data, 500, 1e-9);
     free(x.data), free(y.data), free(a.data), free(bb.data), free(b.data);
     free(per_k.data), free(rgx.data), free(rga.data);
 }
