@@ -17,6 +17,7 @@ static int sqdist_forward(otad_ctx *c)
 {
     otad_value x = c->in[0], y = c->in[1];
     size_t n = x.rows, m = y.rows;
+#pragma omp parallel for schedule(static) if (n * m > (1u << 18))
     for (size_t j = 0; j < m; j++) {
         double *cj = c->out.data + j * n;
         for (size_t i = 0; i < n; i++)

@@ -74,10 +74,14 @@ otad_kernel otad_kernel_new(otad_tape *t, const otad_kernel_class *cls, const vo
                             size_t n_params, const otad_var *params)
 {
     otad_kernel k = {{0, 0}, 0, {{0, 0}}};
-    if (!cls || !cls->name || !cls->setup || !cls->apply ||
-        n_params > OTAD_KERNEL_MAX_PARAMS || (n_params && !params)) {
-        otad_tape_fail(t, OTAD_EINVAL, "kernel: incomplete class or more than %d parameters",
-                       OTAD_KERNEL_MAX_PARAMS);
+    if (!cls || !cls->name || !cls->setup || !cls->apply || (cls->apply_log && !cls->vjp_log)) {
+        otad_tape_fail(t, OTAD_EINVAL, "kernel: a class needs a name, setup and apply (and "
+                       "vjp_log with apply_log)");
+        return k;
+    }
+    if (n_params > OTAD_KERNEL_MAX_PARAMS || (n_params && !params)) {
+        otad_tape_fail(t, OTAD_EINVAL, "kernel %s: %zu parameters (at most %d)", cls->name,
+                       n_params, OTAD_KERNEL_MAX_PARAMS);
         return k;
     }
     kernel_config kc = {cls, config};

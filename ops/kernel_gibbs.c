@@ -7,6 +7,7 @@
  * the kernel: one matrix product per pack, computed in column blocks that
  * stay in cache while the elementwise factor is applied. */
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -41,9 +42,14 @@ static int gibbs_setup(otad_ctx *c, void *state, const void *config, otad_kernel
     if (!(eps > 0) || !isfinite(eps))
         return otad_fail(c, OTAD_EDOMAIN, "gibbs kernel: eps is %g, must be positive", eps);
     otad_value cost = c->in[0];
+    if (cost.rows > INT_MAX || cost.cols > INT_MAX)
+        return otad_fail(c, OTAD_ESHAPE, "gibbs kernel: %zux%zu is beyond what BLAS indexes",
+                         cost.rows, cost.cols);
     size_t size = cost.rows * cost.cols;
     if (!(g->kernel = otad_alloc(c, size * sizeof *g->kernel)))
         return OTAD_ENOMEM;
+    /* n·m exponentials: worth the threads from a few hundred thousand */
+#pragma omp parallel for schedule(static) if (size > (1u << 18))
     for (size_t k = 0; k < size; k++)
         g->kernel[k] = exp(-cost.data[k] / eps);
     g->cost = cost.data;
@@ -78,11 +84,8 @@ static void apply_cost(gibbs *g, int transpose, size_t ncols, const double *x, d
                        double *y, double *tile)
 {
     int n = (int)g->n, m = (int)g->m, b = (int)ncols;
-    size_t out_rows = transpose ? g->m : g->n;
-    if (!transpose) {
-        if (beta == 0)
-            memset(y, 0, out_rows * ncols * sizeof *y);
-    }
+    if (!transpose && beta == 0) /* the blocks accumulate into y */
+        memset(y, 0, g->n * ncols * sizeof *y);
     for (size_t j0 = 0; j0 < g->m; j0 += BLOCK) {
         int w = (int)(g->m - j0 < BLOCK ? g->m - j0 : BLOCK);
         const double *kb = g->kernel + j0 * g->n, *cb = g->cost + j0 * g->n;
@@ -127,9 +130,10 @@ static int flush(const otad_ctx *c, gibbs *g, double *grad_cost)
     if (!pk->count && !pkc->count)
         return OTAD_OK;
     int n = (int)g->n, m = (int)g->m;
-    double *tk = tiles(c, g), *tkc = tk + BLOCK * g->n;
+    double *tk = tiles(c, g);
     if (!tk)
         return OTAD_ENOMEM;
+    double *tkc = tk + BLOCK * g->n;
     for (size_t j0 = 0; j0 < g->m; j0 += BLOCK) {
         int w = (int)(g->m - j0 < BLOCK ? g->m - j0 : BLOCK);
         size_t size = (size_t)w * g->n;

@@ -61,6 +61,41 @@ static void test_solves(void **state)
     otad_spd_pattern_free(&p);
 }
 
+/* b ↦ A⁻¹b on a tape, as a linear operator for the adjoint test. */
+typedef struct solve_operator {
+    otad_tape *tape;
+    otad_spd_pattern *pattern;
+    const double *values;
+} solve_operator;
+
+static int apply_inverse(void *instance, int transpose, size_t ncols, const double *b, double *x)
+{
+    (void)transpose; /* A is symmetric */
+    solve_operator *op = instance;
+    otad_tape_reset(op->tape);
+    otad_var v = otad_spd_solve(op->tape, op->pattern, otad_const(op->tape, NNZ, 1, op->values),
+                                otad_const(op->tape, N, ncols, b));
+    if (otad_tape_status(op->tape) != OTAD_OK)
+        return otad_tape_status(op->tape);
+    memcpy(x, otad_value_of(op->tape, v).data, N * ncols * sizeof *x);
+    return OTAD_OK;
+}
+
+static void test_adjoint_identity(void **state)
+{
+    (void)state;
+    solve_operator op = {new_tape(), pattern(), spd_values(6)};
+    otad_check_opts opts;
+    otad_check_opts_init(&opts);
+    opts.tolerance = 1e-12;
+    opts.abs_floor = 0;
+    otad_check_result res;
+    assert_check_passed(otad_check_adjoint(apply_inverse, &op, N, N, 4, &opts, &res), &res);
+    otad_tape_free(&op.tape);
+    otad_spd_pattern_free(&op.pattern);
+    free((double *)op.values);
+}
+
 /* inputs: values, b */
 static otad_var record_solve(otad_tape *t, const otad_var *in, void *instance)
 {
@@ -111,6 +146,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_solves),
+        cmocka_unit_test(test_adjoint_identity),
         cmocka_unit_test(test_gradients),
         cmocka_unit_test(test_errors),
     };
