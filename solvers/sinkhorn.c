@@ -1,5 +1,5 @@
 /* Sinkhorn's iterations as the seeds define them, in the scaling or the log
- * domain, and the values computed from their result. */
+ * domain (the values of the result are in sinkhorn_values.c). */
 #include <math.h>
 
 #include "solvers.h"
