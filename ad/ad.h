@@ -136,6 +136,12 @@ typedef struct otad_tape_stats {
 
 void otad_tape_stats_get(const otad_tape *tape, otad_tape_stats *stats);
 
+/* Memory from the tape's arena, 64-byte aligned, kept until the next reset
+ * (or a rewind to before it): for what must live as long as the nodes, such
+ * as the instance of a loop's step.  NULL with the tape failed when out of
+ * memory. */
+void *otad_tape_alloc(otad_tape *tape, size_t bytes);
+
 /* ---- leaves ------------------------------------------------------------- */
 
 /* A parameter: its value is borrowed from the caller's buffer (which must stay
@@ -241,6 +247,63 @@ void *otad_alloc(const otad_ctx *c, size_t bytes);
  * across resets (a repeated evaluation allocates nothing); never part of
  * what a rewind drops.  NULL (with the tape failed) when allocation fails. */
 void *otad_scratch(const otad_ctx *c, size_t bytes);
+
+/* ---- loops ---------------------------------------------------------------- */
+
+/* How a loop is differentiated. */
+typedef enum otad_grad_mode {
+    OTAD_UNROLL = 0,  /* every step on the tape: the exact gradient of the last iterate;
+                         tape memory grows with the number of steps */
+    OTAD_CHECKPOINT,  /* every k-th state kept (k = √L by default), the steps between
+                         re-recorded in backward: the same gradient as UNROLL, memory
+                         O(√L) states, about one more forward pass */
+    OTAD_IMPLICIT,    /* the gradient of the fixed point: ξ = Jᵀξ + x̄ iterated at the
+                         last state, then Jθᵀξ; memory of one step, whatever L; right
+                         when the loop has converged */
+    OTAD_ENVELOPE     /* Danskin's gradient, for values that offer one (the Sinkhorn
+                         dual value); not a loop mode of otad_loop */
+} otad_grad_mode;
+
+#define OTAD_LOOP_MAX_STATE 8
+#define OTAD_LOOP_MAX_PARAMS 16
+
+/* One step: records next[i] from state[i] (i < the loop's n_state) and the
+ * loop's params.  Uses no node of the tape but these (declare every node it
+ * reads as a param).  Returns OTAD_OK or the tape's status. */
+typedef int (*otad_step_fn)(otad_tape *tape, const otad_var *state, const otad_var *params,
+                            otad_var *next, void *instance);
+
+/* How far a state is from the fixed point (≥ 0); may record (the loop drops
+ * what it records).  NaN with the tape failed on error. */
+typedef double (*otad_residual_fn)(otad_tape *tape, const otad_var *state, const otad_var *params,
+                                   void *instance);
+
+typedef struct otad_loop_opts {
+    otad_grad_mode mode;      /* default OTAD_UNROLL */
+    int iterations;           /* at most this many steps; default 100 */
+    double tolerance;         /* > 0: stop once the residual is at most this, measured
+                                 every check_every steps; default 0 (all iterations) */
+    int check_every;          /* default 10 */
+    otad_residual_fn residual;/* NULL: the largest change of a state entry in one step
+                                 over the largest entry */
+    int checkpoint_every;     /* CHECKPOINT: k; 0 (default): ⌈√iterations⌉ */
+    double adjoint_tolerance; /* IMPLICIT: stop the adjoint iteration once ξ changes by at
+                                 most this relative to its size; default 1e-12 */
+    int adjoint_iterations;   /* IMPLICIT: at most this many; default 10000 */
+} otad_loop_opts;
+
+void otad_loop_opts_init(otad_loop_opts *opts);
+
+/* Iterate step from the n_state values init (each any shape) and record the
+ * final state in final[0..n_state), differentiable in init and params by
+ * opts->mode.  Under CHECKPOINT and IMPLICIT the backward calls step again:
+ * instance must live until the tape is reset (otad_tape_alloc).  *steps (may be NULL) gets the number of steps taken.  Under
+ * CHECKPOINT and IMPLICIT the steps are recorded and dropped as they run, and
+ * a loop node stands for all of them.  Returns OTAD_OK or the tape's status
+ * (OTAD_ENOCONV in backward when the IMPLICIT adjoint does not converge). */
+int otad_loop(otad_tape *tape, otad_step_fn step, void *instance, size_t n_state,
+              const otad_var *init, size_t n_params, const otad_var *params,
+              const otad_loop_opts *opts, otad_var *final, int *steps);
 
 /* ---- gradient checking -------------------------------------------------- */
 

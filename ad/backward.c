@@ -5,7 +5,7 @@
 
 /* The node's gradient buffer for this backward, zeroed on first use; NULL
  * with the tape failed when out of memory. */
-static double *grad_of(otad_tape *t, node *n)
+double *otadT_grad(otad_tape *t, node *n)
 {
     size_t size = n->value.rows * n->value.cols;
     if (!n->grad) {
@@ -33,7 +33,8 @@ static int run_vjp(otad_tape *t, node *n)
     for (uint32_t i = 0; i < n->n_in; i++) {
         node *in = &t->nodes[n->inputs[i]];
         t->ctx_grad[i] = NULL;
-        if (in->needs_grad && !(t->ctx_grad[i] = grad_of(t, in)))
+        if (in->needs_grad && n->inputs[i] >= t->grad_floor &&
+            !(t->ctx_grad[i] = otadT_grad(t, in)))
             return t->status;
     }
     otad_ctx c = {.tape = t, .op = op, .n_in = n->n_in, .in = t->ctx_in, .out = n->value,
@@ -93,19 +94,27 @@ int otad_backward_seeded(otad_tape *t, otad_var y, const double *ybar)
         return otad_tape_fail(t, OTAD_EINVAL, "backward: %s", out ? "seed is NULL"
                               : "not a node of this tape (invalid, or recorded before a reset)");
     t->epoch = t->epoch == UINT32_MAX ? 1 : t->epoch + 1;
-    double *seed = grad_of(t, out);
+    double *seed = otadT_grad(t, out);
     if (!seed)
         return t->status;
     memcpy(seed, ybar, out->value.rows * out->value.cols * sizeof *seed);
-    for (size_t k = y.index + 1; k-- > 0;) {
+    if (otadT_sweep(t, y.index, 0) != OTAD_OK)
+        return t->status;
+    write_param_grads(t, y.index);
+    return OTAD_OK;
+}
+
+int otadT_sweep(otad_tape *t, size_t hi, size_t lo)
+{
+    for (size_t k = hi + 1; k-- > lo;) {
         node *n = &t->nodes[k];
         if (!n->needs_grad || !n->grad || n->grad_epoch != t->epoch)
             continue;
+        /* run_vjp may record (a loop's vjp does), moving t->nodes */
         if (check_gradient(t, n, n->op ? "the output of " : "a parameter") != OTAD_OK ||
             (n->op && run_vjp(t, n) != OTAD_OK))
             return t->status;
     }
-    write_param_grads(t, y.index);
     return OTAD_OK;
 }
 

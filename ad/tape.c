@@ -82,6 +82,7 @@ void otad_tape_reset(otad_tape *t)
     t->n_nodes = 0;
     otadA_rewind(&t->mem, (arena_pos){0, 0, 0});
     t->generation = t->generation == UINT32_MAX ? 1 : t->generation + 1; /* never 0 */
+    t->grad_floor = 0;
     t->status = OTAD_OK;
     t->message[0] = '\0';
 }
@@ -370,6 +371,16 @@ failed:
         otad_tape_fail(t, rc, "%s: failed without a message", op->name);
     otadA_rewind(&t->mem, start);
     return no_var;
+}
+
+void *otad_tape_alloc(otad_tape *t, size_t bytes)
+{
+    if (!t || t->status != OTAD_OK)
+        return NULL;
+    void *p = otadA_alloc(&t->mem, bytes);
+    if (!p)
+        otad_tape_fail(t, OTAD_ENOMEM, "tape: out of memory for %zu bytes", bytes);
+    return p;
 }
 
 void *otad_saved_of(const otad_tape *t, otad_var v, const otad_op *op)

@@ -33,6 +33,8 @@ struct otad_tape {
     size_t scratch_bytes;
     uint32_t generation;    /* of the handles; changes at reset */
     uint32_t epoch;         /* of the gradients; changes at each backward */
+    size_t grad_floor;      /* nodes below it receive no gradient (an implicit loop's
+                               adjoint iteration differentiates one step only) */
     uint32_t release_head;  /* last node with a release function, plus one */
     int check_finite;
     int status;
@@ -47,6 +49,13 @@ node *otadT_node(const otad_tape *t, otad_var v);
 
 /* Make room for op arguments of n inputs. */
 int otadT_reserve_ctx(otad_tape *t, size_t n);
+
+/* The node's gradient for the current backward, zeroed on first use. */
+double *otadT_grad(otad_tape *t, node *n);
+
+/* The reverse sweep over nodes hi down to lo, in the current backward: what
+ * a loop's vjp runs on the steps it records. */
+int otadT_sweep(otad_tape *t, size_t hi, size_t lo);
 
 /* First non-finite entry of x[0..n), or n. */
 size_t otadT_first_nonfinite(const double *x, size_t n);

@@ -56,11 +56,11 @@ static int gibbs_setup(otad_ctx *c, void *state, const void *config, otad_kernel
     g->n = cost.rows;
     g->m = cost.cols;
     g->eps = eps;
-    /* Packs of 128 to 512 columns, at most 32 MB for both products: a flush
-     * is a product of inner dimension `cap` (efficient from about 128) plus
-     * one pass over K, C and C̄. */
-    size_t cap = ((size_t)32 << 20) / (2 * sizeof(double) * (g->n + g->m));
-    g->cap = cap < 128 ? 128 : cap > 512 ? 512 : cap;
+    /* Packs of 32 to 512 columns, together at most the size of K: a flush is
+     * a product of inner dimension `cap` (efficient from about 128) plus one
+     * pass over K, C and C̄, cheap against the applies for a small K. */
+    size_t cap = g->n * g->m / (2 * (g->n + g->m));
+    g->cap = cap < 32 ? 32 : cap > 512 ? 512 : cap;
     /* Allocated with the kernel, before any apply: they must outlive the
      * applies' vjps, and a rewind after the kernel must not drop them. */
     double *packs = otad_alloc(c, 2 * g->cap * (g->n + g->m) * sizeof *packs);

@@ -1,6 +1,7 @@
 /* Sinkhorn's iterations as the seeds define them, in the scaling or the log
  * domain (the values of the result are in sinkhorn_values.c). */
 #include <math.h>
+#include <string.h>
 
 #include "solvers.h"
 
@@ -11,6 +12,7 @@ void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts)
     opts->check_every = 10;
     opts->log_domain = 0;
     opts->mass_tolerance = 1e-3;
+    opts->mode = OTAD_UNROLL;
 }
 
 static const otad_var no_var;
@@ -67,7 +69,7 @@ static int check_histograms(otad_tape *t, otad_kernel_info k, otad_var a, otad_v
 /* The scaling iterations need K v > 0 and a / K v finite: say so when ε is
  * too small for them, before a division turns it into an error without a
  * cause. */
-static int check_divisor(otad_tape *t, otad_var num, otad_var den, const char *what, int l)
+static int check_divisor(otad_tape *t, otad_var num, otad_var den, const char *what)
 {
     otad_value vn = otad_value_of(t, num), vd = otad_value_of(t, den);
     if (!vd.data)
@@ -76,28 +78,90 @@ static int check_divisor(otad_tape *t, otad_var num, otad_var den, const char *w
         for (size_t i = 0; i < vd.rows; i++) {
             double d = vd.data[i + j * vd.rows], x = column(vn, j)[i];
             if (!(d > 0) || !isfinite(x / d))
-                return otad_tape_fail(t, OTAD_ERANGE, "sinkhorn: %s is %g at (%zu,%zu) in "
-                                      "update %d: eps too small for the scaling domain, use "
-                                      "the log domain", what, d, i, j, l + 1);
+                return otad_tape_fail(t, OTAD_ERANGE, "sinkhorn: %s is %g at (%zu,%zu): eps "
+                                      "too small for the scaling domain, use the log domain",
+                                      what, d, i, j);
         }
     return OTAD_OK;
 }
 
-/* max over columns of Σ_i |u_i (Kv)_i − a_i|; in the log domain u and Kv
- * are logs. */
-static double marginal_error(otad_tape *t, otad_var u, otad_var kv, otad_var a, int log_domain)
+/* The loop's parameters: a, b (their logs in the log domain), then the
+ * kernel's node and parameters. */
+enum { A, B, KERNEL };
+
+typedef struct iteration {
+    int log_domain;
+    size_t n_kernel_params;
+    double marginal_error; /* the last residual measured */
+} iteration;
+
+static otad_kernel kernel_in(const otad_var *params, size_t n_kernel_params)
 {
-    otad_value vu = otad_value_of(t, u), vk = otad_value_of(t, kv), va = otad_value_of(t, a);
+    otad_kernel k = {params[KERNEL], n_kernel_params, {{0, 0}}};
+    memcpy(k.params, params + KERNEL + 1, n_kernel_params * sizeof *k.params);
+    return k;
+}
+
+static otad_var apply(otad_tape *t, const iteration *it, otad_kernel k, unsigned product,
+                      otad_var x)
+{
+    return it->log_domain ? otad_kernel_apply_log(t, k, product, x)
+                          : otad_kernel_apply(t, k, product, x);
+}
+
+/* One update of the seeds: u = a / (K v), v = b / (Kᵀ u); state (u, v).
+ * Then (u, v) becomes (c·u, v/c) with c the sum of v (in the log domain,
+ * its logsumexp moved from log v to log u): P = diag(u) K diag(v), and with
+ * it every value, is unchanged, but the update no longer carries the
+ * direction (u/c, cv) in which its Jacobian has eigenvalue 1, so that the
+ * IMPLICIT adjoint iteration contracts. */
+static int update(otad_tape *t, const otad_var *state, const otad_var *params, otad_var *next,
+                  void *instance)
+{
+    const iteration *it = instance;
+    otad_kernel k = kernel_in(params, it->n_kernel_params);
+    otad_var kv = apply(t, it, k, 0, state[1]);
+    if (!it->log_domain && check_divisor(t, params[A], kv, "K v") != OTAD_OK)
+        return otad_tape_status(t);
+    otad_var u = it->log_domain ? otad_sub(t, params[A], kv) : otad_div(t, params[A], kv);
+    otad_var ktu = apply(t, it, k, OTAD_KERNEL_TRANSPOSE, u);
+    if (!it->log_domain && check_divisor(t, params[B], ktu, "Kᵀu") != OTAD_OK)
+        return otad_tape_status(t);
+    otad_var v = it->log_domain ? otad_sub(t, params[B], ktu) : otad_div(t, params[B], ktu);
+    if (it->log_domain) {
+        otad_var c = otad_logsumexp(t, v);
+        next[0] = otad_add(t, u, c);
+        next[1] = otad_sub(t, v, c);
+    } else {
+        otad_var c = otad_sum_cols(t, v);
+        next[0] = otad_mul(t, u, c);
+        next[1] = otad_div(t, v, c);
+    }
+    return otad_tape_status(t);
+}
+
+/* max over columns of Σ_i |u_i (Kv)_i − a_i| (v's update made the other
+ * marginal exact); the logs of u and Kv in the log domain. */
+static double marginal_error(otad_tape *t, const otad_var *state, const otad_var *params,
+                             void *instance)
+{
+    iteration *it = instance;
+    otad_var kv = apply(t, it, kernel_in(params, it->n_kernel_params), 0, state[1]);
+    otad_value vu = otad_value_of(t, state[0]), vk = otad_value_of(t, kv);
+    otad_value va = otad_value_of(t, params[A]);
+    if (!vk.data)
+        return NAN;
     double worst = 0;
     for (size_t j = 0; j < vu.cols; j++) {
         double s = 0;
         for (size_t i = 0; i < vu.rows; i++) {
             double x = vu.data[i + j * vu.rows], y = vk.data[i + j * vk.rows];
-            s += fabs((log_domain ? exp(x + y) : x * y) - column(va, j)[i]);
+            double target = column(va, j)[i];
+            s += it->log_domain ? fabs(exp(x + y) - exp(target)) : fabs(x * y - target);
         }
         worst = fmax(worst, s);
     }
-    return worst;
+    return it->marginal_error = worst;
 }
 
 int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
@@ -110,38 +174,40 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
         otad_sinkhorn_opts_init(&o);
     if (!out)
         return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: no result struct");
-    *out = (otad_sinkhorn){k, a, b, no_var, no_var, o.log_domain, 0, NAN};
-    if (o.iterations < 1 || o.check_every < 1 || !(o.tolerance >= 0))
+    *out = (otad_sinkhorn){k, a, b, no_var, no_var, o.log_domain, o.mode, 0, NAN};
+    if (o.iterations < 1 || o.check_every < 1 || !(o.tolerance >= 0) ||
+        o.mode < OTAD_UNROLL || o.mode > OTAD_ENVELOPE)
         return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: iterations %d, check_every %d, "
-                              "tolerance %g", o.iterations, o.check_every, o.tolerance);
+                              "tolerance %g, mode %d", o.iterations, o.check_every,
+                              o.tolerance, (int)o.mode);
     otad_kernel_info info = otad_kernel_info_of(t, k);
     size_t batch = 0;
     int rc = check_histograms(t, info, a, b, &o, &batch);
     if (rc != OTAD_OK)
         return rc;
-    otad_var la = a, lb = b;
+    /* the backward of CHECKPOINT and IMPLICIT runs the updates again */
+    iteration *it = otad_tape_alloc(t, sizeof *it);
+    if (!it)
+        return otad_tape_status(t);
+    *it = (iteration){o.log_domain, k.n_params, NAN};
+    otad_var params[KERNEL + 1 + OTAD_KERNEL_MAX_PARAMS] = {a, b, k.node};
     if (o.log_domain)
-        la = otad_log(t, a), lb = otad_log(t, b);
-    otad_var u = no_var, v = otad_const_fill(t, info.cols, batch, o.log_domain ? 0 : 1);
-    for (int l = 0; l < o.iterations && otad_tape_status(t) == OTAD_OK; l++) {
-        otad_var kv = o.log_domain ? otad_kernel_apply_log(t, k, 0, v)
-                                   : otad_kernel_apply(t, k, 0, v);
-        if (o.tolerance > 0 && l > 0 && l % o.check_every == 0 && otad_var_valid(kv)) {
-            out->marginal_error = marginal_error(t, u, kv, a, o.log_domain);
-            if (out->marginal_error <= o.tolerance)
-                break;
-        }
-        if (!o.log_domain && check_divisor(t, a, kv, "K v", l) != OTAD_OK)
-            break;
-        u = o.log_domain ? otad_sub(t, la, kv) : otad_div(t, a, kv);
-        otad_var ktu = o.log_domain ? otad_kernel_apply_log(t, k, OTAD_KERNEL_TRANSPOSE, u)
-                                    : otad_kernel_apply(t, k, OTAD_KERNEL_TRANSPOSE, u);
-        if (!o.log_domain && check_divisor(t, b, ktu, "Kᵀu", l) != OTAD_OK)
-            break;
-        v = o.log_domain ? otad_sub(t, lb, ktu) : otad_div(t, b, ktu);
-        out->iterations = l + 1;
-    }
-    out->u = u;
-    out->v = v;
-    return otad_tape_status(t);
+        params[A] = otad_log(t, a), params[B] = otad_log(t, b);
+    memcpy(params + KERNEL + 1, k.params, k.n_params * sizeof *k.params);
+    otad_var init[2] = {otad_const_fill(t, info.rows, batch, o.log_domain ? 0 : 1),
+                        otad_const_fill(t, info.cols, batch, o.log_domain ? 0 : 1)}, last[2];
+    otad_loop_opts lo;
+    otad_loop_opts_init(&lo);
+    /* the envelope gradient needs only the converged scalings */
+    lo.mode = o.mode == OTAD_ENVELOPE ? OTAD_IMPLICIT : o.mode;
+    lo.iterations = o.iterations;
+    lo.tolerance = o.tolerance;
+    lo.check_every = o.check_every;
+    lo.residual = marginal_error;
+    rc = otad_loop(t, update, it, 2, init, KERNEL + 1 + k.n_params, params, &lo, last,
+                   &out->iterations);
+    out->u = last[0];
+    out->v = last[1];
+    out->marginal_error = it->marginal_error;
+    return rc;
 }

@@ -15,8 +15,19 @@ static otad_var scaled_product(otad_tape *t, const otad_sinkhorn *s, unsigned pr
     return s->log_domain ? otad_add(t, u, kv) : otad_mul(t, u, kv);
 }
 
+static int no_envelope(otad_tape *t, const otad_sinkhorn *s, const char *value)
+{
+    if (s->mode != OTAD_ENVELOPE)
+        return 0;
+    otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: the envelope gradient exists for the dual value "
+                   "only, not the %s", value);
+    return 1;
+}
+
 otad_var otad_sinkhorn_cost(otad_tape *t, const otad_sinkhorn *s)
 {
+    if (no_envelope(t, s, "transport cost"))
+        return (otad_var){0, 0};
     otad_var rows = scaled_product(t, s, OTAD_KERNEL_COST, s->u, s->v);
     return otad_sum_cols(t, s->log_domain ? otad_exp(t, rows) : rows);
 }
@@ -32,14 +43,42 @@ static double eps_of(otad_tape *t, const otad_sinkhorn *s)
     return otad_kernel_info_of(t, s->kernel).eps;
 }
 
+/* Danskin (seed 002, "Differentiability of regularized OT"): at the optimum
+ * the dual max_{f,g} ⟨f,a⟩ + ⟨g,b⟩ − ε⟨e^{f/ε}, K e^{g/ε}⟩ has the gradient of
+ * its objective with f = ε log u, g = ε log v held fixed.  So record
+ *     ε (⟨a, log u⟩ + ⟨b, log v⟩ − ⟨u, K v⟩ + c),  c the value of ⟨u, K v⟩,
+ * with u, v constants: its value is the dual, its gradient ∇_a = ε log u,
+ * ∇_b = ε log v and, through K, ∇_C = P. */
+static otad_var envelope_dual(otad_tape *t, const otad_sinkhorn *s)
+{
+    otad_value vu = otad_value_of(t, s->u), vv = otad_value_of(t, s->v);
+    if (!vu.data || !vv.data)
+        return (otad_var){0, 0};
+    otad_sinkhorn fixed = *s;
+    fixed.u = otad_const_copy(t, vu.rows, vu.cols, vu.data);
+    fixed.v = otad_const_copy(t, vv.rows, vv.cols, vv.data);
+    otad_var mass = scaled_product(t, &fixed, 0, fixed.u, fixed.v);
+    mass = otad_sum_cols(t, s->log_domain ? otad_exp(t, mass) : mass);
+    otad_value vm = otad_value_of(t, mass);
+    otad_var held = vm.data ? otad_const_copy(t, vm.rows, vm.cols, vm.data) : (otad_var){0, 0};
+    otad_var sum = otad_add(t, weighted_log(t, s, s->a, fixed.u),
+                            weighted_log(t, s, s->b, fixed.v));
+    sum = otad_add(t, sum, otad_sub(t, held, mass));
+    return otad_scale(t, sum, eps_of(t, s));
+}
+
 otad_var otad_sinkhorn_dual(otad_tape *t, const otad_sinkhorn *s)
 {
+    if (s->mode == OTAD_ENVELOPE)
+        return envelope_dual(t, s);
     otad_var sum = otad_add(t, weighted_log(t, s, s->a, s->u), weighted_log(t, s, s->b, s->v));
     return otad_scale(t, sum, eps_of(t, s));
 }
 
 otad_var otad_sinkhorn_entropic(otad_tape *t, const otad_sinkhorn *s)
 {
+    if (no_envelope(t, s, "entropic value"))
+        return (otad_var){0, 0};
     otad_var p1 = scaled_product(t, s, 0, s->u, s->v);
     otad_var pt1 = scaled_product(t, s, OTAD_KERNEL_TRANSPOSE, s->v, s->u);
     if (s->log_domain)

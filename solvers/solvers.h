@@ -25,6 +25,16 @@ typedef struct otad_sinkhorn_opts {
                               K v underflows (needs positive histograms) */
     double mass_tolerance; /* |Σa − Σb| ≤ this·max(Σa, Σb) per column, else OTAD_EDOMAIN;
                               default 1e-3; 0 turns the check off */
+    otad_grad_mode mode;   /* how the iterations are differentiated (ad/ad.h):
+                              UNROLL (default): the seeds' W_L, exact for the L iterations
+                                taken, tape memory growing with L;
+                              CHECKPOINT: the same gradient in O(√L) memory, one more
+                                forward pass in backward;
+                              IMPLICIT: the gradient of the converged problem in the memory
+                                of one iteration (use with a tolerance or enough iterations);
+                              ENVELOPE: Danskin's gradient of the dual value (∇_a = ε log u,
+                                ∇_b = ε log v, ∇_C = P), no backward through the iterations;
+                                only otad_sinkhorn_dual is available */
 } otad_sinkhorn_opts;
 
 void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts);
@@ -35,6 +45,7 @@ typedef struct otad_sinkhorn {
     otad_var a, b;         /* the histograms as given */
     otad_var u, v;         /* the last scalings (log u, log v in the log domain) */
     int log_domain;
+    otad_grad_mode mode;
     int iterations;        /* updates done */
     double marginal_error; /* at the last check (NaN without a tolerance) */
 } otad_sinkhorn;
@@ -78,8 +89,11 @@ otad_var otad_sinkhorn_divergence(otad_tape *tape, otad_kernel k_ab, otad_kernel
 /* ---- barycenters --------------------------------------------------------- */
 
 typedef struct otad_barycenter_opts {
-    int iterations;  /* L; default 50 */
-    int log_domain;  /* as for Sinkhorn; needs positive inputs */
+    int iterations;       /* L; default 50 */
+    int log_domain;       /* as for Sinkhorn; needs positive inputs */
+    otad_grad_mode mode;  /* UNROLL (default), CHECKPOINT or IMPLICIT, as for Sinkhorn;
+                             IMPLICIT needs weight columns that sum to 1 (then the
+                             iteration has a fixed point) */
 } otad_barycenter_opts;
 
 void otad_barycenter_opts_init(otad_barycenter_opts *opts);

@@ -143,6 +143,67 @@ static void test_gradients(void **state)
     otad_graph_free(&g);
 }
 
+/* Gradients of ⟨seed, barycenters⟩ to the inputs, the weights and the edge
+ * weights of a heat kernel, in one mode; iterations enough to converge. */
+static void barycenter_gradients(otad_grad_mode mode, const double *inputs, const double *weights,
+                                 const double *w, otad_graph *g, double *grads[3])
+{
+    otad_tape *t = new_tape();
+    otad_barycenter_opts o;
+    otad_barycenter_opts_init(&o);
+    o.iterations = 300;
+    o.mode = mode;
+    otad_var a = otad_param(t, 12, 3, inputs, grads[0]);
+    otad_var lambda = otad_param(t, 3, 2, weights, grads[1]);
+    otad_kernel k = otad_kernel_heat(t, g, otad_param(t, 17, 1, w, grads[2]), 0.2, 3);
+    double seed[24];
+    for (int i = 0; i < 24; i++)
+        seed[i] = sin(i);
+    otad_var y = otad_dot(t, otad_barycenter(t, k, a, lambda, &o), otad_const(t, 12, 2, seed));
+    assert_int_equal(otad_backward(t, y), OTAD_OK);
+    otad_tape_free(&t);
+}
+
+/* Off the simplex the iteration has no fixed point (b is rescaled at every
+ * iteration), so only derivatives along weight changes that keep each
+ * column's sum compare: the gradient with each column's mean taken off. */
+static void center_columns(double *x, size_t rows, size_t cols)
+{
+    for (size_t j = 0; j < cols; j++) {
+        double mean = 0;
+        for (size_t i = 0; i < rows; i++)
+            mean += x[i + j * rows] / (double)rows;
+        for (size_t i = 0; i < rows; i++)
+            x[i + j * rows] -= mean;
+    }
+}
+
+/* CHECKPOINT repeats UNROLL's computation (equal to rounding); IMPLICIT
+ * differentiates the fixed point, which 300 iterations reach: equal to the
+ * adjoint's stopping tolerance (relative change 1e-12) amplified by the
+ * contraction, within 1e-8. */
+static void test_gradient_modes_agree(void **state)
+{
+    (void)state;
+    otad_graph *g = NULL;
+    assert_int_equal(otad_graph_grid2d(&g, 4, 3, NULL), OTAD_OK);
+    double *inputs = random_matrix(1, 12, 3, 0.2, 1), weights[6] = {0.2, 0.5, 0.3, 0.6, 0.1, 0.3};
+    double *w = random_matrix(3, 17, 1, 0.5, 2), ref[3][36], got[3][36];
+    double *r[3] = {ref[0], ref[1], ref[2]}, *o[3] = {got[0], got[1], got[2]};
+    const size_t sizes[3] = {36, 6, 17};
+    barycenter_gradients(OTAD_UNROLL, inputs, weights, w, g, r);
+    center_columns(ref[1], 3, 2);
+    for (int mode = OTAD_CHECKPOINT; mode <= OTAD_IMPLICIT; mode++) {
+        barycenter_gradients((otad_grad_mode)mode, inputs, weights, w, g, o);
+        center_columns(got[1], 3, 2);
+        for (int i = 0; i < 3; i++)
+            assert_rel_close(mode == OTAD_CHECKPOINT ? "checkpoint" : "implicit", got[i], ref[i],
+                             sizes[i], mode == OTAD_CHECKPOINT ? 1e-13 : 1e-8);
+    }
+    free(inputs), free(w);
+    otad_graph_free(&g);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -173,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_w2_reference),
         cmocka_unit_test(test_w3_frames),
         cmocka_unit_test(test_gradients),
+        cmocka_unit_test(test_gradient_modes_agree),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

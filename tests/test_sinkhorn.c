@@ -231,6 +231,147 @@ static void test_grid_log_domain_agrees(void **state)
     free(a), free(b);
 }
 
+/* ---- gradient modes ----------------------------------------------------- */
+
+typedef struct mode_case {
+    otad_grad_mode mode;
+    otad_sinkhorn_value value;
+    int iterations;
+} mode_case;
+
+/* The value at x (N×2), a (N×1) with y, b fixed, and its gradients. */
+static double value_and_gradients(const mode_case *c, const double *x, const double *y,
+                                  const double *a, const double *b, double *gx, double *ga,
+                                  size_t *peak)
+{
+    otad_tape *t = new_tape();
+    otad_sinkhorn_opts o;
+    otad_sinkhorn_opts_init(&o);
+    o.iterations = c->iterations;
+    o.mode = c->mode;
+    otad_var px = otad_param(t, N, 2, x, gx), pa = otad_param(t, N, 1, a, ga);
+    otad_kernel k = otad_kernel_gibbs(t, otad_sqdist(t, px, otad_const(t, M, 2, y)), 0.1);
+    otad_var w = otad_sinkhorn_loss(t, k, pa, otad_const(t, M, 1, b), &o, c->value);
+    assert_int_equal(otad_backward(t, w), OTAD_OK);
+    double value = otad_scalar(t, w);
+    otad_tape_stats s;
+    otad_tape_stats_get(t, &s);
+    *peak = s.peak_bytes;
+    otad_tape_free(&t);
+    /* changes of a's total mass leave the balanced problem: compare the
+     * gradients to a on directions that keep it (centred, as POT does) */
+    double mean = 0;
+    for (int i = 0; i < N; i++)
+        mean += ga[i] / N;
+    for (int i = 0; i < N; i++)
+        ga[i] -= mean;
+    return value;
+}
+
+/* On a converged problem (300 iterations bring the marginal error to 1e-16)
+ * every mode gives the same gradient.  CHECKPOINT re-records UNROLL's steps:
+ * equal to rounding (1e-13).  IMPLICIT differentiates the fixed point and
+ * ENVELOPE applies Danskin's theorem at it, UNROLL the 300th iterate: they
+ * differ by the distance to convergence (~1e-16) and by the adjoint's stopping
+ * rule (relative change 1e-12, amplified by 1/(1 − contraction) ≈ 10² here),
+ * hence 1e-9. */
+static void test_gradient_modes_agree(void **state)
+{
+    (void)state;
+    double *x = random_matrix(1, N, 2, 0, 1), *y = random_matrix(2, M, 2, 0, 1);
+    double *a = normalised(3, N), *b = normalised(4, M);
+    double gx[2][2 * N], ga[2][N];
+    size_t peak;
+    for (int value = 0; value < 2; value++) {
+        mode_case unroll = {OTAD_UNROLL, (otad_sinkhorn_value)value, 300};
+        double v0 = value_and_gradients(&unroll, x, y, a, b, gx[0], ga[0], &peak);
+        otad_grad_mode modes[3] = {OTAD_CHECKPOINT, OTAD_IMPLICIT, OTAD_ENVELOPE};
+        for (int m = 0; m < (value == OTAD_SINKHORN_DUAL ? 3 : 2); m++) {
+            mode_case other = {modes[m], (otad_sinkhorn_value)value, 300};
+            double v1 = value_and_gradients(&other, x, y, a, b, gx[1], ga[1], &peak);
+            double tolerance = modes[m] == OTAD_CHECKPOINT ? 1e-13 : 1e-9;
+            assert_close(v1, v0, 1e-15);
+            assert_rel_close("gradient to x", gx[1], gx[0], 2 * N, tolerance);
+            assert_rel_close("gradient to a", ga[1], ga[0], N, tolerance);
+        }
+    }
+    free(x), free(y), free(a), free(b);
+}
+
+/* The envelope gradient of the dual to a is ε log u (Danskin), exactly. */
+static void test_envelope_gradient_is_eps_log_u(void **state)
+{
+    (void)state;
+    double *x = random_matrix(1, N, 2, 0, 1), *y = random_matrix(2, M, 2, 0, 1);
+    double *a = normalised(3, N), *b = normalised(4, M), ga[N];
+    otad_tape *t = new_tape();
+    otad_sinkhorn_opts o;
+    otad_sinkhorn_opts_init(&o);
+    o.mode = OTAD_ENVELOPE;
+    otad_kernel k = otad_kernel_gibbs(t, otad_sqdist(t, otad_const(t, N, 2, x),
+                                                      otad_const(t, M, 2, y)), 0.1);
+    otad_sinkhorn s;
+    otad_var pa = otad_param(t, N, 1, a, ga);
+    assert_int_equal(otad_sinkhorn_solve(t, k, pa, otad_const(t, M, 1, b), &o, &s), OTAD_OK);
+    assert_int_equal(otad_backward(t, otad_sum(t, otad_sinkhorn_dual(t, &s))), OTAD_OK);
+    otad_value u = otad_value_of(t, s.u);
+    for (int i = 0; i < N; i++)
+        assert_close(ga[i], 0.1 * log(u.data[i]), 1e-15);
+    otad_sinkhorn_cost(t, &s);
+    assert_int_equal(otad_tape_status(t), OTAD_EINVAL);
+    otad_tape_free(&t);
+    free(x), free(y), free(a), free(b);
+}
+
+/* Peak tape bytes of the W_L and its gradient, n = m = 200 points. */
+static size_t peak_of(otad_grad_mode mode, int iterations, const double *x, const double *y,
+                      const double *a, const double *b)
+{
+    enum { P = 200 };
+    double *gx = malloc(2 * P * sizeof *gx);
+    otad_tape *t = new_tape();
+    otad_sinkhorn_opts o;
+    otad_sinkhorn_opts_init(&o);
+    o.iterations = iterations;
+    o.mode = mode;
+    otad_var px = otad_param(t, P, 2, x, gx);
+    otad_kernel k = otad_kernel_gibbs(t, otad_sqdist(t, px, otad_const(t, P, 2, y)), 0.1);
+    otad_var w = otad_sinkhorn_loss(t, k, otad_const(t, P, 1, a), otad_const(t, P, 1, b), &o,
+                                    OTAD_SINKHORN_COST);
+    assert_int_equal(otad_backward(t, w), OTAD_OK);
+    otad_tape_stats s;
+    otad_tape_stats_get(t, &s);
+    otad_tape_free(&t);
+    free(gx);
+    return s.peak_bytes;
+}
+
+static void test_memory_of_the_modes(void **state)
+{
+    (void)state;
+    double *x = random_matrix(1, 200, 2, 0, 1), *y = random_matrix(2, 200, 2, 0, 1);
+    double *a = normalised(3, 200), *b = normalised(4, 200);
+    const int lengths[3] = {50, 200, 800};
+    const char *names[3] = {"UNROLL", "CHECKPOINT", "IMPLICIT"};
+    size_t peak[3][3];
+    print_message("Sinkhorn W_L and gradient, 200 points each: peak tape bytes\n");
+    for (int m = 0; m < 3; m++) {
+        for (int l = 0; l < 3; l++)
+            peak[m][l] = peak_of((otad_grad_mode)m, lengths[l], x, y, a, b);
+        print_message("  %-10s  L = 50: %8zu   L = 200: %8zu   L = 800: %8zu\n", names[m],
+                      peak[m][0], peak[m][1], peak[m][2]);
+    }
+    /* From L = 50 to 800, on top of what all three hold (the kernel, its
+     * cost): UNROLL grows by a state per iteration, CHECKPOINT by √L states,
+     * IMPLICIT not at all. */
+    size_t unroll = peak[OTAD_UNROLL][2] - peak[OTAD_UNROLL][0];
+    size_t checkpoint = peak[OTAD_CHECKPOINT][2] - peak[OTAD_CHECKPOINT][0];
+    assert_true(unroll > 750 * 8 * 200);
+    assert_true(checkpoint < unroll / 10);
+    assert_true(peak[OTAD_IMPLICIT][2] == peak[OTAD_IMPLICIT][0]);
+    free(x), free(y), free(a), free(b);
+}
+
 static void expect_failure(otad_tape *t, int code, const char *message)
 {
     assert_int_equal(otad_tape_status(t), code);
@@ -278,6 +419,9 @@ int main(void)
         cmocka_unit_test(test_w1_batched_reference),
         cmocka_unit_test(test_gradients_of_every_value),
         cmocka_unit_test(test_values_agree),
+        cmocka_unit_test(test_gradient_modes_agree),
+        cmocka_unit_test(test_envelope_gradient_is_eps_log_u),
+        cmocka_unit_test(test_memory_of_the_modes),
         cmocka_unit_test(test_small_eps_needs_the_log_domain),
         cmocka_unit_test(test_grid_log_domain_agrees),
         cmocka_unit_test(test_errors),

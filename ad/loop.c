@@ -1,0 +1,447 @@
+/* Loops and their gradient modes (DESIGN.md, "Loops").
+ *
+ * UNROLL records every step.  CHECKPOINT and IMPLICIT record each step,
+ * keep the values they need, and rewind, so that the tape holds one loop
+ * node whatever the number of steps; its vjp records steps again — segments
+ * between checkpoints, or one step at the fixed point — and differentiates
+ * them with a sweep of their own, during the backward that reached it. */
+#include <math.h>
+#include <string.h>
+
+#include "tape_internal.h"
+
+void otad_loop_opts_init(otad_loop_opts *opts)
+{
+    opts->mode = OTAD_UNROLL;
+    opts->iterations = 100;
+    opts->tolerance = 0;
+    opts->check_every = 10;
+    opts->residual = NULL;
+    opts->checkpoint_every = 0;
+    opts->adjoint_tolerance = 1e-12;
+    opts->adjoint_iterations = 10000;
+}
+
+/* What a loop node keeps for its vjp.  The state is packed: entry offset[i]
+ * onwards holds state i, rows[i]×cols[i] values. */
+typedef struct loop_record {
+    otad_step_fn step;
+    void *instance;
+    otad_grad_mode mode;
+    size_t n_state, n_params;
+    size_t rows[OTAD_LOOP_MAX_STATE], cols[OTAD_LOOP_MAX_STATE];
+    size_t offset[OTAD_LOOP_MAX_STATE + 1];
+    otad_var params[OTAD_LOOP_MAX_PARAMS];
+    int steps, every;
+    double *checkpoints;  /* CHECKPOINT: the states at steps 0, every, 2·every, … */
+    double *final;        /* the last state */
+    double adjoint_tolerance;
+    int adjoint_iterations;
+} loop_record;
+
+static size_t state_size(const loop_record *r)
+{
+    return r->offset[r->n_state];
+}
+
+/* Leaves holding a packed state: parameters when its gradient is wanted. */
+static void state_leaves(otad_tape *t, const loop_record *r, const double *packed,
+                         int as_params, otad_var *out)
+{
+    for (size_t i = 0; i < r->n_state; i++) {
+        const double *v = packed + r->offset[i];
+        out[i] = as_params ? otad_param(t, r->rows[i], r->cols[i], v, NULL)
+                           : otad_const(t, r->rows[i], r->cols[i], v);
+    }
+}
+
+/* The values of a recorded state, packed; a step must keep the shapes. */
+static int pack(otad_tape *t, const loop_record *r, const otad_var *state, double *packed)
+{
+    for (size_t i = 0; i < r->n_state; i++) {
+        otad_value v = otad_value_of(t, state[i]);
+        if (!v.data)
+            return otad_tape_status(t) != OTAD_OK
+                       ? t->status : otad_tape_fail(t, OTAD_EINVAL, "loop: step gave no state");
+        if (v.rows != r->rows[i] || v.cols != r->cols[i])
+            return otad_tape_fail(t, OTAD_ESHAPE, "loop: step changed state %zu from %zux%zu to "
+                                  "%zux%zu", i, r->rows[i], r->cols[i], v.rows, v.cols);
+        memcpy(packed + r->offset[i], v.data, v.rows * v.cols * sizeof *packed);
+    }
+    return OTAD_OK;
+}
+
+/* Largest change of an entry over the largest entry of the new state. */
+static double relative_change(const double *before, const double *after, size_t n)
+{
+    double change = 0, size = 0;
+    for (size_t k = 0; k < n; k++) {
+        change = fmax(change, fabs(after[k] - before[k]));
+        size = fmax(size, fabs(after[k]));
+    }
+    return size > 0 ? change / size : change;
+}
+
+/* Whether the state after `steps` steps is converged (checked every
+ * check_every steps when a tolerance is set); what the residual records is
+ * dropped. */
+static int converged(otad_tape *t, const otad_loop_opts *o, const loop_record *r, int steps,
+                     const otad_var *state, const double *before, const double *after)
+{
+    if (!(o->tolerance > 0) || steps % o->check_every != 0)
+        return 0;
+    if (!o->residual)
+        return relative_change(before, after, state_size(r)) <= o->tolerance;
+    otad_mark m = otad_tape_mark(t);
+    double res = o->residual(t, state, r->params, r->instance);
+    otad_tape_rewind(t, m);
+    return res <= o->tolerance;
+}
+
+/* ---- UNROLL ------------------------------------------------------------- */
+
+static int unroll(otad_tape *t, const otad_loop_opts *o, loop_record *r, const otad_var *init,
+                  otad_var *final, double *before, double *after)
+{
+    otad_var cur[OTAD_LOOP_MAX_STATE], next[OTAD_LOOP_MAX_STATE];
+    memcpy(cur, init, r->n_state * sizeof *cur);
+    int rc = pack(t, r, cur, before);
+    for (int l = 0; rc == OTAD_OK && l < o->iterations; l++) {
+        if ((rc = r->step(t, cur, r->params, next, r->instance)) != OTAD_OK ||
+            (rc = pack(t, r, next, after)) != OTAD_OK)
+            break;
+        r->steps = l + 1;
+        memcpy(cur, next, r->n_state * sizeof *cur);
+        if (converged(t, o, r, r->steps, cur, before, after))
+            break;
+        memcpy(before, after, state_size(r) * sizeof *before);
+    }
+    memcpy(final, cur, r->n_state * sizeof *final);
+    return otad_tape_status(t) != OTAD_OK ? t->status : rc;
+}
+
+/* ---- CHECKPOINT and IMPLICIT: forward ----------------------------------- */
+
+/* The nodes a step recorded after mark m may read nodes from before it only
+ * if they are parameters of the loop: the loop node's inputs are all the
+ * backward knows the loop depends on. */
+static int check_declared(otad_tape *t, const loop_record *r, otad_mark m)
+{
+    for (size_t k = m.nodes; k < t->n_nodes; k++) {
+        const node *n = &t->nodes[k];
+        for (uint32_t i = 0; i < n->n_in; i++) {
+            size_t used = n->inputs[i], p = 0;
+            while (p < r->n_params && r->params[p].index != used)
+                p++;
+            if (used < m.nodes && p == r->n_params)
+                return otad_tape_fail(t, OTAD_EINVAL, "loop: the step uses node %zu (%s) "
+                                      "without declaring it a parameter of the loop", used,
+                                      t->nodes[used].op ? t->nodes[used].op->name : "a leaf");
+        }
+    }
+    return OTAD_OK;
+}
+
+/* Run the steps recording and dropping each; keep the checkpoints and the
+ * last state. */
+static int run_and_drop(otad_tape *t, const otad_loop_opts *o, loop_record *r, double *cur,
+                        double *next)
+{
+    size_t size = state_size(r);
+    if (r->mode == OTAD_CHECKPOINT)
+        memcpy(r->checkpoints, cur, size * sizeof *cur);
+    for (int l = 0; l < o->iterations; l++) {
+        otad_mark m = otad_tape_mark(t);
+        otad_var state[OTAD_LOOP_MAX_STATE], out[OTAD_LOOP_MAX_STATE];
+        state_leaves(t, r, cur, 0, state);
+        int rc = r->step(t, state, r->params, out, r->instance);
+        if (rc == OTAD_OK)
+            rc = check_declared(t, r, m);
+        if (rc == OTAD_OK)
+            rc = pack(t, r, out, next);
+        int done = rc == OTAD_OK && converged(t, o, r, l + 1, out, cur, next);
+        otad_tape_rewind(t, m);
+        if (rc != OTAD_OK || otad_tape_status(t) != OTAD_OK)
+            return otad_tape_status(t) != OTAD_OK ? t->status : rc;
+        memcpy(cur, next, size * sizeof *cur);
+        r->steps = l + 1;
+        if (r->mode == OTAD_CHECKPOINT && r->steps % r->every == 0)
+            memcpy(r->checkpoints + (size_t)(r->steps / r->every) * size, cur,
+                   size * sizeof *cur);
+        if (done)
+            break;
+    }
+    memcpy(r->final, cur, size * sizeof *cur);
+    return OTAD_OK;
+}
+
+/* ---- the loop node and its parts ---------------------------------------- */
+
+static int loop_shape(const otad_ctx *c, size_t *rows, size_t *cols)
+{
+    const loop_record *r = *(loop_record *const *)c->params;
+    *rows = state_size(r);
+    *cols = 1;
+    return OTAD_OK;
+}
+
+static int loop_forward(otad_ctx *c)
+{
+    const loop_record *r = *(loop_record *const *)c->params;
+    memcpy(c->out.data, r->final, state_size(r) * sizeof(double));
+    return OTAD_OK;
+}
+
+/* Seed the outputs of recorded steps with a packed gradient (added: two
+ * states may be one node). */
+static int seed(otad_tape *t, const loop_record *r, const otad_var *out, const double *bar)
+{
+    for (size_t i = 0; i < r->n_state; i++) {
+        double *g = otadT_grad(t, otadT_node(t, out[i]));
+        if (!g)
+            return t->status;
+        for (size_t k = 0; k < r->rows[i] * r->cols[i]; k++)
+            g[k] += bar[r->offset[i] + k];
+    }
+    return OTAD_OK;
+}
+
+/* The gradients that reached the state leaves, packed (zero where none did). */
+static void leaf_gradients(otad_tape *t, const loop_record *r, const otad_var *leaves,
+                           double *bar)
+{
+    for (size_t i = 0; i < r->n_state; i++) {
+        const double *g = otad_grad(t, leaves[i]);
+        size_t n = r->rows[i] * r->cols[i];
+        if (g)
+            memcpy(bar + r->offset[i], g, n * sizeof *bar);
+        else
+            memset(bar + r->offset[i], 0, n * sizeof *bar);
+    }
+}
+
+/* Record steps from a packed state; out gets the last state. */
+static int record_steps(otad_tape *t, const loop_record *r, const double *from, int count,
+                        otad_var *leaves, otad_var *out)
+{
+    state_leaves(t, r, from, 1, leaves);
+    otad_var cur[OTAD_LOOP_MAX_STATE];
+    memcpy(cur, leaves, r->n_state * sizeof *cur);
+    for (int s = 0; s < count; s++) {
+        int rc = r->step(t, cur, r->params, out, r->instance);
+        if (rc != OTAD_OK || otad_tape_status(t) != OTAD_OK)
+            return otad_tape_status(t) != OTAD_OK ? t->status : rc;
+        memcpy(cur, out, r->n_state * sizeof *cur);
+    }
+    return otad_tape_status(t);
+}
+
+/* Forget the gradients of nodes lo..hi: the next sweep starts from zero. */
+static void forget_gradients(otad_tape *t, size_t lo, size_t hi)
+{
+    for (size_t k = lo; k <= hi; k++)
+        t->nodes[k].grad_epoch = 0;
+}
+
+/* Segments between checkpoints, last first: each recorded, seeded with the
+ * gradient of its last state, swept, and dropped; its first state's
+ * gradient seeds the segment before. */
+static int checkpoint_vjp(otad_ctx *c, const loop_record *r, double *const *in_grad)
+{
+    otad_tape *t = c->tape;
+    size_t size = state_size(r);
+    double *bar = otad_alloc(c, size * sizeof *bar);
+    if (!bar)
+        return OTAD_ENOMEM;
+    memcpy(bar, c->out_grad, size * sizeof *bar);
+    for (int j = (r->steps + r->every - 1) / r->every; j-- > 0;) {
+        int first = j * r->every, count = r->steps - first < r->every ? r->steps - first
+                                                                        : r->every;
+        otad_mark m = otad_tape_mark(t);
+        otad_var leaves[OTAD_LOOP_MAX_STATE], out[OTAD_LOOP_MAX_STATE];
+        int rc = record_steps(t, r, r->checkpoints + (size_t)j * size, count, leaves, out);
+        if (rc == OTAD_OK)
+            rc = seed(t, r, out, bar);
+        if (rc == OTAD_OK)
+            rc = otadT_sweep(t, t->n_nodes - 1, leaves[0].index);
+        leaf_gradients(t, r, leaves, bar);
+        otad_tape_rewind(t, m);
+        if (rc != OTAD_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < r->n_state; i++)
+        for (size_t k = 0; in_grad[i] && k < r->rows[i] * r->cols[i]; k++)
+            in_grad[i][k] += bar[r->offset[i] + k];
+    return OTAD_OK;
+}
+
+/* At the fixed point x = F(x, θ): ξ = x̄ + J_xᵀξ, iterated with one recorded
+ * step whose sweep is kept from the parameters (the gradient floor), then
+ * one sweep that gives them J_θᵀξ.  The initial state gets no gradient. */
+static int implicit_vjp(otad_ctx *c, const loop_record *r)
+{
+    otad_tape *t = c->tape;
+    size_t size = state_size(r);
+    double *xi = otad_alloc(c, 2 * size * sizeof *xi), *next_xi = xi + size;
+    if (!xi)
+        return OTAD_ENOMEM;
+    memcpy(xi, c->out_grad, size * sizeof *xi);
+    otad_mark m = otad_tape_mark(t);
+    otad_var leaves[OTAD_LOOP_MAX_STATE], out[OTAD_LOOP_MAX_STATE];
+    int rc = record_steps(t, r, r->final, 1, leaves, out), it = 0;
+    size_t lo = leaves[0].index, hi = t->n_nodes - 1, floor = t->grad_floor;
+    double change = INFINITY;
+    t->grad_floor = lo;
+    while (rc == OTAD_OK && change > r->adjoint_tolerance && it++ < r->adjoint_iterations) {
+        forget_gradients(t, lo, hi);
+        if ((rc = seed(t, r, out, xi)) != OTAD_OK || (rc = otadT_sweep(t, hi, lo)) != OTAD_OK)
+            break;
+        leaf_gradients(t, r, leaves, next_xi);
+        for (size_t k = 0; k < size; k++)
+            next_xi[k] += c->out_grad[k];
+        change = relative_change(xi, next_xi, size);
+        memcpy(xi, next_xi, size * sizeof *xi);
+    }
+    t->grad_floor = floor;
+    if (rc == OTAD_OK && change > r->adjoint_tolerance)
+        rc = otad_fail(c, OTAD_ENOCONV, "implicit adjoint not converged after %d iterations "
+                       "(relative change %.2g): the loop may be far from its fixed point",
+                       r->adjoint_iterations, change);
+    if (rc == OTAD_OK) {
+        forget_gradients(t, lo, hi);
+        rc = seed(t, r, out, xi);
+    }
+    if (rc == OTAD_OK)
+        rc = otadT_sweep(t, hi, lo);
+    otad_tape_rewind(t, m);
+    return rc;
+}
+
+static int loop_vjp(otad_ctx *c)
+{
+    const loop_record *r = *(loop_record *const *)c->params;
+    /* c's argument arrays are the tape's, which the steps recorded here reuse */
+    double *in_grad[OTAD_LOOP_MAX_STATE];
+    memcpy(in_grad, c->in_grad, r->n_state * sizeof *in_grad);
+    return r->mode == OTAD_CHECKPOINT ? checkpoint_vjp(c, r, in_grad) : implicit_vjp(c, r);
+}
+
+static const otad_op op_loop = {.name = "loop", .arity = OTAD_VARIADIC,
+                                .params_bytes = sizeof(loop_record *), .shape = loop_shape,
+                                .forward = loop_forward, .vjp = loop_vjp};
+
+/* State i of a loop node. */
+typedef struct part_params {
+    const loop_record *record;
+    size_t i;
+} part_params;
+
+static int part_shape(const otad_ctx *c, size_t *rows, size_t *cols)
+{
+    const part_params *p = c->params;
+    *rows = p->record->rows[p->i];
+    *cols = p->record->cols[p->i];
+    return OTAD_OK;
+}
+
+static int part_forward(otad_ctx *c)
+{
+    const part_params *p = c->params;
+    memcpy(c->out.data, c->in[0].data + p->record->offset[p->i],
+           c->out.rows * c->out.cols * sizeof(double));
+    return OTAD_OK;
+}
+
+static int part_vjp(otad_ctx *c)
+{
+    const part_params *p = c->params;
+    double *g = c->in_grad[0] + p->record->offset[p->i];
+    for (size_t k = 0; k < c->out.rows * c->out.cols; k++)
+        g[k] += c->out_grad[k];
+    return OTAD_OK;
+}
+
+static const otad_op op_loop_part = {.name = "loop_state", .arity = 1,
+                                     .params_bytes = sizeof(part_params), .shape = part_shape,
+                                     .forward = part_forward, .vjp = part_vjp};
+
+/* ---- entry -------------------------------------------------------------- */
+
+static int check_loop(otad_tape *t, otad_step_fn step, size_t n_state, const otad_var *init,
+                      size_t n_params, const otad_var *params, const otad_loop_opts *o,
+                      otad_var *final)
+{
+    if (!step || !init || !final || n_state == 0 || n_state > OTAD_LOOP_MAX_STATE ||
+        n_params > OTAD_LOOP_MAX_PARAMS || (n_params && !params))
+        return otad_tape_fail(t, OTAD_EINVAL, "loop: needs a step, 1 to %d states and at most "
+                              "%d params", OTAD_LOOP_MAX_STATE, OTAD_LOOP_MAX_PARAMS);
+    if (o->iterations < 1 || o->check_every < 1 || o->checkpoint_every < 0 ||
+        !(o->tolerance >= 0) || o->adjoint_iterations < 1 || !(o->adjoint_tolerance >= 0) ||
+        o->mode < OTAD_UNROLL || o->mode > OTAD_IMPLICIT)
+        return otad_tape_fail(t, OTAD_EINVAL, "loop: bad options (iterations %d, check_every "
+                              "%d, tolerance %g, mode %d)", o->iterations, o->check_every,
+                              o->tolerance, (int)o->mode);
+    for (size_t i = 0; i < n_state + n_params; i++)
+        if (!otadT_node(t, i < n_state ? init[i] : params[i - n_state]))
+            return otad_tape_fail(t, OTAD_EINVAL, "loop: %s %zu is not a node of this tape",
+                                  i < n_state ? "state" : "param", i < n_state ? i : i - n_state);
+    return OTAD_OK;
+}
+
+int otad_loop(otad_tape *t, otad_step_fn step, void *instance, size_t n_state,
+              const otad_var *init, size_t n_params, const otad_var *params,
+              const otad_loop_opts *opts, otad_var *final, int *steps)
+{
+    otad_loop_opts o;
+    if (opts)
+        o = *opts;
+    else
+        otad_loop_opts_init(&o);
+    if (!t || t->status != OTAD_OK ||
+        check_loop(t, step, n_state, init, n_params, params, &o, final) != OTAD_OK)
+        return t ? t->status : OTAD_EINVAL;
+    /* Everything the loop node keeps, allocated before any step is recorded
+     * (and dropped): a rewind must not take it. */
+    loop_record *r = otadA_alloc(&t->mem, sizeof *r);
+    if (!r)
+        return otad_tape_fail(t, OTAD_ENOMEM, "loop: out of memory");
+    memset(r, 0, sizeof *r);
+    *r = (loop_record){.step = step, .instance = instance, .mode = o.mode, .n_state = n_state,
+                       .n_params = n_params, .adjoint_tolerance = o.adjoint_tolerance,
+                       .adjoint_iterations = o.adjoint_iterations};
+    memcpy(r->params, params, n_params * sizeof *params);
+    for (size_t i = 0; i < n_state; i++) {
+        otad_value v = otad_value_of(t, init[i]);
+        r->rows[i] = v.rows, r->cols[i] = v.cols;
+        r->offset[i + 1] = r->offset[i] + v.rows * v.cols;
+    }
+    size_t size = state_size(r), n_checkpoints = 0;
+    if (o.mode == OTAD_CHECKPOINT) {
+        r->every = o.checkpoint_every ? o.checkpoint_every
+                                      : (int)ceil(sqrt((double)o.iterations));
+        n_checkpoints = (size_t)(o.iterations / r->every) + 1;
+    }
+    double *buffers = otadA_alloc(&t->mem, (3 + n_checkpoints) * size * sizeof *buffers);
+    if (!buffers)
+        return otad_tape_fail(t, OTAD_ENOMEM, "loop: out of memory for %zu states",
+                              3 + n_checkpoints);
+    double *cur = buffers, *next = buffers + size;
+    r->final = buffers + 2 * size;
+    r->checkpoints = n_checkpoints ? buffers + 3 * size : NULL;
+    int rc = o.mode == OTAD_UNROLL ? unroll(t, &o, r, init, final, cur, next)
+                                   : (pack(t, r, init, cur) == OTAD_OK
+                                          ? run_and_drop(t, &o, r, cur, next) : t->status);
+    if (steps)
+        *steps = r->steps;
+    if (rc != OTAD_OK || o.mode == OTAD_UNROLL)
+        return rc;
+    otad_var inputs[OTAD_LOOP_MAX_STATE + OTAD_LOOP_MAX_PARAMS];
+    memcpy(inputs, init, n_state * sizeof *init);
+    memcpy(inputs + n_state, params, n_params * sizeof *params);
+    otad_var node = otad_apply(t, &op_loop, &r, n_state + n_params, inputs);
+    for (size_t i = 0; i < n_state; i++) {
+        part_params p = {r, i};
+        final[i] = otad_apply(t, &op_loop_part, &p, 1, &node);
+    }
+    return otad_tape_status(t);
+}
