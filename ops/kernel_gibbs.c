@@ -1,11 +1,13 @@
-/* The dense Gibbs kernel K = exp(−C/ε) of a cost matrix C (n×m).
+/* The dense Gibbs kernel K = exp(−C/ε) of a cost matrix C (n×m), or of the
+ * squared distances between two point sets, computed when needed.
  *
  * Gradient to C: each apply y = Kx contributes ȳxᵀ to K̄, a rank-B update of
  * an n×m matrix; done apply by apply that is one pass over n×m memory per
  * apply.  Instead the vectors are packed as the applies' vjps run, and
  * C̄ += K ⊙ (−Σȳxᵀ/ε) is formed when the pack is full or the backward reaches
  * the kernel: one matrix product per pack, computed in column blocks that
- * stay in cache while the elementwise factor is applied. */
+ * stay in cache while the elementwise factor is applied.  Given points, each
+ * block of C̄ goes into the points' gradients at once: no n×m matrix but K. */
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
@@ -15,6 +17,7 @@
 
 typedef struct gibbs_config {
     double eps;
+    int points; /* the parameters are x (n×d) and y (m×d), not C */
 } gibbs_config;
 
 /* Packed vectors of pending rank-one terms left·rightᵀ. */
@@ -24,41 +27,122 @@ typedef struct pending {
 } pending;
 
 typedef struct gibbs {
-    const double *cost;  /* C: the input value, kept by the tape */
+    const double *cost;  /* C (input values, kept by the tape), or NULL and ... */
+    const double *x, *y; /* ... the points, C_ij = ‖x_i − y_j‖² */
     double *kernel;      /* K, n×m */
-    size_t n, m, cap;
+    size_t n, m, d, cap;
     double eps;
     pending of_k, of_kc; /* terms of K̄ and of (K⊙C)‾ */
 } gibbs;
 
 enum { BLOCK = 64 };
 
+static double cost_at(const gibbs *g, size_t i, size_t j)
+{
+    if (g->cost)
+        return g->cost[i + j * g->n];
+    double s = 0;
+    for (size_t k = 0; k < g->d; k++) {
+        double diff = g->x[i + k * g->n] - g->y[j + k * g->m];
+        s += diff * diff;
+    }
+    return s;
+}
+
+/* Columns j0..j0+w of C: the matrix's own memory, or computed into buf. */
+static const double *cost_block(const gibbs *g, size_t j0, size_t w, double *buf)
+{
+    if (g->cost)
+        return g->cost + j0 * g->n;
+    for (size_t j = 0; j < w; j++)
+        for (size_t i = 0; i < g->n; i++)
+            buf[i + j * g->n] = cost_at(g, i, j0 + j);
+    return buf;
+}
+
+/* Columns j0..j0+w of C̄ into the parameters' gradients: C̄ itself, or
+ * x̄_i += 2 Σ_j C̄_ij (x_i − y_j), ȳ_j −= 2 Σ_i C̄_ij (x_i − y_j). */
+static void add_cost_gradient(const gibbs *g, size_t j0, size_t w, const double *cbar,
+                              double *const *param_grad)
+{
+    size_t n = g->n, m = g->m;
+    if (g->cost) {
+        double *gc = param_grad[0] + j0 * n;
+        for (size_t k = 0; k < w * n; k++)
+            gc[k] += cbar[k];
+        return;
+    }
+    double *gx = param_grad[0], *gy = param_grad[1];
+    for (size_t j = 0; j < w; j++)
+        for (size_t k = 0; k < g->d; k++) {
+            const double *xk = g->x + k * n, *cj = cbar + j * n;
+            double yjk = g->y[j0 + j + k * m], s = 0;
+            for (size_t i = 0; i < n; i++) {
+                double t = 2 * cj[i] * (xk[i] - yjk);
+                if (gx)
+                    gx[i + k * n] += t;
+                s += t;
+            }
+            if (gy)
+                gy[j0 + j + k * m] -= s;
+        }
+}
+
+/* The same for one entry C̄_ij. */
+static void add_entry_gradient(const gibbs *g, size_t i, size_t j, double cbar,
+                               double *const *param_grad)
+{
+    if (g->cost) {
+        param_grad[0][i + j * g->n] += cbar;
+        return;
+    }
+    for (size_t k = 0; k < g->d; k++) {
+        double t = 2 * cbar * (g->x[i + k * g->n] - g->y[j + k * g->m]);
+        if (param_grad[0])
+            param_grad[0][i + k * g->n] += t;
+        if (param_grad[1])
+            param_grad[1][j + k * g->m] -= t;
+    }
+}
+
+static int wants_gradient(const gibbs *g, double *const *param_grad)
+{
+    return param_grad && (param_grad[0] || (!g->cost && param_grad[1]));
+}
+
 static int gibbs_setup(otad_ctx *c, void *state, const void *config, otad_kernel_info *info)
 {
     gibbs *g = state;
-    double eps = ((const gibbs_config *)config)->eps;
-    if (c->n_in != 1)
-        return otad_fail(c, OTAD_EINVAL, "gibbs kernel takes one parameter, the cost");
+    const gibbs_config *gc = config;
+    double eps = gc->eps;
+    if (c->n_in != (gc->points ? 2u : 1u))
+        return otad_fail(c, OTAD_EINVAL, "gibbs kernel takes %s", gc->points ? "two point sets"
+                                                                              : "one cost");
     if (!(eps > 0) || !isfinite(eps))
         return otad_fail(c, OTAD_EDOMAIN, "gibbs kernel: eps is %g, must be positive", eps);
-    otad_value cost = c->in[0];
-    if (cost.rows > INT_MAX || cost.cols > INT_MAX)
+    if (gc->points) {
+        otad_value x = c->in[0], y = c->in[1];
+        if (x.cols != y.cols)
+            return otad_fail(c, OTAD_ESHAPE, "gibbs kernel: points of dimension %zu and %zu",
+                             x.cols, y.cols);
+        g->x = x.data, g->y = y.data, g->n = x.rows, g->m = y.rows, g->d = x.cols;
+    } else {
+        g->cost = c->in[0].data, g->n = c->in[0].rows, g->m = c->in[0].cols;
+    }
+    if (g->n > INT_MAX || g->m > INT_MAX)
         return otad_fail(c, OTAD_ESHAPE, "gibbs kernel: %zux%zu is beyond what BLAS indexes",
-                         cost.rows, cost.cols);
-    size_t size = cost.rows * cost.cols;
-    if (!(g->kernel = otad_alloc(c, size * sizeof *g->kernel)))
+                         g->n, g->m);
+    if (!(g->kernel = otad_alloc(c, g->n * g->m * sizeof *g->kernel)))
         return OTAD_ENOMEM;
     /* n·m exponentials: worth the threads from a few hundred thousand */
-#pragma omp parallel for schedule(static) if (size > (1u << 18))
-    for (size_t k = 0; k < size; k++)
-        g->kernel[k] = exp(-cost.data[k] / eps);
-    g->cost = cost.data;
-    g->n = cost.rows;
-    g->m = cost.cols;
+#pragma omp parallel for schedule(static) if (g->n * g->m > (1u << 18))
+    for (size_t j = 0; j < g->m; j++)
+        for (size_t i = 0; i < g->n; i++)
+            g->kernel[i + j * g->n] = exp(-cost_at(g, i, j) / eps);
     g->eps = eps;
     /* Packs of 32 to 512 columns, together at most the size of K: a flush is
      * a product of inner dimension `cap` (efficient from about 128) plus one
-     * pass over K, C and C̄, cheap against the applies for a small K. */
+     * pass over K and C, cheap against the applies for a small K. */
     size_t cap = g->n * g->m / (2 * (g->n + g->m));
     g->cap = cap < 32 ? 32 : cap > 512 ? 512 : cap;
     /* Allocated with the kernel, before any apply: they must outlive the
@@ -73,10 +157,10 @@ static int gibbs_setup(otad_ctx *c, void *state, const void *config, otad_kernel
     return OTAD_OK;
 }
 
-/* BLOCK columns for each of the two products, for one call. */
+/* Three tiles of BLOCK columns (two products and a block of C), for one call. */
 static double *tiles(const otad_ctx *c, const gibbs *g)
 {
-    return otad_scratch(c, 2 * BLOCK * g->n * sizeof(double));
+    return otad_scratch(c, 3 * BLOCK * g->n * sizeof(double));
 }
 
 /* y ← β·y + op(K⊙C)·x, forming K⊙C a block of columns at a time. */
@@ -88,7 +172,8 @@ static void apply_cost(gibbs *g, int transpose, size_t ncols, const double *x, d
         memset(y, 0, g->n * ncols * sizeof *y);
     for (size_t j0 = 0; j0 < g->m; j0 += BLOCK) {
         int w = (int)(g->m - j0 < BLOCK ? g->m - j0 : BLOCK);
-        const double *kb = g->kernel + j0 * g->n, *cb = g->cost + j0 * g->n;
+        const double *kb = g->kernel + j0 * g->n;
+        const double *cb = cost_block(g, j0, (size_t)w, tile + BLOCK * g->n);
         for (size_t k = 0; k < (size_t)w * g->n; k++)
             tile[k] = kb[k] * cb[k];
         if (!transpose) /* y += T·x[j0:j0+w, :] */
@@ -123,8 +208,9 @@ static int gibbs_apply(const otad_ctx *c, void *state, unsigned product, size_t 
     return OTAD_OK;
 }
 
-/* C̄ += K ⊙ (−Σ_K/ε + (1 − C/ε) ⊙ Σ_KC), Σ the pending products. */
-static int flush(const otad_ctx *c, gibbs *g, double *grad_cost)
+/* C̄ = K ⊙ (−Σ_K/ε + (1 − C/ε) ⊙ Σ_KC), Σ the pending products, block by
+ * block into the parameters' gradients. */
+static int flush(const otad_ctx *c, gibbs *g, double *const *param_grad)
 {
     pending *pk = &g->of_k, *pkc = &g->of_kc;
     if (!pk->count && !pkc->count)
@@ -133,7 +219,7 @@ static int flush(const otad_ctx *c, gibbs *g, double *grad_cost)
     double *tk = tiles(c, g);
     if (!tk)
         return OTAD_ENOMEM;
-    double *tkc = tk + BLOCK * g->n;
+    double *tkc = tk + BLOCK * g->n, *cbuf = tkc + BLOCK * g->n;
     for (size_t j0 = 0; j0 < g->m; j0 += BLOCK) {
         int w = (int)(g->m - j0 < BLOCK ? g->m - j0 : BLOCK);
         size_t size = (size_t)w * g->n;
@@ -147,10 +233,11 @@ static int flush(const otad_ctx *c, gibbs *g, double *grad_cost)
                         pkc->left, n, pkc->right + j0, m, 0.0, tkc, n);
         else
             memset(tkc, 0, size * sizeof *tkc);
-        const double *kb = g->kernel + j0 * g->n, *cb = g->cost + j0 * g->n;
-        double *gb = grad_cost + j0 * g->n, inv_eps = 1 / g->eps;
+        const double *kb = g->kernel + j0 * g->n, *cb = cost_block(g, j0, (size_t)w, cbuf);
+        double inv_eps = 1 / g->eps;
         for (size_t k = 0; k < size; k++)
-            gb[k] += kb[k] * (-tk[k] * inv_eps + (1 - cb[k] * inv_eps) * tkc[k]);
+            tk[k] = kb[k] * (-tk[k] * inv_eps + (1 - cb[k] * inv_eps) * tkc[k]);
+        add_cost_gradient(g, j0, (size_t)w, tk, param_grad);
     }
     pk->count = pkc->count = 0;
     return OTAD_OK;
@@ -163,7 +250,7 @@ static int collect(const otad_ctx *c, gibbs *g, const otad_kernel_vjp_args *a)
     int transpose = a->product & OTAD_KERNEL_TRANSPOSE;
     const double *left = transpose ? a->x : a->ybar, *right = transpose ? a->ybar : a->x;
     for (size_t col = 0; col < a->ncols; col++) {
-        if (p->count == g->cap && flush(c, g, a->param_grad[0]) != OTAD_OK)
+        if (p->count == g->cap && flush(c, g, a->param_grad) != OTAD_OK)
             return OTAD_ENOMEM;
         memcpy(p->left + p->count * g->n, left + col * g->n, g->n * sizeof *left);
         memcpy(p->right + p->count * g->m, right + col * g->m, g->m * sizeof *right);
@@ -181,7 +268,7 @@ static int gibbs_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args 
         if (rc != OTAD_OK)
             return rc;
     }
-    return a->param_grad && a->param_grad[0] ? collect(c, g, a) : OTAD_OK;
+    return wants_gradient(g, a->param_grad) ? collect(c, g, a) : OTAD_OK;
 }
 
 static void gibbs_begin_backward(void *state)
@@ -192,16 +279,16 @@ static void gibbs_begin_backward(void *state)
 
 static int gibbs_finish_backward(const otad_ctx *c, void *state, double *const *param_grad)
 {
-    return param_grad[0] ? flush(c, state, param_grad[0]) : OTAD_OK;
+    return wants_gradient(state, param_grad) ? flush(c, state, param_grad) : OTAD_OK;
 }
 
 /* ---- log domain --------------------------------------------------------- */
 
 /* log of the (i, j) term of op(K)·exp(x) without x: −C_ij/ε, plus log C_ij
  * for the cost-weighted product (−inf where C_ij = 0: the term vanishes). */
-static double log_term(const gibbs *g, size_t k, int cost)
+static double log_term(const gibbs *g, size_t i, size_t j, int cost)
 {
-    double c = g->cost[k], t = -c / g->eps;
+    double c = cost_at(g, i, j), t = -c / g->eps;
     return cost ? (c > 0 ? t + log(c) : -INFINITY) : t;
 }
 
@@ -215,9 +302,9 @@ static void log_apply_column(const gibbs *g, int transpose, int cost, const doub
         for (size_t j = 0; j < m; j++) {
             double mx = -INFINITY, s = 0;
             for (size_t i = 0; i < n; i++)
-                mx = fmax(mx, x[i] + log_term(g, i + j * n, cost));
+                mx = fmax(mx, x[i] + log_term(g, i, j, cost));
             for (size_t i = 0; i < n; i++)
-                s += exp(x[i] + log_term(g, i + j * n, cost) - mx);
+                s += exp(x[i] + log_term(g, i, j, cost) - mx);
             y[j] = mx + log(s);
         }
         return;
@@ -226,12 +313,12 @@ static void log_apply_column(const gibbs *g, int transpose, int cost, const doub
         shift[i] = -INFINITY;
     for (size_t j = 0; j < m; j++)
         for (size_t i = 0; i < n; i++)
-            shift[i] = fmax(shift[i], x[j] + log_term(g, i + j * n, cost));
+            shift[i] = fmax(shift[i], x[j] + log_term(g, i, j, cost));
     for (size_t i = 0; i < n; i++)
         y[i] = 0;
     for (size_t j = 0; j < m; j++)
         for (size_t i = 0; i < n; i++)
-            y[i] += exp(x[j] + log_term(g, i + j * n, cost) - shift[i]);
+            y[i] += exp(x[j] + log_term(g, i, j, cost) - shift[i]);
     for (size_t i = 0; i < n; i++)
         y[i] = shift[i] + log(y[i]);
 }
@@ -260,22 +347,23 @@ static int gibbs_vjp_log(const otad_ctx *c, void *state, const otad_kernel_vjp_a
     (void)c;
     gibbs *g = state;
     int transpose = a->product & OTAD_KERNEL_TRANSPOSE, cost = a->product & OTAD_KERNEL_COST;
-    double *gc = a->param_grad ? a->param_grad[0] : NULL, inv_eps = 1 / g->eps;
+    int grad_cost = wants_gradient(g, a->param_grad);
+    double inv_eps = 1 / g->eps;
     size_t n = g->n, m = g->m, in = transpose ? n : m, out = transpose ? m : n;
     for (size_t b = 0; b < a->ncols; b++) {
         const double *x = a->x + b * in, *y = a->y + b * out, *ybar = a->ybar + b * out;
         double *xbar = a->xbar ? a->xbar + b * in : NULL;
         for (size_t j = 0; j < m; j++)
             for (size_t i = 0; i < n; i++) {
-                size_t k = i + j * n;
                 double xin = transpose ? x[i] : x[j], yo = transpose ? y[j] : y[i];
-                double yb = transpose ? ybar[j] : ybar[i];
-                double e = exp(xin - g->cost[k] * inv_eps - yo); /* P / C for cost */
-                double p = cost ? e * g->cost[k] : e;
+                double yb = transpose ? ybar[j] : ybar[i], cij = cost_at(g, i, j);
+                double e = exp(xin - cij * inv_eps - yo); /* P / C for cost */
+                double p = cost ? e * cij : e;
                 if (xbar)
                     xbar[transpose ? i : j] += yb * p;
-                if (gc)
-                    gc[k] += yb * (cost ? e * (1 - g->cost[k] * inv_eps) : -p * inv_eps);
+                if (grad_cost)
+                    add_entry_gradient(g, i, j, yb * (cost ? e * (1 - cij * inv_eps)
+                                                           : -p * inv_eps), a->param_grad);
             }
     }
     return OTAD_OK;
@@ -295,6 +383,13 @@ static const otad_kernel_class gibbs_class = {
 
 otad_kernel otad_kernel_gibbs(otad_tape *t, otad_var cost, double eps)
 {
-    gibbs_config config = {eps};
+    gibbs_config config = {eps, 0};
     return otad_kernel_new(t, &gibbs_class, &config, 1, &cost);
+}
+
+otad_kernel otad_kernel_gibbs_points(otad_tape *t, otad_var x, otad_var y, double eps)
+{
+    gibbs_config config = {eps, 1};
+    otad_var points[2] = {x, y};
+    return otad_kernel_new(t, &gibbs_class, &config, 2, points);
 }

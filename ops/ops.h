@@ -127,6 +127,12 @@ otad_kernel_info otad_kernel_info_of(const otad_tape *tape, otad_kernel k);
  * n×m update per apply. */
 otad_kernel otad_kernel_gibbs(otad_tape *tape, otad_var cost, double eps);
 
+/* The same for the squared distances between the rows of x (n×d) and y
+ * (m×d), differentiable in both, storing K only: C is recomputed where
+ * needed and C̄ formed block by block into x̄ and ȳ, so the tape holds one
+ * n×m matrix where otad_sqdist + otad_kernel_gibbs hold three (C, K, C̄). */
+otad_kernel otad_kernel_gibbs_points(otad_tape *tape, otad_var x, otad_var y, double eps);
+
 /* Separable Gaussian kernel on the regular grid of [0,1]^d (d = 1, 2, 3) with
  * shape[a] points along axis a at i/(shape[a] − 1): K = exp(−‖x − y‖²/ε),
  * applied axis by axis.  A value on the grid is a column of ∏ shape[a]

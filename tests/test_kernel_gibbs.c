@@ -118,6 +118,65 @@ static void test_log_apply_beyond_exp_range(void **state)
     otad_tape_free(&t);
 }
 
+/* ---- the kernel of two point sets -------------------------------------- */
+
+/* inputs: z (the apply's input), x (N×2), y (M×2) */
+static otad_var record_points(otad_tape *t, const otad_var *in, void *instance)
+{
+    const apply_case *a = instance;
+    otad_kernel k = otad_kernel_gibbs_points(t, in[1], in[2], eps);
+    return a->log_domain ? otad_kernel_apply_log(t, k, a->product, in[0])
+                         : otad_kernel_apply(t, k, a->product, in[0]);
+}
+
+static void test_points_gradients(void **state)
+{
+    (void)state;
+    for (int log_domain = 0; log_domain < 2; log_domain++)
+        for (int p = 0; p < 4; p++) {
+            apply_case a = {products[p], log_domain};
+            size_t in_rows = (products[p] & OTAD_KERNEL_TRANSPOSE) ? N : M;
+            test_shape shapes[3] = {{in_rows, 3}, {N, 2}, {M, 2}};
+            check_graph_at(record_points, &a, 3, shapes, 0, 1, 80 + p);
+        }
+    /* 1200 columns: the cost gradient goes to the points over many flushes */
+    apply_case a = {0, 0};
+    otad_value in[3] = {{random_matrix(5, M, 1200, 0, 1), M, 1200},
+                        {random_matrix(6, N, 2, 0, 1), N, 2}, {random_matrix(7, M, 2, 0, 1), M, 2}};
+    otad_check_result res;
+    assert_check_passed(otad_check_graph(record_points, &a, 3, in, NULL, &res), &res);
+    for (int i = 0; i < 3; i++)
+        free(in[i].data);
+}
+
+/* A Sinkhorn loss through the points kernel equals, value and gradients,
+ * the one through otad_sqdist and the cost-matrix kernel. */
+static void test_points_match_cost_matrix(void **state)
+{
+    (void)state;
+    double *x = random_matrix(8, 30, 2, 0, 1), *y = random_matrix(9, 20, 2, 0, 1);
+    double a[30], b[20], gx[2][60], gy[2][40], value[2];
+    for (int i = 0; i < 30; i++)
+        a[i] = 1.0 / 30;
+    for (int j = 0; j < 20; j++)
+        b[j] = 1.0 / 20;
+    for (int points = 0; points < 2; points++) {
+        otad_tape *t = new_tape();
+        otad_var px = otad_param(t, 30, 2, x, gx[points]), py = otad_param(t, 20, 2, y, gy[points]);
+        otad_kernel k = points ? otad_kernel_gibbs_points(t, px, py, 0.05)
+                               : otad_kernel_gibbs(t, otad_sqdist(t, px, py), 0.05);
+        otad_var w = otad_sinkhorn_loss(t, k, otad_const(t, 30, 1, a), otad_const(t, 20, 1, b),
+                                        NULL, OTAD_SINKHORN_COST);
+        assert_int_equal(otad_backward(t, w), OTAD_OK);
+        value[points] = otad_scalar(t, w);
+        otad_tape_free(&t);
+    }
+    assert_close(value[1], value[0], 1e-15);
+    assert_rel_close("gradient to x", gx[1], gx[0], 60, 1e-12);
+    assert_rel_close("gradient to y", gy[1], gy[0], 40, 1e-12);
+    free(x), free(y);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -142,6 +201,8 @@ int main(void)
         cmocka_unit_test(test_gradients_to_x_and_cost),
         cmocka_unit_test(test_cost_gradient_over_several_flushes),
         cmocka_unit_test(test_log_apply_beyond_exp_range),
+        cmocka_unit_test(test_points_gradients),
+        cmocka_unit_test(test_points_match_cost_matrix),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
