@@ -107,6 +107,63 @@ void otad_barycenter_opts_init(otad_barycenter_opts *opts);
 otad_var otad_barycenter(otad_tape *tape, otad_kernel k, otad_var inputs, otad_var weights,
                          const otad_barycenter_opts *opts);
 
+/* ---- L-BFGS ---------------------------------------------------------------- */
+
+/* Where a minimisation stands, after each iteration. */
+typedef struct otad_lbfgs_progress {
+    int iteration, evaluations;
+    double loss, grad_norm, step, seconds;
+} otad_lbfgs_progress;
+
+/* Called after each iteration; a nonzero return stops the minimisation. */
+typedef int (*otad_lbfgs_progress_fn)(const otad_lbfgs_progress *progress, void *instance);
+
+/* A progress callback that prints one line per iteration to the FILE * given
+ * as instance (stdout when NULL). */
+int otad_lbfgs_print_progress(const otad_lbfgs_progress *progress, void *file);
+
+typedef struct otad_lbfgs_params {
+    int max_iterations;          /* default 100; 0: no limit */
+    int memory;                  /* corrections kept; default 10 */
+    double gradient_tolerance;   /* stop once ‖g‖ ≤ this·max(1, ‖θ‖); default 1e-8 */
+    int past;                    /* with relative_decrease: compare the loss with the one
+                                    `past` iterations before; default 0 (off) */
+    double relative_decrease;    /* stop once the loss fell by less than this (relative)
+                                    over `past` iterations; default 1e-10 */
+    int max_linesearch;          /* evaluations per line search; default 40 */
+    otad_lbfgs_progress_fn progress; /* default NULL */
+    void *progress_instance;
+    const otad_tape_opts *tape_opts; /* of the driver's tape; NULL: defaults */
+} otad_lbfgs_params;
+
+void otad_lbfgs_params_init(otad_lbfgs_params *params);
+
+typedef struct otad_lbfgs_result {
+    int status;            /* OTAD_OK, or the otad error that stopped it (message) */
+    int lbfgs_status;      /* libLBFGS's return code, and as words: */
+    const char *lbfgs_message;
+    char message[256];     /* the otad error's message, "" when OK */
+    double loss;           /* at the best point seen, which is in theta on return */
+    int iterations, evaluations;
+    double seconds;
+    double *losses;        /* the loss before the first iteration and after each (at the
+                              iterate, not the best point): iterations + 1 entries,
+                              malloc'd; otad_lbfgs_result_free */
+} otad_lbfgs_result;
+
+/* Minimise the objective recorded by build over θ ∈ R^n from theta, with
+ * libLBFGS (backtracking line search with the strong Wolfe conditions).  Each
+ * evaluation resets the driver's tape, records build on it with θ as a
+ * parameter, and runs backward.  An evaluation that fails softly (a
+ * non-finite value: OTAD_ERANGE, OTAD_EDOMAIN, OTAD_ENOTPOSDEF) counts as +∞,
+ * so that the line search shortens the step; any other failure stops the
+ * minimisation with that error.  On success theta holds the best point seen;
+ * on failure it is unchanged. */
+int otad_lbfgs(otad_build_fn build, void *instance, size_t n, double *theta,
+               const otad_lbfgs_params *params, otad_lbfgs_result *result);
+
+void otad_lbfgs_result_free(otad_lbfgs_result *result);
+
 #ifdef __cplusplus
 }
 #endif
