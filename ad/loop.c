@@ -405,11 +405,11 @@ int otad_loop(otad_tape *t, otad_step_fn step, void *instance, size_t n_state,
     loop_record *r = otadA_alloc(&t->mem, sizeof *r);
     if (!r)
         return otad_tape_fail(t, OTAD_ENOMEM, "loop: out of memory");
-    memset(r, 0, sizeof *r);
     *r = (loop_record){.step = step, .instance = instance, .mode = o.mode, .n_state = n_state,
                        .n_params = n_params, .adjoint_tolerance = o.adjoint_tolerance,
                        .adjoint_iterations = o.adjoint_iterations};
-    memcpy(r->params, params, n_params * sizeof *params);
+    if (n_params)
+        memcpy(r->params, params, n_params * sizeof *params);
     for (size_t i = 0; i < n_state; i++) {
         otad_value v = otad_value_of(t, init[i]);
         r->rows[i] = v.rows, r->cols[i] = v.cols;
@@ -437,7 +437,8 @@ int otad_loop(otad_tape *t, otad_step_fn step, void *instance, size_t n_state,
         return rc;
     otad_var inputs[OTAD_LOOP_MAX_STATE + OTAD_LOOP_MAX_PARAMS];
     memcpy(inputs, init, n_state * sizeof *init);
-    memcpy(inputs + n_state, params, n_params * sizeof *params);
+    if (n_params)
+        memcpy(inputs + n_state, params, n_params * sizeof *params);
     otad_var node = otad_apply(t, &op_loop, &r, n_state + n_params, inputs);
     for (size_t i = 0; i < n_state; i++) {
         part_params p = {r, i};
