@@ -1,5 +1,6 @@
 /* Squared Euclidean cost between two point sets, from differences (not
  * ‖x‖² + ‖y‖² − 2xy, which loses the small costs to cancellation). */
+#include "cost.h"
 #include "ops.h"
 
 static int sqdist_shape(const otad_ctx *c, size_t *rows, size_t *cols)
@@ -32,28 +33,30 @@ static int sqdist_forward(otad_ctx *c)
     return OTAD_OK;
 }
 
-/* x̄_ik += 2 Σ_j C̄_ij (x_ik − y_jk) and ȳ_jk −= 2 Σ_i C̄_ij (x_ik − y_jk): one
- * pass over C̄. */
-static int sqdist_vjp(otad_ctx *c)
+void otadO_sqdist_vjp(const double *x, size_t n, const double *y, size_t m, size_t d, size_t j0,
+                      size_t w, const double *cbar, double *gx, double *gy)
 {
-    otad_value x = c->in[0], y = c->in[1];
-    size_t n = x.rows, m = y.rows;
-    double *gx = c->in_grad[0], *gy = c->in_grad[1];
-    for (size_t j = 0; j < m; j++) {
-        const double *g = c->out_grad + j * n;
-        for (size_t k = 0; k < x.cols; k++) {
-            const double *xk = x.data + k * n;
-            double yjk = y.data[j + k * m], s = 0;
+    for (size_t j = 0; j < w; j++)
+        for (size_t k = 0; k < d; k++) {
+            const double *xk = x + k * n, *cj = cbar + j * n;
+            double yjk = y[j0 + j + k * m], s = 0;
             for (size_t i = 0; i < n; i++) {
-                double t = 2 * g[i] * (xk[i] - yjk);
+                double t = 2 * cj[i] * (xk[i] - yjk);
                 if (gx)
                     gx[i + k * n] += t;
                 s += t;
             }
             if (gy)
-                gy[j + k * m] -= s;
+                gy[j0 + j + k * m] -= s;
         }
-    }
+}
+
+/* One pass over C̄. */
+static int sqdist_vjp(otad_ctx *c)
+{
+    otad_value x = c->in[0], y = c->in[1];
+    otadO_sqdist_vjp(x.data, x.rows, y.data, y.rows, x.cols, 0, y.rows, c->out_grad,
+                     c->in_grad[0], c->in_grad[1]);
     return OTAD_OK;
 }
 

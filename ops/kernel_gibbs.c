@@ -13,6 +13,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "cost.h"
 #include "ops.h"
 
 typedef struct gibbs_config {
@@ -72,20 +73,7 @@ static void add_cost_gradient(const gibbs *g, size_t j0, size_t w, const double 
             gc[k] += cbar[k];
         return;
     }
-    double *gx = param_grad[0], *gy = param_grad[1];
-    for (size_t j = 0; j < w; j++)
-        for (size_t k = 0; k < g->d; k++) {
-            const double *xk = g->x + k * n, *cj = cbar + j * n;
-            double yjk = g->y[j0 + j + k * m], s = 0;
-            for (size_t i = 0; i < n; i++) {
-                double t = 2 * cj[i] * (xk[i] - yjk);
-                if (gx)
-                    gx[i + k * n] += t;
-                s += t;
-            }
-            if (gy)
-                gy[j0 + j + k * m] -= s;
-        }
+    otadO_sqdist_vjp(g->x, n, g->y, m, g->d, j0, w, cbar, param_grad[0], param_grad[1]);
 }
 
 /* The same for one entry C̄_ij. */
@@ -140,11 +128,11 @@ static int gibbs_setup(otad_ctx *c, void *state, const void *config, otad_kernel
         for (size_t i = 0; i < g->n; i++)
             g->kernel[i + j * g->n] = exp(-cost_at(g, i, j) / eps);
     g->eps = eps;
-    /* Packs of 32 to 512 columns, together at most the size of K: a flush is
-     * a product of inner dimension `cap` (efficient from about 128) plus one
-     * pass over K and C, cheap against the applies for a small K. */
-    size_t cap = g->n * g->m / (2 * (g->n + g->m));
-    g->cap = cap < 32 ? 32 : cap > 512 ? 512 : cap;
+    /* Packs of 128 to 512 columns, at most 32 MB for both: a flush is a
+     * product of inner dimension `cap` that repacks its operands once per
+     * block of columns, plus one pass over K and C — worth few of them. */
+    size_t cap = ((size_t)32 << 20) / (2 * sizeof(double) * (g->n + g->m));
+    g->cap = cap < 128 ? 128 : cap > 512 ? 512 : cap;
     /* Allocated with the kernel, before any apply: they must outlive the
      * applies' vjps, and a rewind after the kernel must not drop them. */
     double *packs = otad_alloc(c, 2 * g->cap * (g->n + g->m) * sizeof *packs);

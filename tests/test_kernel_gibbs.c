@@ -83,8 +83,8 @@ static void test_gradients_to_x_and_cost(void **state)
             }
 }
 
-/* 1200 columns through K, Kᵀ and K⊙C: a small kernel's packs hold 32, so
- * the cost gradient is formed over many flushes. */
+/* 1200 columns through K, Kᵀ and K⊙C: a small kernel's packs hold 512, so
+ * the cost gradient is formed over several flushes. */
 static otad_var record_many_columns(otad_tape *t, const otad_var *in, void *instance)
 {
     (void)instance;
