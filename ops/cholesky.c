@@ -36,6 +36,7 @@ int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, cons
         return otad_error_set(err, OTAD_EINVAL, "sparse pattern: not a lower triangle with "
                               "sorted rows and the diagonal first in every column");
     cholmod_start(&p->cm);
+    p->started = 1;
     p->cm.print = 0;              /* the library never prints */
     p->cm.supernodal = CHOLMOD_SIMPLICIAL;
     p->cm.final_ll = 1;           /* LLᵀ, packed and monotonic: what our sweeps read */
@@ -44,8 +45,7 @@ int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, cons
     p->n = n;
     p->nnz = col_start[n];
     p->matrix = cholmod_allocate_sparse(n, n, p->nnz, 1, 1, -1, CHOLMOD_REAL, &p->cm);
-    p->position = malloc(n * sizeof *p->position);
-    if (!p->matrix || !p->position)
+    if (!p->matrix)
         return pattern_fail(p, err, OTAD_ENOMEM, "out of memory");
     int *cp = p->matrix->p, *ri = p->matrix->i;
     double *x = p->matrix->x;
@@ -58,20 +58,16 @@ int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, cons
     p->symbolic = cholmod_analyze(p->matrix, &p->cm);
     if (!p->symbolic || p->cm.status < CHOLMOD_OK)
         return pattern_fail(p, err, OTAD_ENOMEM, "the ordering analysis failed");
-    const int *perm = p->symbolic->Perm;
-    for (size_t k = 0; k < n; k++)
-        p->position[perm[k]] = k;
     return OTAD_OK;
 }
 
 void otadC_pattern_destroy(otadC_pattern *p)
 {
-    if (!p->matrix && !p->position)
+    if (!p->started)
         return;
     for (size_t k = 0; k < p->pool_size; k++)
         cholmod_free_factor(&p->pool[k], &p->cm);
     free(p->pool);
-    free(p->position);
     cholmod_free_factor(&p->symbolic, &p->cm);
     cholmod_free_sparse(&p->matrix, &p->cm);
     cholmod_finish(&p->cm);

@@ -16,7 +16,7 @@ typedef struct otadC_pattern {
     cholmod_sparse *matrix;    /* lower triangle; values written per factorisation */
     cholmod_factor *symbolic;  /* the analysis, copied into each numeric factor */
     size_t n, nnz;
-    size_t *position;          /* of each original row in the permuted order */
+    int started;               /* cm is live: destroy must finish it */
     cholmod_factor **pool;     /* numeric factors not in use, kept for reuse */
     size_t pool_size, pool_cap;
 } otadC_pattern;
