@@ -6,6 +6,7 @@
 #include "ad/ad.h"
 #include "ops/ops.h"
 #include "solvers/solvers.h"
+#include "models/models.h"
 #include "io/io.h"
 
 #endif

@@ -12,11 +12,13 @@ typedef struct kernel_config {
     const void *config; /* read by setup only, during otad_kernel_new */
 } kernel_config;
 
-typedef struct kernel_state {
+/* The kernel node's saved state. */
+struct otad_kernel_handle {
     const otad_kernel_class *cls;
     otad_kernel_info info;
     void *state;
-} kernel_state;
+};
+typedef otad_kernel_handle kernel_state;
 
 /* ---- the kernel node ---------------------------------------------------- */
 
@@ -128,6 +130,50 @@ static int apply_shape(const otad_ctx *c, size_t *rows, size_t *cols)
     return OTAD_OK;
 }
 
+otad_kernel_handle *otad_kernel_handle_of(otad_tape *t, otad_kernel k)
+{
+    kernel_state *s = otad_saved_of(t, k.node, &op_kernel);
+    if (!s)
+        otad_tape_fail(t, OTAD_EINVAL, "kernel: not a kernel of this tape");
+    return s;
+}
+
+otad_kernel_info otad_kernel_handle_info(const otad_kernel_handle *k)
+{
+    return k->info;
+}
+
+int otad_kernel_call(const otad_ctx *c, otad_kernel_handle *k, unsigned product, size_t ncols,
+                     const double *x, double beta, double *y)
+{
+    return k->cls->apply(c, k->state, product, ncols, x, beta, y);
+}
+
+/* The kernel node's gradient is zeroed at the start of every backward: the
+ * first apply to see it zero starts the kernel's backward. */
+static void start_backward(kernel_state *k, double *kernel_grad)
+{
+    if (kernel_grad && *kernel_grad == 0) {
+        if (k->cls->begin_backward)
+            k->cls->begin_backward(k->state);
+        *kernel_grad = 1;
+    }
+}
+
+int otad_kernel_call_vjp(const otad_ctx *c, otad_kernel_handle *k, double *kernel_grad,
+                         double *const *param_grad, const otad_kernel_vjp_args *args)
+{
+    otad_kernel_vjp_args a = *args;
+    a.param_grad = kernel_grad ? param_grad : NULL;
+    start_backward(k, kernel_grad);
+    if (k->cls->vjp && (kernel_grad || a.xbar))
+        return k->cls->vjp(c, k->state, &a);
+    if (!a.xbar)
+        return OTAD_OK;
+    return k->cls->apply(c, k->state, a.product ^ OTAD_KERNEL_TRANSPOSE, a.ncols, a.ybar, 1.0,
+                         a.xbar);
+}
+
 static int apply_forward(otad_ctx *c)
 {
     const apply_params *p = c->params;
@@ -135,33 +181,21 @@ static int apply_forward(otad_ctx *c)
     if (p->log_domain)
         return k->cls->apply_log(c, k->state, p->product, c->in[0].cols, c->in[0].data,
                                  c->out.data);
-    return k->cls->apply(c, k->state, p->product, c->in[0].cols, c->in[0].data, 0.0,
-                         c->out.data);
+    return otad_kernel_call(c, k, p->product, c->in[0].cols, c->in[0].data, 0.0, c->out.data);
 }
 
 static int apply_vjp(otad_ctx *c)
 {
     const apply_params *p = c->params;
     kernel_state *k = p->kernel;
-    double *const *param_grad = c->in_grad + 2;
-    double *marker = c->in_grad[1];
-    /* The kernel node's gradient is zeroed at the start of every backward:
-     * the first apply to see it zero starts the kernel's backward. */
-    if (marker && *marker == 0) {
-        if (k->cls->begin_backward)
-            k->cls->begin_backward(k->state);
-        *marker = 1;
-    }
     otad_kernel_vjp_args a = {p->product, c->in[0].cols, c->in[0].data, c->out.data,
-                              c->out_grad, c->in_grad[0], marker ? param_grad : NULL};
-    if (p->log_domain)
-        return k->cls->vjp_log(c, k->state, &a);
-    if (k->cls->vjp && (marker || a.xbar))
-        return k->cls->vjp(c, k->state, &a);
-    if (!a.xbar)
-        return OTAD_OK;
-    return k->cls->apply(c, k->state, p->product ^ OTAD_KERNEL_TRANSPOSE, a.ncols, a.ybar, 1.0,
-                         a.xbar);
+                              c->out_grad, c->in_grad[0], c->in_grad + 2};
+    if (!p->log_domain)
+        return otad_kernel_call_vjp(c, k, c->in_grad[1], c->in_grad + 2, &a);
+    start_backward(k, c->in_grad[1]);
+    if (!c->in_grad[1])
+        a.param_grad = NULL;
+    return k->cls->vjp_log(c, k->state, &a);
 }
 
 static const otad_op op_kernel_apply = {.name = "kernel_apply", .arity = OTAD_VARIADIC,
@@ -172,11 +206,9 @@ static const otad_op op_kernel_apply = {.name = "kernel_apply", .arity = OTAD_VA
 static otad_var record_apply(otad_tape *t, otad_kernel k, unsigned product, otad_var x,
                              int log_domain)
 {
-    kernel_state *s = otad_saved_of(t, k.node, &op_kernel);
-    if (!s) {
-        otad_tape_fail(t, OTAD_EINVAL, "kernel_apply: not a kernel of this tape");
+    kernel_state *s = otad_kernel_handle_of(t, k);
+    if (!s)
         return (otad_var){0, 0};
-    }
     otad_var in[2 + OTAD_KERNEL_MAX_PARAMS] = {x, k.node};
     for (size_t i = 0; i < k.n_params && i < OTAD_KERNEL_MAX_PARAMS; i++)
         in[2 + i] = k.params[i];

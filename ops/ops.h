@@ -252,6 +252,31 @@ typedef struct otad_kernel_class {
 otad_kernel otad_kernel_new(otad_tape *tape, const otad_kernel_class *cls, const void *config,
                             size_t n_params, const otad_var *params);
 
+/* ---- kernels inside other ops -------------------------------------------- */
+
+/* An op that runs many applies inside its own forward and vjp (a fused
+ * iteration, which keeps only what its backward needs) takes the kernel's
+ * node and parameters among its inputs, the kernel's handle in its params,
+ * and calls the kernel through these.  The kernel takes its workspace from
+ * otad_scratch: buffers given to it must come from otad_alloc. */
+typedef struct otad_kernel_handle otad_kernel_handle;
+
+/* The kernel behind k, owned by its tape; NULL with the tape failed. */
+otad_kernel_handle *otad_kernel_handle_of(otad_tape *tape, otad_kernel k);
+
+otad_kernel_info otad_kernel_handle_info(const otad_kernel_handle *k);
+
+/* y ← β·y + op(K)·x on ncols columns (β is 0 or 1). */
+int otad_kernel_call(const otad_ctx *c, otad_kernel_handle *k, unsigned product, size_t ncols,
+                     const double *x, double beta, double *y);
+
+/* The gradients of one such apply: xbar += op(K)ᵀ·ybar, and the parameters'
+ * share into param_grad.  kernel_grad and param_grad are the calling op's
+ * in_grad entries of the kernel node and of its parameters (kernel_grad
+ * NULL: the parameters need no gradient); args->param_grad is ignored. */
+int otad_kernel_call_vjp(const otad_ctx *c, otad_kernel_handle *k, double *kernel_grad,
+                         double *const *param_grad, const otad_kernel_vjp_args *args);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "solvers.h"
+#include "solvers_internal.h"
 
 void otad_barycenter_opts_init(otad_barycenter_opts *opts)
 {
@@ -114,6 +114,8 @@ otad_var otad_barycenter(otad_tape *t, otad_kernel k, otad_var inputs, otad_var 
     }
     if (check_inputs(t, info, inputs, weights, o.log_domain) != OTAD_OK)
         return no_var;
+    if (o.mode == OTAD_UNROLL && !o.log_domain)
+        return otadS_barycenter_unrolled(t, k, inputs, weights, o.iterations);
     size_t r = otad_value_of(t, inputs).cols, f = otad_value_of(t, weights).cols;
     /* the backward of CHECKPOINT and IMPLICIT runs the iterations again */
     iteration *it = otad_tape_alloc(t, sizeof *it);

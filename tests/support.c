@@ -188,6 +188,20 @@ otad_value load_reference(const char *name)
     return v;
 }
 
+double *load_reference_flat(const char *name, size_t expected_size)
+{
+    char path[256];
+    snprintf(path, sizeof path, "tests/data/%s.npy", name);
+    otad_array a;
+    if (otad_npy_read(path, &a, NULL) != OTAD_OK)
+        fail_msg("cannot read %s (tests run from the repository root)", path);
+    size_t size = 1;
+    for (size_t d = 0; d < a.ndim; d++)
+        size *= a.shape[d];
+    assert_int_equal(size, expected_size);
+    return a.data;
+}
+
 void assert_rel_close(const char *what, const double *got, const double *ref, size_t n,
                       double tolerance)
 {

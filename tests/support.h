@@ -71,6 +71,10 @@ const char *tmp_path(const char *name);
 /* tests/data/<name>.npy as a matrix (otad_npy_read_matrix); free(v.data). */
 otad_value load_reference(const char *name);
 
+/* tests/data/<name>.npy's entries in C order (a 2-D image: row-major, as
+ * histograms are), failing unless there are expected_size; free() it. */
+double *load_reference_flat(const char *name, size_t expected_size);
+
 /* Fails with `what` unless max |got − ref| / max |ref| ≤ tolerance. */
 void assert_rel_close(const char *what, const double *got, const double *ref, size_t n,
                       double tolerance);

@@ -7,21 +7,6 @@
 
 #include "support.h"
 
-/* An array's entries in C order (a 2-D image: row-major, as histograms are). */
-static double *load_flat(const char *name, size_t expected_size)
-{
-    char path[256];
-    snprintf(path, sizeof path, "tests/data/%s.npy", name);
-    otad_array a;
-    if (otad_npy_read(path, &a, NULL) != OTAD_OK)
-        fail_msg("cannot read %s (tests run from the repository root)", path);
-    size_t size = 1;
-    for (size_t d = 0; d < a.ndim; d++)
-        size *= a.shape[d];
-    assert_int_equal(size, expected_size);
-    return a.data;
-}
-
 /* ---- W2: five shapes on a 64×64 grid, ε = 2e-3, L = 50 ------------------ */
 
 /* Barycenters of the database for the weight columns given (5×f), both
@@ -51,7 +36,7 @@ static void test_w2_reference(void **state)
 {
     (void)state;
     otad_value lambda = load_reference("w2/lambda_true");
-    double *q = load_flat("w2/N64_q", 4096), *uniform = load_flat("w2/N64_bary_uniform", 4096);
+    double *q = load_reference_flat("w2/N64_q", 4096), *uniform = load_reference_flat("w2/N64_bary_uniform", 4096);
     double weights[10];
     for (int r = 0; r < 5; r++)
         weights[r] = lambda.data[r], weights[5 + r] = 0.2;
@@ -141,6 +126,35 @@ static void test_gradients(void **state)
     for (int i = 0; i < 3; i++)
         free(in[i].data);
     otad_graph_free(&g);
+}
+
+/* inputs: histograms (6×2), weights (2×3), a cost (6×6) */
+static otad_var record_dense_barycenter(otad_tape *t, const otad_var *in, void *instance)
+{
+    otad_barycenter_opts *o = instance;
+    return otad_barycenter(t, otad_kernel_gibbs(t, in[2], 0.5), in[0], in[1], o);
+}
+
+/* The dense kernel collects its cost gradient across all applies of the
+ * iteration: in every mode, the same check. */
+static void test_gradients_dense(void **state)
+{
+    (void)state;
+    otad_value in[3] = {{random_matrix(4, 6, 2, 0.2, 1), 6, 2},
+                        {random_matrix(5, 2, 3, 0.1, 0.6), 2, 3},
+                        {random_matrix(6, 6, 6, 0, 1), 6, 6}};
+    for (int mode = OTAD_UNROLL; mode <= OTAD_CHECKPOINT; mode++) {
+        otad_barycenter_opts o;
+        otad_barycenter_opts_init(&o);
+        o.iterations = 7;
+        o.mode = (otad_grad_mode)mode;
+        otad_check_result res;
+        int rc = otad_check_graph(record_dense_barycenter, &o, 3, in, NULL, &res);
+        if (rc != OTAD_OK || !res.passed)
+            fail_msg("mode %d: %s", mode, res.report);
+    }
+    for (int i = 0; i < 3; i++)
+        free(in[i].data);
 }
 
 /* Gradients of ⟨seed, barycenters⟩ to the inputs, the weights and the edge
@@ -234,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_w2_reference),
         cmocka_unit_test(test_w3_frames),
         cmocka_unit_test(test_gradients),
+        cmocka_unit_test(test_gradients_dense),
         cmocka_unit_test(test_gradient_modes_agree),
         cmocka_unit_test(test_errors),
     };

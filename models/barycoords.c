@@ -1,0 +1,251 @@
+/* Wasserstein barycentric coordinates (Bonneel, Peyré, Cuturi 2016): the
+ * weights λ_t = softmax(θ_t) whose L-iterate Sinkhorn barycenter of the
+ * database is closest to target t.  All targets share one batched
+ * barycenter: column t of the weights is target t's. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models_internal.h"
+
+/* Equal masses are what a barycenter of histograms assumes. */
+#define MASS_TOLERANCE 1e-6
+
+static const otad_var no_var;
+
+void otad_barycoords_init(otad_barycoords *p)
+{
+    memset(p, 0, sizeof *p);
+    p->loss = OTAD_LOSS_L2;
+    otad_barycenter_opts_init(&p->barycenter);
+    otad_sinkhorn_opts_init(&p->sinkhorn);
+    /* an L-iterate barycenter is off its mass by a little */
+    p->sinkhorn.mass_tolerance = 0;
+}
+
+/* The mass of column j of an N-row matrix, or the first bad entry. */
+static int column_mass(const double *x, size_t n, size_t j, const char *what, double *mass,
+                       otad_error *err)
+{
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i + j * n];
+        if (!(v >= 0) || !isfinite(v))
+            return otad_error_set(err, OTAD_EDOMAIN, "barycoords: %s %zu has entry %g at %zu "
+                                  "(histograms are finite and non-negative)", what, j, v, i);
+        sum += v;
+    }
+    if (!(sum > 0))
+        return otad_error_set(err, OTAD_EDOMAIN, "barycoords: %s %zu has no mass", what, j);
+    *mass = sum;
+    return OTAD_OK;
+}
+
+/* The support and the database: what a projection needs. */
+static int check_database(const otad_barycoords *p, otad_error *err)
+{
+    if (!p)
+        return otad_error_set(err, OTAD_EINVAL, "barycoords: no problem given");
+    size_t n = otad_support_size(&p->support);
+    if (!n)
+        return otad_error_set(err, OTAD_EINVAL, "barycoords: the support is not set (grid, "
+                              "graph or cost)");
+    if (!(p->support.eps > 0) || !isfinite(p->support.eps))
+        return otad_error_set(err, OTAD_EDOMAIN, "barycoords: the support's eps is %g, must be "
+                              "positive", p->support.eps);
+    if (p->support.kind == OTAD_SUPPORT_GRAPH && p->support.steps < 1)
+        return otad_error_set(err, OTAD_EINVAL, "barycoords: the heat kernel has %d steps, "
+                              "needs at least 1", p->support.steps);
+    if (p->size != n)
+        return otad_error_set(err, OTAD_ESHAPE, "barycoords: histograms have %zu entries, the "
+                              "support has %zu points", p->size, n);
+    if (!p->database || p->n_histograms == 0)
+        return otad_error_set(err, OTAD_EINVAL, "barycoords: the database is empty");
+    if (p->n_histograms < 2)
+        return otad_error_set(err, OTAD_EINVAL, "barycoords: the database has %zu histogram; "
+                              "barycentric coordinates need at least 2", p->n_histograms);
+    double first = 0, mass = 0;
+    for (size_t j = 0; j < p->n_histograms; j++) {
+        int rc = column_mass(p->database, n, j, "database histogram", &mass, err);
+        if (rc != OTAD_OK)
+            return rc;
+        if (j == 0)
+            first = mass;
+        else if (fabs(mass - first) > MASS_TOLERANCE * fmax(mass, first))
+            return otad_error_set(err, OTAD_EDOMAIN, "barycoords: database histogram %zu has "
+                                  "mass %.10g, histogram 0 has %.10g (they must be equal)", j,
+                                  mass, first);
+    }
+    return OTAD_OK;
+}
+
+int otad_barycoords_check(const otad_barycoords *p, otad_error *err)
+{
+    int rc = check_database(p, err);
+    if (rc != OTAD_OK)
+        return rc;
+    if (!p->targets || p->n_targets == 0)
+        return otad_error_set(err, OTAD_EINVAL, "barycoords: no target given");
+    if ((unsigned)p->loss > OTAD_LOSS_SINKHORN)
+        return otad_error_set(err, OTAD_EINVAL, "barycoords: unknown loss %d", (int)p->loss);
+    double mass;
+    for (size_t j = 0; j < p->n_targets; j++) {
+        rc = column_mass(p->targets, p->size, j, "target", &mass, err);
+        if (rc != OTAD_OK)
+            return rc;
+        for (size_t i = 0; p->loss == OTAD_LOSS_KL && i < p->size; i++)
+            if (p->targets[i + j * p->size] == 0)
+                return otad_error_set(err, OTAD_EDOMAIN, "barycoords: target %zu is 0 at %zu, "
+                                      "the KL loss needs positive targets", j, i);
+    }
+    return OTAD_OK;
+}
+
+/* The 1×T losses of the targets at θ (S·T × 1). */
+static otad_var target_losses(otad_tape *t, otad_var theta, const otad_barycoords *p)
+{
+    size_t s = p->n_histograms, n_targets = p->n_targets;
+    otad_value th = otad_value_of(t, theta);
+    if (otad_tape_status(t) != OTAD_OK)
+        return no_var;
+    if (th.rows * th.cols != s * n_targets) {
+        otad_tape_fail(t, OTAD_ESHAPE, "barycoords: theta has %zu entries, needs S·T = %zu·%zu",
+                       th.rows * th.cols, s, n_targets);
+        return no_var;
+    }
+    otad_kernel k = otad_support_kernel(t, &p->support);
+    otad_var lambda = otad_softmax(t, otad_reshape(t, theta, s, n_targets));
+    otad_var database = otad_const(t, p->size, s, p->database);
+    otad_var bary = otad_barycenter(t, k, database, lambda, &p->barycenter);
+    otad_var q = otad_const(t, p->size, n_targets, p->targets);
+    return otadM_histogram_loss(t, p->loss, k, bary, q, &p->sinkhorn);
+}
+
+otad_var otad_barycoords_build(otad_tape *t, otad_var theta, void *instance)
+{
+    if (!instance) {
+        otad_tape_fail(t, OTAD_EINVAL, "barycoords: no problem given");
+        return no_var;
+    }
+    return otad_sum(t, target_losses(t, theta, instance));
+}
+
+/* λ = softmax(θ) per column of S, in place. */
+static void softmax_columns(double *x, size_t s, size_t cols)
+{
+    for (size_t j = 0; j < cols; j++) {
+        double *c = x + j * s, top = c[0], sum = 0;
+        for (size_t i = 1; i < s; i++)
+            top = fmax(top, c[i]);
+        for (size_t i = 0; i < s; i++)
+            sum += c[i] = exp(c[i] - top);
+        for (size_t i = 0; i < s; i++)
+            c[i] /= sum;
+    }
+}
+
+static int start_point(const otad_barycoords *p, const double *start, double *theta,
+                       otad_error *err)
+{
+    size_t s = p->n_histograms;
+    for (size_t j = 0; j < p->n_targets; j++) {
+        double sum = 0;
+        for (size_t i = 0; start && i < s; i++) {
+            double w = start[i + j * s];
+            if (!(w > 0) || !isfinite(w))
+                return otad_error_set(err, OTAD_EDOMAIN, "barycoords: start weight %zu of "
+                                      "target %zu is %g, must be positive", i, j, w);
+            sum += w;
+        }
+        if (start && fabs(sum - 1) > 1e-8)
+            return otad_error_set(err, OTAD_EDOMAIN, "barycoords: start weights of target %zu "
+                                  "sum to %.12g, not 1", j, sum);
+        for (size_t i = 0; i < s; i++)
+            theta[i + j * s] = start ? log(start[i + j * s]) : 0.0;
+    }
+    return OTAD_OK;
+}
+
+/* The per-target losses at θ, on a tape of their own. */
+static int final_losses(const otad_barycoords *p, const double *theta, double *out)
+{
+    otad_tape *t;
+    int rc = otad_tape_new(&t, NULL);
+    if (rc != OTAD_OK)
+        return rc;
+    otad_var losses = target_losses(t, otad_const(t, p->n_histograms * p->n_targets, 1, theta),
+                                    p);
+    rc = otad_tape_status(t);
+    if (rc == OTAD_OK)
+        memcpy(out, otad_value_of(t, losses).data, p->n_targets * sizeof *out);
+    otad_tape_free(&t);
+    return rc;
+}
+
+int otad_barycoords_fit(const otad_barycoords *p, const double *start,
+                        const otad_lbfgs_params *params, otad_barycoords_result *result,
+                        otad_error *err)
+{
+    if (!result)
+        return otad_error_set(err, OTAD_EINVAL, "barycoords: no result given");
+    memset(result, 0, sizeof *result);
+    int rc = otad_barycoords_check(p, err);
+    if (rc != OTAD_OK)
+        return rc;
+    size_t n = p->n_histograms * p->n_targets;
+    double *theta = result->weights = malloc(n * sizeof *theta);
+    result->target_losses = malloc(p->n_targets * sizeof *result->target_losses);
+    if (!theta || !result->target_losses)
+        return otad_error_set(err, OTAD_ENOMEM, "barycoords: out of memory");
+    rc = start_point(p, start, theta, err);
+    if (rc != OTAD_OK)
+        return rc;
+    rc = otad_lbfgs(otad_barycoords_build, (void *)p, n, theta, params, &result->lbfgs);
+    if (rc != OTAD_OK) {
+        free(result->weights); /* θ as it was, not weights */
+        result->weights = NULL;
+        return otad_error_set(err, rc, "%s", result->lbfgs.message);
+    }
+    rc = final_losses(p, theta, result->target_losses);
+    softmax_columns(theta, p->n_histograms, p->n_targets);
+    if (rc != OTAD_OK)
+        return otad_error_set(err, rc, "barycoords: evaluating the fitted losses failed");
+    return OTAD_OK;
+}
+
+void otad_barycoords_result_free(otad_barycoords_result *r)
+{
+    if (!r)
+        return;
+    free(r->weights);
+    free(r->target_losses);
+    otad_lbfgs_result_free(&r->lbfgs);
+    r->weights = r->target_losses = NULL;
+}
+
+int otad_barycoords_project(const otad_barycoords *p, const double *weights, size_t n_cols,
+                            double *out, otad_error *err)
+{
+    if (!p || !weights || !out || n_cols == 0)
+        return otad_error_set(err, OTAD_EINVAL, "barycoords: project needs a problem, weights "
+                              "and an output");
+    int rc = check_database(p, err);
+    if (rc != OTAD_OK)
+        return rc;
+    otad_tape *t;
+    rc = otad_tape_new(&t, NULL);
+    if (rc != OTAD_OK)
+        return otad_error_set(err, rc, "barycoords: out of memory");
+    otad_kernel k = otad_support_kernel(t, &p->support);
+    otad_var database = otad_const(t, p->size, p->n_histograms, p->database);
+    otad_var bary = otad_barycenter(t, k, database,
+                                    otad_const(t, p->n_histograms, n_cols, weights),
+                                    &p->barycenter);
+    rc = otad_tape_status(t);
+    if (rc == OTAD_OK)
+        memcpy(out, otad_value_of(t, bary).data, p->size * n_cols * sizeof *out);
+    else
+        otad_error_set(err, rc, "%s", otad_tape_message(t));
+    otad_tape_free(&t);
+    return rc;
+}

@@ -1,0 +1,117 @@
+/*
+ * otad models — inverse problems recorded from solvers and ops, minimised
+ * with the L-BFGS driver.  Each model has a problem struct with defaults from
+ * its paper (`_init`), a `build` function of the otad_build_fn shape that
+ * records its loss on a tape (so it can be gradchecked and reused), and a
+ * `fit` that runs L-BFGS and fills a result struct.
+ */
+#ifndef OTAD_MODELS_H
+#define OTAD_MODELS_H
+
+#include "../solvers/solvers.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- supports: where histograms live ------------------------------------ */
+
+/* A fixed support and its kernel, described so that a model can record the
+ * kernel on every tape it builds on.  Fill one with a constructor below. */
+typedef enum otad_support_kind {
+    OTAD_SUPPORT_GRID = 0, /* regular grid of [0,1]^d, separable Gaussian kernel */
+    OTAD_SUPPORT_GRAPH,    /* graph with edge weights, heat kernel */
+    OTAD_SUPPORT_COST      /* n points with an n×n cost matrix, dense Gibbs kernel */
+} otad_support_kind;
+
+typedef struct otad_support {
+    otad_support_kind kind;
+    double eps;
+    size_t dims, shape[3];        /* GRID */
+    otad_graph *graph;            /* GRAPH: borrowed */
+    const double *weights;        /* GRAPH: one per edge, borrowed; NULL for 1 */
+    int steps;                    /* GRAPH: S */
+    size_t points;                /* COST */
+    const double *cost;           /* COST: points×points, borrowed */
+} otad_support;
+
+otad_support otad_support_grid(size_t dims, const size_t *shape, double eps);
+otad_support otad_support_graph(otad_graph *graph, const double *weights, double eps, int steps);
+otad_support otad_support_cost(size_t points, const double *cost, double eps);
+
+/* Number of entries of a histogram on the support (0 when malformed). */
+size_t otad_support_size(const otad_support *support);
+
+/* Records the support's kernel on tape (the tape fails on a bad support). */
+otad_kernel otad_support_kernel(otad_tape *tape, const otad_support *support);
+
+/* ---- losses between a model's histograms and the observed ones ---------- */
+
+typedef enum otad_histogram_loss {
+    OTAD_LOSS_L2 = 0,  /* Σ (p − q)² */
+    OTAD_LOSS_KL,      /* Σ p log(p/q) − p + q; needs q > 0 */
+    OTAD_LOSS_L1,      /* Σ |p − q| */
+    OTAD_LOSS_SINKHORN /* debiased Sinkhorn divergence (dual value) on the support's kernel */
+} otad_histogram_loss;
+
+/* ---- Wasserstein barycentric coordinates (BPC'16) ----------------------- */
+
+/* Given a database of S histograms p_1..p_S on one support and T targets q_t,
+ * find for each target weights λ_t on the simplex minimising
+ *     E(λ_t) = Loss(P_L(λ_t), q_t),
+ * P_L(λ) the L-iterate Sinkhorn barycenter of the database with weights λ,
+ * λ = softmax(θ).  The T targets are solved together: their barycenters are
+ * the columns of one batched barycenter, their losses summed. */
+typedef struct otad_barycoords {
+    otad_support support;
+    size_t size;              /* N: entries of each histogram, the support's size */
+    size_t n_histograms;      /* S ≥ 2 */
+    const double *database;   /* N×S column-major, borrowed; non-negative, equal masses */
+    size_t n_targets;         /* T ≥ 1 */
+    const double *targets;    /* N×T, borrowed; non-negative */
+    otad_histogram_loss loss; /* default OTAD_LOSS_L2 */
+    otad_barycenter_opts barycenter; /* L = 50, scaling domain, UNROLL */
+    otad_sinkhorn_opts sinkhorn;     /* of the Sinkhorn loss: 100 iterations, no mass check */
+} otad_barycoords;
+
+/* The defaults of the paper; the support, sizes and data are left empty. */
+void otad_barycoords_init(otad_barycoords *problem);
+
+/* OTAD_OK, or the first problem found in the data (message in err): sizes
+ * that disagree with the support, S < 2, T < 1, negative or non-finite
+ * entries, database histograms of different masses, a target without mass. */
+int otad_barycoords_check(const otad_barycoords *problem, otad_error *err);
+
+/* Records the summed loss over the targets from θ (S·T × 1, column t = the
+ * S logits of target t).  problem is an otad_barycoords that passed
+ * otad_barycoords_check (void * for the otad_build_fn shape). */
+otad_var otad_barycoords_build(otad_tape *tape, otad_var theta, void *problem);
+
+typedef struct otad_barycoords_result {
+    double *weights;        /* S×T: λ_t in column t, malloc'd */
+    double *target_losses;  /* T: the loss of each target at λ */
+    otad_lbfgs_result lbfgs;/* status, message, loss, losses per iteration, evaluations, time */
+} otad_barycoords_result;
+
+/* Minimise from λ = uniform (θ = 0), or from the S×T weights in start when
+ * not NULL (positive, each column on the simplex).  params NULL: the driver's
+ * defaults.  Returns OTAD_OK, or the error that stopped it (message in
+ * result->lbfgs.message, or in err for bad input).  Free the result with
+ * otad_barycoords_result_free, whatever the return. */
+int otad_barycoords_fit(const otad_barycoords *problem, const double *start,
+                        const otad_lbfgs_params *params, otad_barycoords_result *result,
+                        otad_error *err);
+
+void otad_barycoords_result_free(otad_barycoords_result *result);
+
+/* P_L(λ) for the n_cols weight columns of weights (S×n_cols, on the simplex)
+ * into out (N×n_cols): the barycenters the model fits targets with.  Needs
+ * the support and the database only (the targets may be unset). */
+int otad_barycoords_project(const otad_barycoords *problem, const double *weights,
+                            size_t n_cols, double *out, otad_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

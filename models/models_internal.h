@@ -1,0 +1,12 @@
+/* Shared by the models, not public. */
+#ifndef OTAD_MODELS_INTERNAL_H
+#define OTAD_MODELS_INTERNAL_H
+
+#include "models.h"
+
+/* Loss (1×B) between the columns of p and q by name; k is the support's
+ * kernel (for the Sinkhorn loss). */
+otad_var otadM_histogram_loss(otad_tape *tape, otad_histogram_loss loss, otad_kernel k,
+                              otad_var p, otad_var q, const otad_sinkhorn_opts *sinkhorn);
+
+#endif
