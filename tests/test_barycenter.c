@@ -55,34 +55,78 @@ static void test_w2_reference(void **state)
 
 /* ---- W3: displacement interpolation on a 50×50 graph, heat kernel ------- */
 
-/* The reference frames are the barycenters of the first and last frame with
- * weights (1 − t_k, t_k), t_k = k/9, under the obstacle metric w_true. */
+/* The reference frames: the first and last (ends, 2500×2) and the eight
+ * between (2500×8), which are the barycenters of the ends with weights
+ * (1 − t_k, t_k), t_k = k/9, under the obstacle metric w_true. */
+typedef struct w3 {
+    double ends[5000], weights[16], frames[8 * 2500];
+} w3;
+
+static w3 *w3_load(void)
+{
+    otad_value frames = load_reference("w3/n50_frames");
+    assert_int_equal(frames.rows, 10);
+    assert_int_equal(frames.cols, 2500);
+    w3 *w = malloc(sizeof *w);
+    for (size_t i = 0; i < 2500; i++) {
+        w->ends[i] = frames.data[0 + 10 * i];
+        w->ends[2500 + i] = frames.data[9 + 10 * i];
+        for (int k = 1; k <= 8; k++)
+            w->frames[i + 2500 * (k - 1)] = frames.data[k + 10 * i];
+    }
+    for (int k = 1; k <= 8; k++)
+        w->weights[2 * (k - 1)] = 1 - k / 9.0, w->weights[2 * (k - 1) + 1] = k / 9.0;
+    free(frames.data);
+    return w;
+}
+
+static otad_var w3_barycenters(otad_tape *t, otad_graph *g, const w3 *w, otad_var edge_weights)
+{
+    otad_kernel k = otad_kernel_heat(t, g, edge_weights, 0.04, 20);
+    return otad_barycenter(t, k, otad_const(t, 2500, 2, w->ends), otad_const(t, 2, 8, w->weights),
+                           NULL);
+}
+
 static void test_w3_frames(void **state)
 {
     (void)state;
-    otad_value frames = load_reference("w3/n50_frames"), w = load_reference("w3/n50_w_true");
-    assert_int_equal(frames.rows, 10);
-    assert_int_equal(frames.cols, 2500);
-    double ends[5000], weights[16], *reference = malloc(8 * 2500 * sizeof *reference);
-    for (size_t i = 0; i < 2500; i++) {
-        ends[i] = frames.data[0 + 10 * i];
-        ends[2500 + i] = frames.data[9 + 10 * i];
-        for (int k = 1; k <= 8; k++)
-            reference[i + 2500 * (k - 1)] = frames.data[k + 10 * i];
-    }
-    for (int k = 1; k <= 8; k++)
-        weights[2 * (k - 1)] = 1 - k / 9.0, weights[2 * (k - 1) + 1] = k / 9.0;
+    otad_value w_true = load_reference("w3/n50_w_true");
+    w3 *w = w3_load();
     otad_graph *g = NULL;
     assert_int_equal(otad_graph_grid2d(&g, 50, 50, NULL), OTAD_OK);
     otad_tape *t = new_tape();
-    otad_kernel k = otad_kernel_heat(t, g, otad_const(t, 4900, 1, w.data), 0.04, 20);
-    otad_value b = otad_value_of(t, otad_barycenter(t, k, otad_const(t, 2500, 2, ends),
-                                                    otad_const(t, 2, 8, weights), NULL));
+    otad_value b = otad_value_of(t, w3_barycenters(t, g, w, otad_const(t, 4900, 1, w_true.data)));
     assert_tape_ok(t);
-    assert_rel_close("W3 frames", b.data, reference, 8 * 2500, 1e-9);
+    assert_rel_close("W3 frames", b.data, w->frames, 8 * 2500, 1e-9);
     otad_tape_free(&t);
     otad_graph_free(&g);
-    free(reference), free(frames.data), free(w.data);
+    free(w), free(w_true.data);
+}
+
+/* The reference's energy at w = 1, E = N Σ_k ‖P_k(w) − f_k‖² (its
+ * smoothness term is 0 at w = 1), and its gradient to z = log w: the
+ * gradient of the heat kernel's edge weights through all 100 applies of the
+ * unrolled barycenter. */
+static void test_w3_energy_gradient(void **state)
+{
+    (void)state;
+    otad_value energy = load_reference("w3/n50_energy_at_w1");
+    otad_value grad_ref = load_reference("w3/n50_grad_z_at_w1");
+    assert_int_equal(grad_ref.rows * grad_ref.cols, 4900);
+    w3 *w = w3_load();
+    otad_graph *g = NULL;
+    assert_int_equal(otad_graph_grid2d(&g, 50, 50, NULL), OTAD_OK);
+    otad_tape *t = new_tape();
+    double z[4900] = {0}, grad[4900];
+    otad_var b = w3_barycenters(t, g, w, otad_exp(t, otad_param(t, 4900, 1, z, grad)));
+    otad_var e = otad_scale(t, otad_sum(t, otad_loss_l2(t, b, otad_const(t, 2500, 8, w->frames))),
+                            2500);
+    assert_int_equal(otad_backward(t, e), OTAD_OK);
+    assert_close(otad_scalar(t, e), energy.data[0], 1e-9 * energy.data[0]);
+    assert_rel_close("W3 gradient at w = 1", grad, grad_ref.data, 4900, 1e-7);
+    otad_tape_free(&t);
+    otad_graph_free(&g);
+    free(w), free(energy.data), free(grad_ref.data);
 }
 
 /* ---- gradients ---------------------------------------------------------- */
@@ -247,6 +291,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_w2_reference),
         cmocka_unit_test(test_w3_frames),
+        cmocka_unit_test(test_w3_energy_gradient),
         cmocka_unit_test(test_gradients),
         cmocka_unit_test(test_gradients_dense),
         cmocka_unit_test(test_gradient_modes_agree),
