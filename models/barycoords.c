@@ -101,8 +101,9 @@ int otad_barycoords_check(const otad_barycoords *p, otad_error *err)
     return OTAD_OK;
 }
 
-/* The 1×T losses of the targets at θ (S·T × 1). */
-static otad_var target_losses(otad_tape *t, otad_var theta, const otad_barycoords *p)
+/* The 1×T losses of the targets at θ (S·T × 1), and λ (S×T). */
+static otad_var target_losses(otad_tape *t, otad_var theta, const otad_barycoords *p,
+                              otad_var *lambda_out)
 {
     size_t s = p->n_histograms, n_targets = p->n_targets;
     otad_value th = otad_value_of(t, theta);
@@ -118,6 +119,8 @@ static otad_var target_losses(otad_tape *t, otad_var theta, const otad_barycoord
     otad_var database = otad_const(t, p->size, s, p->database);
     otad_var bary = otad_barycenter(t, k, database, lambda, &p->barycenter);
     otad_var q = otad_const(t, p->size, n_targets, p->targets);
+    if (lambda_out)
+        *lambda_out = lambda;
     return otadM_histogram_loss(t, p->loss, k, bary, q, &p->sinkhorn);
 }
 
@@ -127,21 +130,7 @@ otad_var otad_barycoords_build(otad_tape *t, otad_var theta, void *instance)
         otad_tape_fail(t, OTAD_EINVAL, "barycoords: no problem given");
         return no_var;
     }
-    return otad_sum(t, target_losses(t, theta, instance));
-}
-
-/* λ = softmax(θ) per column of S, in place. */
-static void softmax_columns(double *x, size_t s, size_t cols)
-{
-    for (size_t j = 0; j < cols; j++) {
-        double *c = x + j * s, top = c[0], sum = 0;
-        for (size_t i = 1; i < s; i++)
-            top = fmax(top, c[i]);
-        for (size_t i = 0; i < s; i++)
-            sum += c[i] = exp(c[i] - top);
-        for (size_t i = 0; i < s; i++)
-            c[i] /= sum;
-    }
+    return otad_sum(t, target_losses(t, theta, instance, NULL));
 }
 
 static int start_point(const otad_barycoords *p, const double *start, double *theta,
@@ -166,18 +155,21 @@ static int start_point(const otad_barycoords *p, const double *start, double *th
     return OTAD_OK;
 }
 
-/* The per-target losses at θ, on a tape of their own. */
-static int final_losses(const otad_barycoords *p, const double *theta, double *out)
+/* λ and the per-target losses at θ, on a tape of their own. */
+static int fitted(const otad_barycoords *p, const double *theta, double *weights,
+                  double *losses)
 {
     otad_tape *t;
     int rc = otad_tape_new(&t, NULL);
     if (rc != OTAD_OK)
         return rc;
-    otad_var losses = target_losses(t, otad_const(t, p->n_histograms * p->n_targets, 1, theta),
-                                    p);
+    size_t n = p->n_histograms * p->n_targets;
+    otad_var lambda, loss = target_losses(t, otad_const(t, n, 1, theta), p, &lambda);
     rc = otad_tape_status(t);
-    if (rc == OTAD_OK)
-        memcpy(out, otad_value_of(t, losses).data, p->n_targets * sizeof *out);
+    if (rc == OTAD_OK) {
+        memcpy(weights, otad_value_of(t, lambda).data, n * sizeof *weights);
+        memcpy(losses, otad_value_of(t, loss).data, p->n_targets * sizeof *losses);
+    }
     otad_tape_free(&t);
     return rc;
 }
@@ -193,23 +185,26 @@ int otad_barycoords_fit(const otad_barycoords *p, const double *start,
     if (rc != OTAD_OK)
         return rc;
     size_t n = p->n_histograms * p->n_targets;
-    double *theta = result->weights = malloc(n * sizeof *theta);
-    result->target_losses = malloc(p->n_targets * sizeof *result->target_losses);
-    if (!theta || !result->target_losses)
-        return otad_error_set(err, OTAD_ENOMEM, "barycoords: out of memory");
-    rc = start_point(p, start, theta, err);
-    if (rc != OTAD_OK)
-        return rc;
-    rc = otad_lbfgs(otad_barycoords_build, (void *)p, n, theta, params, &result->lbfgs);
-    if (rc != OTAD_OK) {
-        free(result->weights); /* θ as it was, not weights */
-        result->weights = NULL;
-        return otad_error_set(err, rc, "%s", result->lbfgs.message);
+    double *theta = malloc(n * sizeof *theta), *weights = malloc(n * sizeof *weights);
+    double *losses = malloc(p->n_targets * sizeof *losses);
+    if (!theta || !weights || !losses)
+        rc = otad_error_set(err, OTAD_ENOMEM, "barycoords: out of memory");
+    if (rc == OTAD_OK)
+        rc = start_point(p, start, theta, err);
+    if (rc == OTAD_OK) {
+        rc = otad_lbfgs(otad_barycoords_build, (void *)p, n, theta, params, &result->lbfgs);
+        if (rc != OTAD_OK)
+            otad_error_set(err, rc, "%s", result->lbfgs.message);
     }
-    rc = final_losses(p, theta, result->target_losses);
-    softmax_columns(theta, p->n_histograms, p->n_targets);
-    if (rc != OTAD_OK)
-        return otad_error_set(err, rc, "barycoords: evaluating the fitted losses failed");
+    if (rc == OTAD_OK && (rc = fitted(p, theta, weights, losses)) != OTAD_OK)
+        otad_error_set(err, rc, "barycoords: evaluating the fitted losses failed");
+    free(theta);
+    if (rc != OTAD_OK) {
+        free(weights), free(losses);
+        return rc;
+    }
+    result->weights = weights;
+    result->target_losses = losses;
     return OTAD_OK;
 }
 

@@ -88,15 +88,15 @@ int otad_barycoords_check(const otad_barycoords *problem, otad_error *err);
 otad_var otad_barycoords_build(otad_tape *tape, otad_var theta, void *problem);
 
 typedef struct otad_barycoords_result {
-    double *weights;        /* S×T: λ_t in column t, malloc'd */
-    double *target_losses;  /* T: the loss of each target at λ */
+    double *weights;        /* S×T: λ_t in column t, malloc'd; NULL on failure */
+    double *target_losses;  /* T: the loss of each target at λ; NULL on failure */
     otad_lbfgs_result lbfgs;/* status, message, loss, losses per iteration, evaluations, time */
 } otad_barycoords_result;
 
 /* Minimise from λ = uniform (θ = 0), or from the S×T weights in start when
  * not NULL (positive, each column on the simplex).  params NULL: the driver's
- * defaults.  Returns OTAD_OK, or the error that stopped it (message in
- * result->lbfgs.message, or in err for bad input).  Free the result with
+ * defaults.  Returns OTAD_OK, or the error that stopped it (message in err,
+ * and in result->lbfgs.message when L-BFGS stopped it).  Free the result with
  * otad_barycoords_result_free, whatever the return. */
 int otad_barycoords_fit(const otad_barycoords *problem, const double *start,
                         const otad_lbfgs_params *params, otad_barycoords_result *result,

@@ -225,11 +225,12 @@ static int bary_vjp(otad_ctx *c)
     bary_saved *s = c->saved;
     size_t rf = s->r * s->f, n = s->n, m = s->m;
     double *kernel_grad = c->in_grad[KERNEL], *const *param_grad = c->in_grad + PARAMS;
-    int rc = OTAD_OK;
+    int rc = OTAD_OK, ready = -1; /* the iteration whose log Kᵀu and b are in s */
     for (int l = p->iterations - 1; l >= 0 && rc == OTAD_OK; l--) {
         const double *kv = s->kv + (size_t)l * n * rf, *ktu = s->ktu + (size_t)l * m * rf;
         int last = l == p->iterations - 1;
-        barycenter(s, c->in[WEIGHTS].data, ktu, s->log_ktu, s->log_b, s->b);
+        if (ready != l)
+            barycenter(s, c->in[WEIGHTS].data, ktu, s->log_ktu, s->log_b, s->b);
         barycenter_vjp(s, c->in[WEIGHTS].data, ktu, last ? NULL : s->v_bar,
                        last ? c->out_grad : NULL, s->ktu_bar, c->in_grad[WEIGHTS]);
         divide_inputs(s, c->in[INPUTS].data, kv, s->u);
@@ -247,12 +248,13 @@ static int bary_vjp(otad_ctx *c)
             for (size_t i = 0; i < m * rf; i++)
                 s->v[i] = 1;
         } else {
+            /* v_l = b_(l−1) / Kᵀu_(l−1), which the next step needs as well */
             const double *prev = s->ktu + (size_t)(l - 1) * m * rf;
             barycenter(s, c->in[WEIGHTS].data, prev, s->log_ktu, s->log_b, s->b);
+            ready = l - 1;
             next_scaling(s, s->b, prev, s->v);
-        }
-        if (l > 0)
             memset(s->v_bar, 0, m * rf * sizeof *s->v_bar);
+        }
         a = (otad_kernel_vjp_args){0, rf, s->v, kv, s->kv_bar, l > 0 ? s->v_bar : NULL, NULL};
         rc = otad_kernel_call_vjp(c, p->kernel, kernel_grad, param_grad, &a);
     }
