@@ -110,6 +110,78 @@ void otad_barycoords_result_free(otad_barycoords_result *result);
 int otad_barycoords_project(const otad_barycoords *problem, const double *weights,
                             size_t n_cols, double *out, otad_error *err);
 
+/* ---- ground metric learning on graphs (Heitz et al. 2020, seed 004) ------ */
+
+/* Frames h_1..h_P of a mass moving on a graph, observed at times t_1 = 0 <
+ * … < t_P = 1.  Learn edge weights w = exp(z) > 0 whose displacement
+ * interpolations — the Sinkhorn barycenters P_i(w) of (h_1, h_P) with
+ * weights (1 − t_i, t_i) under the heat kernel K_w = (I − ε/(4S) L_w)^(−S) —
+ * match the interior frames, minimising over z (seed 004 eq. (6)–(9)):
+ *     E(z) = α Σ_{i=2..P−1} Loss(P_i(w), h_i) + λ_c ‖w − 1‖² + λ_s ‖D w‖²,
+ * D the edge differences of otad_edge_differences (neighbours of the same
+ * orientation on grids, the graph's or the caller's lists otherwise).  The
+ * P − 2 interior frames are the columns of one batched barycenter. */
+typedef struct otad_metric_learning {
+    otad_graph *graph;        /* borrowed: a grid graph or one from an edge list */
+    double eps;               /* ε of the heat kernel; default 4e-2 */
+    int steps;                /* S, solves per kernel apply; default 20 */
+    size_t size;              /* N: entries of each frame, the graph's vertices */
+    size_t n_frames;          /* P ≥ 3 */
+    const double *frames;     /* N×P column-major, borrowed; non-negative, equal masses */
+    const double *times;      /* P times rising from 0 to 1, borrowed; NULL: t_i = i/(P−1) */
+    otad_histogram_loss loss; /* OTAD_LOSS_L2 (default), OTAD_LOSS_KL or OTAD_LOSS_L1 */
+    double data_weight;       /* α; default 0, which means N (the paper's code scales its
+                                 loss by the number of entries) */
+    double lambda_c;          /* weight of f_c = ‖w − 1‖²; default 0 */
+    double lambda_s;          /* weight of f_s = ‖D w‖²; default 0.03 */
+    otad_barycenter_opts barycenter; /* L = 50, scaling domain, UNROLL */
+} otad_metric_learning;
+
+/* The defaults of the paper (2-D grids); graph, sizes and frames left empty. */
+void otad_metric_learning_init(otad_metric_learning *problem);
+
+/* OTAD_OK, or the first problem found (message in err): no graph, a size
+ * that is not the graph's, ε or S not positive, P < 3, frames with negative
+ * or non-finite entries or of different masses, times that do not rise from
+ * 0 to 1, a loss other than L2/KL/L1 (KL: frames must be positive),
+ * negative λ. */
+int otad_metric_learning_check(const otad_metric_learning *problem, otad_error *err);
+
+/* Records E(z) for z = log w (n_edges × 1).  problem is an
+ * otad_metric_learning that passed otad_metric_learning_check. */
+otad_var otad_metric_learning_build(otad_tape *tape, otad_var z, void *problem);
+
+/* The energy's parts at w. */
+typedef struct otad_metric_learning_energy {
+    double total, data, smoothness, closeness; /* α Σ Loss, λ_s f_s, λ_c f_c */
+} otad_metric_learning_energy;
+
+typedef struct otad_metric_learning_result {
+    double *weights;          /* n_edges: the learned w, malloc'd; NULL on failure */
+    double *reconstructions;  /* N×P: h_1, P_2(w) … P_(P−1)(w), h_P; NULL on failure */
+    otad_metric_learning_energy energy; /* at the learned w */
+    otad_lbfgs_result lbfgs;  /* status, loss per iteration, evaluations, time */
+} otad_metric_learning_result;
+
+/* Minimise E from w = 1, or from the positive weights in start when not
+ * NULL.  params NULL: the driver's defaults (params->progress reports each
+ * iteration).  Returns OTAD_OK or the error that stopped it (message in
+ * err).  Free the result with otad_metric_learning_result_free, whatever
+ * the return. */
+int otad_metric_learning_fit(const otad_metric_learning *problem, const double *start,
+                             const otad_lbfgs_params *params,
+                             otad_metric_learning_result *result, otad_error *err);
+
+void otad_metric_learning_result_free(otad_metric_learning_result *result);
+
+/* The displacement interpolation between the first and last frame under
+ * the metric w (n_edges, positive; NULL: w = 1) at n_times times in [0, 1],
+ * into out (N × n_times), and when energy is not NULL the energy's parts at
+ * w.  Needs the graph, ε, S and the frames (the first and last at least). */
+int otad_metric_learning_interpolate(const otad_metric_learning *problem, const double *w,
+                                     size_t n_times, const double *times, double *out,
+                                     otad_metric_learning_energy *energy, otad_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,6 +42,7 @@ int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, cons
     p->cm.final_ll = 1;           /* LLᵀ, packed and monotonic: what our sweeps read */
     p->cm.final_pack = 1;
     p->cm.final_monotonic = 1;
+    p->cm.nmethods = 9;
     p->n = n;
     p->nnz = col_start[n];
     p->matrix = cholmod_allocate_sparse(n, n, p->nnz, 1, 1, -1, CHOLMOD_REAL, &p->cm);
@@ -74,33 +75,77 @@ void otadC_pattern_destroy(otadC_pattern *p)
     memset(p, 0, sizeof *p);
 }
 
-int otadC_factorize(const otad_ctx *c, otadC_pattern *p, const double *values,
-                    cholmod_factor **factor)
+/* L's strictly lower part by rows, and 1/L_jj. */
+static int copy_rows(const otad_ctx *c, otadC_factor *factor)
 {
-    *factor = NULL;
+    const cholmod_factor *f = factor->f;
+    const int *lp = f->p, *li = f->i, *nz = f->nz;
+    const double *lx = f->x;
+    size_t n = f->n, strict = (size_t)lp[n] - n;
+    int *start = otad_alloc(c, (n + 1) * sizeof *start);
+    int *col = otad_alloc(c, (strict + 1) * sizeof *col);
+    double *val = otad_alloc(c, (strict + 1) * sizeof *val);
+    double *inv_diag = otad_alloc(c, n * sizeof *inv_diag);
+    if (!start || !col || !val || !inv_diag)
+        return OTAD_ENOMEM;
+    memset(start, 0, (n + 1) * sizeof *start);
+    for (size_t j = 0; j < n; j++)
+        for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++)
+            start[li[k] + 1]++;
+    for (size_t i = 0; i < n; i++)
+        start[i + 1] += start[i];
+    int *fill = start; /* advanced row by row, then shifted back */
+    for (size_t j = 0; j < n; j++) {
+        inv_diag[j] = 1 / lx[lp[j]];
+        for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++) {
+            int at = fill[li[k]]++;
+            col[at] = (int)j;
+            val[at] = lx[k];
+        }
+    }
+    for (size_t i = n; i > 0; i--)
+        start[i] = start[i - 1];
+    start[0] = 0;
+    factor->row_start = start;
+    factor->row_col = col;
+    factor->row_val = val;
+    factor->inv_diag = inv_diag;
+    return OTAD_OK;
+}
+
+int otadC_factorize(const otad_ctx *c, otadC_pattern *p, const double *values,
+                    otadC_factor *factor)
+{
+    memset(factor, 0, sizeof *factor);
     cholmod_factor *f = p->pool_size ? p->pool[--p->pool_size]
                                      : cholmod_copy_factor(p->symbolic, &p->cm);
     if (!f)
         return otad_fail(c, OTAD_ENOMEM, "out of memory for a Cholesky factor");
+    factor->f = f;
     memcpy(p->matrix->x, values, p->nnz * sizeof *values);
     cholmod_factorize(p->matrix, f, &p->cm);
     if (p->cm.status == CHOLMOD_NOT_POSDEF || f->minor < p->n) {
         size_t minor = f->minor;
-        otadC_give_back(p, f);
+        otadC_give_back(p, factor);
         return otad_fail(c, OTAD_ENOTPOSDEF, "matrix not positive definite (pivot %zu of %zu)",
                          minor, p->n);
     }
     if (p->cm.status < CHOLMOD_OK || !f->is_ll || f->is_super || !f->is_monotonic) {
-        otadC_give_back(p, f);
+        otadC_give_back(p, factor);
         return otad_fail(c, OTAD_ENOMEM, "Cholesky factorisation failed (CHOLMOD status %d)",
                          p->cm.status);
     }
-    *factor = f;
+    if (copy_rows(c, factor) != OTAD_OK) {
+        otadC_give_back(p, factor);
+        return OTAD_ENOMEM;
+    }
     return OTAD_OK;
 }
 
-void otadC_give_back(otadC_pattern *p, cholmod_factor *f)
+void otadC_give_back(otadC_pattern *p, otadC_factor *factor)
 {
+    cholmod_factor *f = factor->f;
+    memset(factor, 0, sizeof *factor);
     if (!f)
         return;
     if (p->pool_size == p->pool_cap) {
@@ -116,21 +161,21 @@ void otadC_give_back(otadC_pattern *p, cholmod_factor *f)
     p->pool[p->pool_size++] = f;
 }
 
-void otadC_gather(const cholmod_factor *f, size_t stride, size_t ncols, const double *x,
+void otadC_gather(const otadC_factor *f, size_t stride, size_t ncols, const double *x,
                   double *xi)
 {
-    const int *perm = f->Perm;
-    size_t n = f->n;
+    const int *perm = f->f->Perm;
+    size_t n = f->f->n;
     for (size_t k = 0; k < n; k++)
         for (size_t c = 0; c < ncols; c++)
             xi[k * stride + c] = x[(size_t)perm[k] + c * n];
 }
 
-void otadC_scatter(const cholmod_factor *f, size_t stride, size_t ncols, const double *xi,
+void otadC_scatter(const otadC_factor *f, size_t stride, size_t ncols, const double *xi,
                    double beta, double *y)
 {
-    const int *perm = f->Perm;
-    size_t n = f->n;
+    const int *perm = f->f->Perm;
+    size_t n = f->f->n;
     for (size_t k = 0; k < n; k++)
         for (size_t c = 0; c < ncols; c++) {
             double *out = y + (size_t)perm[k] + c * n;
@@ -138,29 +183,37 @@ void otadC_scatter(const cholmod_factor *f, size_t stride, size_t ncols, const d
         }
 }
 
-/* L y = b, then Lᵀ x = y, column by column of L (compressed columns, the
- * diagonal first), on 4·groups (at most 32) interleaved columns starting at
- * xi, in rows of `stride` entries.  The row being finished is held in
- * registers while the rows it touches are updated. */
-static inline __attribute__((always_inline)) void sweep(const cholmod_factor *f, double *xi,
-                                                        size_t stride, size_t groups)
+/* L y = b row by row (each row gathers the rows before it), then Lᵀ x = y
+ * column by column of L (each column gathers the rows after it), on
+ * 4·groups (at most 32) interleaved columns starting at xi, in rows of
+ * `stride` entries: the row being finished is held in registers and nothing
+ * else is written — but for its copy in the vertices' order into `copy`
+ * when that is not NULL. */
+static inline __attribute__((always_inline)) void sweep(const otadC_factor *f, double *xi,
+                                                        size_t stride, size_t groups,
+                                                        double *copy)
 {
-    const int *lp = f->p, *li = f->i, *nz = f->nz;
-    const double *lx = f->x;
-    size_t n = f->n;
+    const int *perm = f->f->Perm;
+    const int *lp = f->f->p, *li = f->f->i, *nz = f->f->nz;
+    const int *rs = f->row_start, *rc = f->row_col;
+    const double *lx = f->f->x, *rv = f->row_val, *inv = f->inv_diag;
+    size_t n = f->f->n;
     otadC_vec4 v[8];
-    for (size_t j = 0; j < n; j++) {
-        double *xj = xi + j * stride, inv = 1 / lx[lp[j]];
+    for (size_t i = 0; i < n; i++) {
+        double *xr = xi + i * stride;
         for (size_t q = 0; q < groups; q++)
-            otadC_store4(xj + 4 * q, v[q] = otadC_load4(xj + 4 * q) * inv);
-        for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++) {
-            double *xr = xi + (size_t)li[k] * stride, l = lx[k];
+            v[q] = otadC_load4(xr + 4 * q);
+        for (int k = rs[i]; k < rs[i + 1]; k++) {
+            const double *xj = xi + (size_t)rc[k] * stride;
+            double l = rv[k];
             for (size_t q = 0; q < groups; q++)
-                otadC_store4(xr + 4 * q, otadC_load4(xr + 4 * q) - l * v[q]);
+                v[q] -= l * otadC_load4(xj + 4 * q);
         }
+        for (size_t q = 0; q < groups; q++)
+            otadC_store4(xr + 4 * q, v[q] * inv[i]);
     }
     for (size_t j = n; j-- > 0;) {
-        double *xj = xi + j * stride, inv = 1 / lx[lp[j]];
+        double *xj = xi + j * stride;
         for (size_t q = 0; q < groups; q++)
             v[q] = otadC_load4(xj + 4 * q);
         for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++) {
@@ -169,27 +222,36 @@ static inline __attribute__((always_inline)) void sweep(const cholmod_factor *f,
             for (size_t q = 0; q < groups; q++)
                 v[q] -= l * otadC_load4(xr + 4 * q);
         }
-        for (size_t q = 0; q < groups; q++)
-            otadC_store4(xj + 4 * q, v[q] * inv);
+        for (size_t q = 0; q < groups; q++) {
+            v[q] *= inv[j];
+            otadC_store4(xj + 4 * q, v[q]);
+            if (copy)
+                otadC_store4(copy + (size_t)perm[j] * stride + 4 * q, v[q]);
+        }
     }
 }
 
 /* The same for one column (the columns left over from groups of 4). */
-static void sweep1(const cholmod_factor *f, double *xi, size_t stride)
+static void sweep1(const otadC_factor *f, double *xi, size_t stride, double *copy)
 {
-    const int *lp = f->p, *li = f->i, *nz = f->nz;
-    const double *lx = f->x;
-    size_t n = f->n;
-    for (size_t j = 0; j < n; j++) {
-        double v = xi[j * stride] /= lx[lp[j]];
-        for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++)
-            xi[(size_t)li[k] * stride] -= lx[k] * v;
+    const int *perm = f->f->Perm;
+    const int *lp = f->f->p, *li = f->f->i, *nz = f->f->nz;
+    const int *rs = f->row_start, *rc = f->row_col;
+    const double *lx = f->f->x, *rv = f->row_val, *inv = f->inv_diag;
+    size_t n = f->f->n;
+    for (size_t i = 0; i < n; i++) {
+        double v = xi[i * stride];
+        for (int k = rs[i]; k < rs[i + 1]; k++)
+            v -= rv[k] * xi[(size_t)rc[k] * stride];
+        xi[i * stride] = v * inv[i];
     }
     for (size_t j = n; j-- > 0;) {
         double v = xi[j * stride];
         for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++)
             v -= lx[k] * xi[(size_t)li[k] * stride];
-        xi[j * stride] = v / lx[lp[j]];
+        xi[j * stride] = v * inv[j];
+        if (copy)
+            copy[(size_t)perm[j] * stride] = xi[j * stride];
     }
 }
 
@@ -199,32 +261,37 @@ static void sweep1(const cholmod_factor *f, double *xi, size_t stride)
  * large for a core's cache (then the sweep waits on memory and a second
  * core helps, while with L in cache the halves would just read it twice).
  * The last columns go 8, 4 and one at a time. */
-void otadC_solve(const cholmod_factor *f, size_t ncols, double *xi)
+void otadC_solve(const otadC_factor *f, size_t ncols, double *xi, double *copy)
 {
     const size_t cache_bytes = (size_t)2 << 20;
-    size_t nnz = (size_t)((const int *)f->p)[f->n];
+    size_t nnz = (size_t)((const int *)f->f->p)[f->f->n];
     int threads = omp_get_max_threads() > 1;
     int split = threads && ncols == 16 && nnz * (sizeof(double) + sizeof(int)) > cache_bytes;
     size_t width = !threads && ncols >= 32 ? 32 : split ? 8 : 16, groups = ncols / width;
-#pragma omp parallel for schedule(static) if (groups >= 2 && threads)
+    /* a small solve is over before a second thread has started */
+    int parallel = threads && groups >= 2 && nnz * ncols >= ((size_t)1 << 18);
+#pragma omp parallel for schedule(static) if (parallel)
     for (size_t q = 0; q < groups; q++) {
         /* constant widths: the sweeps' vector loops unroll */
+        size_t at = width * q;
+        double *to = copy ? copy + at : NULL;
         if (width == 32)
-            sweep(f, xi + 32 * q, ncols, 8);
+            sweep(f, xi + at, ncols, 8, to);
         else if (width == 16)
-            sweep(f, xi + 16 * q, ncols, 4);
+            sweep(f, xi + at, ncols, 4, to);
         else
-            sweep(f, xi + 8 * q, ncols, 2);
+            sweep(f, xi + at, ncols, 2, to);
     }
     for (size_t first = width * groups; first < ncols;) {
         size_t left = ncols - first;
+        double *to = copy ? copy + first : NULL;
         if (left >= 16)
-            sweep(f, xi + first, ncols, 4), first += 16;
+            sweep(f, xi + first, ncols, 4, to), first += 16;
         else if (left >= 8)
-            sweep(f, xi + first, ncols, 2), first += 8;
+            sweep(f, xi + first, ncols, 2, to), first += 8;
         else if (left >= 4)
-            sweep(f, xi + first, ncols, 1), first += 4;
+            sweep(f, xi + first, ncols, 1, to), first += 4;
         else
-            sweep1(f, xi + first, ncols), first += 1;
+            sweep1(f, xi + first, ncols, to), first += 1;
     }
 }

@@ -27,23 +27,35 @@ int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, cons
                        otad_error *err);
 void otadC_pattern_destroy(otadC_pattern *p);
 
+/* A numeric factor LLᵀ: CHOLMOD's (by columns, the backward sweep's order)
+ * and a copy of L's strictly lower part by rows with the inverses of its
+ * diagonal (the forward sweep's order: each row gathered, never scattered). */
+typedef struct otadC_factor {
+    cholmod_factor *f;
+    const int *row_start, *row_col;
+    const double *row_val, *inv_diag;
+} otadC_factor;
+
 /* Factorise the matrix with these values (nnz, in pattern order) into a
- * factor taken from the pool; c names the op in errors (OTAD_ENOTPOSDEF). */
+ * factor taken from the pool, its rows in c's arena; c names the op in
+ * errors (OTAD_ENOTPOSDEF). */
 int otadC_factorize(const otad_ctx *c, otadC_pattern *p, const double *values,
-                    cholmod_factor **factor);
-void otadC_give_back(otadC_pattern *p, cholmod_factor *factor);
+                    otadC_factor *factor);
+/* Return factor->f to the pool (nothing when NULL) and clear it. */
+void otadC_give_back(otadC_pattern *p, otadC_factor *factor);
 
 /* Between n×ncols column-major values and the factor's permuted, interleaved
  * layout with rows of `stride` entries: xi[k·stride + c] = x[perm[k] + c·n]
  * for c < ncols; scatter computes y ← β·y + (the inverse map of xi). */
-void otadC_gather(const cholmod_factor *f, size_t stride, size_t ncols, const double *x,
+void otadC_gather(const otadC_factor *f, size_t stride, size_t ncols, const double *x,
                   double *xi);
-void otadC_scatter(const cholmod_factor *f, size_t stride, size_t ncols, const double *xi,
+void otadC_scatter(const otadC_factor *f, size_t stride, size_t ncols, const double *xi,
                    double beta, double *y);
 
 /* xi ← (LLᵀ)⁻¹ xi in the permuted interleaved layout (ncols entries a row):
- * one solve. */
-void otadC_solve(const cholmod_factor *f, size_t ncols, double *xi);
+ * one solve; with copy not NULL, the result also goes there with its rows
+ * in the vertices' order (row perm[k] of copy is row k of xi). */
+void otadC_solve(const otadC_factor *f, size_t ncols, double *xi, double *copy);
 
 /* Four doubles as one vector: the sweeps and the heat kernel's gradient
  * work on interleaved rows in these (the compiler unrolls but does not

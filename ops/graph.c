@@ -35,6 +35,19 @@ static int compare_size(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Each edge's ends, the lower first, edges in the order of their lower end. */
+static void order_edges(otad_graph *g)
+{
+    for (size_t e = 0; e < g->n_edges; e++) {
+        size_t a = g->ends[2 * e], b = g->ends[2 * e + 1];
+        size_t *f = g->sorted_edges + 3 * e;
+        f[0] = a < b ? a : b;
+        f[1] = a < b ? b : a;
+        f[2] = e;
+    }
+    qsort(g->sorted_edges, g->n_edges, 3 * sizeof *g->sorted_edges, compare_size);
+}
+
 /* The lower-triangle pattern: column j holds j, then the neighbours i > j,
  * sorted and without repeats.  Fills g->chol (analysis) and the positions of
  * every diagonal and edge entry in the values array. */
@@ -118,13 +131,16 @@ int otad_graph_new(otad_graph **graph, size_t n_vertices, size_t n_edges, const 
         g->scale = malloc((n_edges + 1) * sizeof *g->scale);
         g->edge_entry = malloc((n_edges + 1) * sizeof *g->edge_entry);
         g->diag_entry = malloc(n_vertices * sizeof *g->diag_entry);
+        g->sorted_edges = malloc((3 * n_edges + 1) * sizeof *g->sorted_edges);
     }
-    if (!g || !parent || !g->ends || !g->scale || !g->edge_entry || !g->diag_entry) {
+    if (!g || !parent || !g->ends || !g->scale || !g->edge_entry || !g->diag_entry ||
+        !g->sorted_edges) {
         free(parent);
         otad_graph_free(&g);
         return otad_error_set(err, OTAD_ENOMEM, "graph: out of memory");
     }
     memcpy(g->ends, ends, 2 * n_edges * sizeof *ends);
+    order_edges(g);
     for (size_t e = 0; e < n_edges; e++)
         g->scale[e] = scale ? scale[e] : 1;
     size_t parts = components(n_vertices, n_edges, ends, parent);
@@ -172,6 +188,10 @@ static int grid_graph(otad_graph **graph, size_t dims, const size_t *shape, otad
     }
     int rc = otad_graph_new(graph, n, m, ends, scale, err);
     free(ends), free(scale);
+    if (rc == OTAD_OK) {
+        (*graph)->dims = dims;
+        memcpy((*graph)->shape, shape, dims * sizeof *shape);
+    }
     return rc;
 }
 
@@ -197,6 +217,13 @@ size_t otad_graph_edges(const otad_graph *g)
     return g ? g->n_edges : 0;
 }
 
+size_t otad_graph_grid_shape(const otad_graph *g, size_t shape[3])
+{
+    for (size_t a = 0; a < 3; a++)
+        shape[a] = g && a < g->dims ? g->shape[a] : 0;
+    return g ? g->dims : 0;
+}
+
 void otad_graph_edge(const otad_graph *g, size_t e, size_t *i, size_t *j)
 {
     *i = g->ends[2 * e];
@@ -210,6 +237,7 @@ void otad_graph_free(otad_graph **graph)
     otad_graph *g = *graph;
     otadC_pattern_destroy(&g->chol);
     free(g->ends), free(g->scale), free(g->edge_entry), free(g->diag_entry);
+    free(g->neighbour_start), free(g->neighbours), free(g->sorted_edges);
     free(g);
     *graph = NULL;
 }

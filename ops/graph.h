@@ -11,6 +11,15 @@ struct otad_graph {
     size_t *diag_entry;    /* position of each vertex's diagonal entry in the values */
     size_t *edge_entry;    /* position of each edge's off-diagonal entry */
     otadC_pattern chol;    /* the pattern of I − τL_w, analysed */
+    size_t *sorted_edges;  /* per edge (i, j, e), i < j its ends, sorted by i: on a grid
+                              the rows an edge reads are near those of the last */
+    size_t dims, shape[3]; /* a grid graph's shape; dims 0 for an edge list */
+    size_t *neighbour_start, *neighbours; /* each edge's neighbour edges (CSR), or NULL
+                                             until first needed */
 };
+
+/* The grid's same-orientation neighbours, or for an edge list the edges
+ * sharing an endpoint, into g (edge_differences.c). */
+int otadO_graph_default_neighbours(otad_graph *g, otad_error *err);
 
 #endif

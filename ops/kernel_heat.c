@@ -6,7 +6,8 @@
  * summed over columns.  The vjp recomputes the x_k and runs the y_s (the last
  * of which is x̄ = Kȳ, K being symmetric) side by side, as one block of 2B
  * columns that each solve advances together: nothing per solve is kept on
- * the tape between forward and backward, only in the vjp's workspace. */
+ * the tape between forward and backward, only half the steps in the vjp's
+ * workspace. */
 #include <math.h>
 #include <string.h>
 
@@ -20,7 +21,7 @@ typedef struct heat_config {
 
 typedef struct heat {
     otad_graph *graph;
-    cholmod_factor *factor;
+    otadC_factor factor;
     double tau;
     size_t steps;
 } heat;
@@ -61,7 +62,7 @@ static int heat_setup(otad_ctx *c, void *state, const void *config, otad_kernel_
     if (rc != OTAD_OK)
         return rc;
     /* S solves, each two sweeps with one multiply-add per nonzero of L */
-    double nnz = ((const int *)h->factor->p)[h->factor->n];
+    double nnz = ((const int *)h->factor.f->p)[h->factor.f->n];
     *info = (otad_kernel_info){g->n_vertices, g->n_vertices, hc->eps, 0, 0, 4.0 * nnz * hc->steps};
     return OTAD_OK;
 }
@@ -69,9 +70,8 @@ static int heat_setup(otad_ctx *c, void *state, const void *config, otad_kernel_
 static void heat_release(void *state)
 {
     heat *h = state;
-    if (h->factor)
-        otadC_give_back(&h->graph->chol, h->factor);
-    h->factor = NULL;
+    if (h->graph)
+        otadC_give_back(&h->graph->chol, &h->factor);
 }
 
 /* `blocks` blocks of n × ncols interleaved entries for this call. */
@@ -88,60 +88,50 @@ static int heat_apply(const otad_ctx *c, void *state, unsigned product, size_t n
     double *xi = workspace(c, h, ncols, 1);
     if (!xi)
         return OTAD_ENOMEM;
-    otadC_gather(h->factor, ncols, ncols, x, xi);
+    otadC_gather(&h->factor, ncols, ncols, x, xi);
     for (size_t s = 0; s < h->steps; s++)
-        otadC_solve(h->factor, ncols, xi);
-    otadC_scatter(h->factor, ncols, ncols, xi, beta, y);
+        otadC_solve(&h->factor, ncols, xi, NULL);
+    otadC_scatter(&h->factor, ncols, ncols, xi, beta, y);
     return OTAD_OK;
 }
 
-/* Σ_c (y_i − y_j)·(x_i − x_j) over ncols interleaved entries, four at a time
- * (a plain loop would be a scalar chain of additions). */
-static double edge_product(const double *yi, const double *yj, const double *xi,
-                           const double *xj, size_t ncols)
+/* Σ_c (a_i − a_j)·(b_i − b_j) over n entries, four at a time (a plain loop
+ * would be a scalar chain of additions). */
+static inline double edge_product(const double *ai, const double *aj, const double *bi,
+                                  const double *bj, size_t n)
 {
     otadC_vec4 acc = {0, 0, 0, 0};
     size_t c = 0;
-    for (; c + 4 <= ncols; c += 4)
-        acc += (otadC_load4(yi + c) - otadC_load4(yj + c)) *
-               (otadC_load4(xi + c) - otadC_load4(xj + c));
+    for (; c + 4 <= n; c += 4)
+        acc += (otadC_load4(ai + c) - otadC_load4(aj + c)) *
+               (otadC_load4(bi + c) - otadC_load4(bj + c));
     double s = acc[0] + acc[1] + acc[2] + acc[3];
-    for (; c < ncols; c++)
-        s += (yi[c] - yj[c]) * (xi[c] - xj[c]);
+    for (; c < n; c++)
+        s += (ai[c] - aj[c]) * (bi[c] - bj[c]);
     return s;
 }
 
-/* w̄_e += −τ s_e Σ_c (y[i] − y[j])·(x[i] − x[j]), rows of `stride` entries in
- * the vertices' order (where a grid's neighbours are near each other). */
-static void add_edge_terms(const heat *h, size_t stride, size_t ncols, const double *y,
-                           const double *x, double *w_bar)
+/* w̄_e −= τ s_e [⟨D_e y_k, D_e x_j⟩ + ⟨D_e y_j, D_e x_k⟩] over the columns, D_e
+ * the difference across edge e, from rows [x_k | y_k] of `fresh` and
+ * [x_j | y_j] of `kept` (B entries each; rows in the vertices' order, where
+ * a grid's edges read rows near each other).  With kept NULL (the middle
+ * step of an odd S, j = k) the one term ⟨D_e y_k, D_e x_k⟩. */
+static void add_edge_terms(const heat *h, size_t B, const double *fresh, const double *kept,
+                           double *w_bar)
 {
     const otad_graph *g = h->graph;
-    for (size_t e = 0; e < g->n_edges; e++) {
-        size_t i = g->ends[2 * e] * stride, j = g->ends[2 * e + 1] * stride;
-        w_bar[e] -= h->tau * g->scale[e] * edge_product(y + i, y + j, x + i, x + j, ncols);
-    }
-}
-
-/* Row by row, the first half of `from` into the first half of `a` and its
- * second half into the second half of `b` (rows of 2·half entries), row r
- * going to row perm[r]: from the factor's order back to the vertices'.
- * Short copies, inlined rather than a memcpy call each. */
-static void split_rows(const double *from, const int *perm, double *a, double *b, size_t rows,
-                       size_t half)
-{
-    size_t stride = 2 * half;
-    for (size_t r = 0; r < rows; r++) {
-        const double *f = from + stride * r;
-        size_t to = stride * (size_t)perm[r];
-        double *to_a = a + to, *to_b = b + to + half;
-        size_t c = 0;
-        for (; c + 4 <= half; c += 4) {
-            otadC_store4(to_a + c, otadC_load4(f + c));
-            otadC_store4(to_b + c, otadC_load4(f + half + c));
+    size_t stride = 2 * B;
+    for (size_t k = 0; k < g->n_edges; k++) {
+        const size_t *f = g->sorted_edges + 3 * k;
+        const double *fi = fresh + f[0] * stride, *fj = fresh + f[1] * stride;
+        double sum;
+        if (kept) {
+            const double *ki = kept + f[0] * stride, *kj = kept + f[1] * stride;
+            sum = edge_product(fi + B, fj + B, ki, kj, B) + edge_product(ki + B, kj + B, fi, fj, B);
+        } else {
+            sum = edge_product(fi + B, fj + B, fi, fj, B);
         }
-        for (; c < half; c++)
-            to_a[c] = f[c], to_b[c] = f[half + c];
+        w_bar[f[2]] -= h->tau * g->scale[f[2]] * sum;
     }
 }
 
@@ -151,26 +141,26 @@ static int heat_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args *
     double *w_bar = a->param_grad ? a->param_grad[0] : NULL;
     if (!w_bar)
         return heat_apply(c, h, a->product, a->ncols, a->ybar, 1.0, a->xbar);
-    /* A working block of rows of 2B entries advances x_k (first B) and y_k
-     * (last B) by one solve a step.  Step k stores x_k into block k − 1 and
-     * y_k into block S − k, in the vertices' order, so block k − 1 ends up
-     * holding the pair (x_k, y_(S+1−k)) of the gradient's sum, side by side
-     * in its rows. */
+    /* A working block of rows [x_k | y_k] (B entries each) advances x_k =
+     * M^(−k)x and y_k = M^(−k)ȳ by one solve a step.  The gradient pairs y_s
+     * with x_(S+1−s): the first S/2 steps keep their block, each later step k
+     * meets the block of j = S + 1 − k and adds both of its pairs while its
+     * own rows are fresh in cache. */
     size_t B = a->ncols, stride = 2 * B, S = h->steps, n = h->graph->n_vertices;
-    size_t size = n * stride;
-    double *z = otad_scratch(c, (S + 1) * size * sizeof *z), *work = z + S * size;
-    if (!z)
+    size_t size = n * stride, half = S / 2;
+    double *kept = otad_scratch(c, (half + 2) * size * sizeof *kept);
+    if (!kept)
         return OTAD_ENOMEM;
-    otadC_gather(h->factor, stride, B, a->x, work);
-    otadC_gather(h->factor, stride, B, a->ybar, work + B);
+    double *work = kept + half * size, *fresh = work + size;
+    otadC_gather(&h->factor, stride, B, a->x, work);
+    otadC_gather(&h->factor, stride, B, a->ybar, work + B);
     for (size_t k = 1; k <= S; k++) {
-        otadC_solve(h->factor, stride, work);
-        split_rows(work, h->factor->Perm, z + (k - 1) * size, z + (S - k) * size, n, B);
+        otadC_solve(&h->factor, stride, work, k <= half ? kept + (k - 1) * size : fresh);
+        if (k > half)
+            add_edge_terms(h, B, fresh, 2 * k == S + 1 ? NULL : kept + (S - k) * size, w_bar);
     }
-    for (size_t k = 0; k < S; k++)
-        add_edge_terms(h, stride, B, z + k * size + B, z + k * size, w_bar);
     if (a->xbar) /* y_S = Kȳ = Kᵀȳ */
-        otadC_scatter(h->factor, stride, B, work + B, 1.0, a->xbar);
+        otadC_scatter(&h->factor, stride, B, work + B, 1.0, a->xbar);
     return OTAD_OK;
 }
 

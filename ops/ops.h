@@ -166,6 +166,25 @@ size_t otad_graph_edges(const otad_graph *graph);
 /* Endpoints of edge e (for regularisers that need neighbouring edges). */
 void otad_graph_edge(const otad_graph *graph, size_t e, size_t *i, size_t *j);
 
+/* A grid graph's shape (points per axis) and its number of axes; 0 (and
+ * zeros) for a graph made from an edge list. */
+size_t otad_graph_grid_shape(const otad_graph *graph, size_t shape[3]);
+
+/* Edge neighbours, for smoothness priors on edge weights.  By default, on a
+ * grid graph the edges of the same orientation next to an edge in that
+ * orientation's array (±1 along each axis: up to 4 in 2-D, 6 in 3-D; seed
+ * 004 Fig. 2); on a graph from an edge list, the edges sharing an endpoint
+ * with it.  Or the caller's: edge e's neighbours are list[start[e] ..
+ * start[e+1]) (start has n_edges + 1 entries; lists are copied, need not be
+ * symmetric).  edge_neighbours gives edge e's list and its length. */
+int otad_graph_set_edge_neighbours(otad_graph *graph, const size_t *start, const size_t *list,
+                                   otad_error *err);
+size_t otad_graph_edge_neighbours(otad_graph *graph, size_t e, const size_t **list);
+
+/* (D w)_e = Σ_{e' neighbour of e} (w_e − w_e') for the columns of w
+ * (n_edges × B): ‖D w‖² is the smoothness prior f_s of seed 004 eq. (9). */
+otad_var otad_edge_differences(otad_tape *tape, otad_graph *graph, otad_var w);
+
 /* Frees the graph and sets *graph to NULL.  Kernels built on it must have
  * been released (their tapes reset or freed) first. */
 void otad_graph_free(otad_graph **graph);

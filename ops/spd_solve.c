@@ -47,7 +47,7 @@ void otad_spd_pattern_free(otad_spd_pattern **pattern)
 /* ---- the op: inputs (values, b) ----------------------------------------- */
 
 typedef struct solve_state {
-    cholmod_factor *factor;
+    otadC_factor factor;
     otadC_pattern *chol;
 } solve_state;
 
@@ -67,10 +67,10 @@ static int solve_shape(const otad_ctx *c, size_t *rows, size_t *cols)
 }
 
 /* x = A⁻¹b with the factor, through xi (n·ncols workspace). */
-static void solve_with(cholmod_factor *f, size_t ncols, const double *b, double *x, double *xi)
+static void solve_with(const otadC_factor *f, size_t ncols, const double *b, double *x, double *xi)
 {
     otadC_gather(f, ncols, ncols, b, xi);
-    otadC_solve(f, ncols, xi);
+    otadC_solve(f, ncols, xi, NULL);
     otadC_scatter(f, ncols, ncols, xi, 0.0, x);
 }
 
@@ -85,7 +85,7 @@ static int solve_forward(otad_ctx *c)
     double *xi = otad_scratch(c, c->out.rows * c->out.cols * sizeof *xi);
     if (!xi)
         return OTAD_ENOMEM;
-    solve_with(s->factor, c->in[1].cols, c->in[1].data, c->out.data, xi);
+    solve_with(&s->factor, c->in[1].cols, c->in[1].data, c->out.data, xi);
     return OTAD_OK;
 }
 
@@ -97,7 +97,7 @@ static int solve_vjp(otad_ctx *c)
     double *b_bar = otad_scratch(c, 2 * n * ncols * sizeof *b_bar);
     if (!b_bar)
         return OTAD_ENOMEM;
-    solve_with(s->factor, ncols, c->out_grad, b_bar, b_bar + n * ncols);
+    solve_with(&s->factor, ncols, c->out_grad, b_bar, b_bar + n * ncols);
     if (c->in_grad[1])
         for (size_t k = 0; k < n * ncols; k++)
             c->in_grad[1][k] += b_bar[k];
@@ -120,9 +120,8 @@ static int solve_vjp(otad_ctx *c)
 static void solve_release(otad_ctx *c)
 {
     solve_state *s = c->saved;
-    if (s->factor)
-        otadC_give_back(s->chol, s->factor);
-    s->factor = NULL;
+    if (s->chol)
+        otadC_give_back(s->chol, &s->factor);
 }
 
 static const otad_op op_spd_solve = {.name = "spd_solve", .arity = 2,
