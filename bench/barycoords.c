@@ -202,20 +202,7 @@ static int fit_worker(size_t n)
     return rc == OTAD_OK ? 0 : 1;
 }
 
-static int machine(void)
-{
-    printf("RESULT {\"dgemm_gflops\": %.4g}\n", measured_dgemm_gflops());
-    return 0;
-}
-
 /* ---- the reference ---------------------------------------------------------- */
-
-static const char jemalloc[] = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
-
-static int have_jemalloc(void)
-{
-    return access(jemalloc, R_OK) == 0;
-}
 
 /* Runs one w2_barycoords.py worker; its JSON goes to out.  Returns 0 on success. */
 static int reference(const char *anchors, size_t n, const char *tool, int threads, char *out,
@@ -226,12 +213,10 @@ static int reference(const char *anchors, size_t n, const char *tool, int thread
     char script[1024], config[256];
     if (snprintf(script, sizeof script, "%s/w2_barycoords.py", anchors) >= (int)sizeof script)
         return -1;
-    int jem = have_jemalloc();
     snprintf(config, sizeof config, "{\"N\": %zu, \"tool\": \"%s\", \"repeats\": %d, "
              "\"warmup\": 1, \"threads\": %d, \"max_iter\": %d, \"alloc\": \"%s\"}", n, tool,
-             n >= 128 ? 3 : 5, threads, FIT_ITERATIONS, jem ? "jemalloc" : "default");
-    char *const argv[] = {"/usr/bin/python3", script, "--worker", config, NULL};
-    return run_fresh(argv, threads, jem ? jemalloc : NULL, out, cap, peak_mb);
+             n >= 128 ? 3 : 5, threads, FIT_ITERATIONS, have_jemalloc() ? "jemalloc" : "default");
+    return run_python_worker(script, config, threads, out, cap, peak_mb);
 }
 
 /* The anchors directory when the reference can run there, else NULL and why. */
@@ -287,31 +272,6 @@ static void json_string(const char *json, const char *key, char *out, size_t cap
     }
     p += strlen(pattern);
     snprintf(out, cap, "%.*s", (int)(end - p), p);
-}
-
-/* A number in a column, or "-" when there is none. */
-static void cell(int width, int precision, double x)
-{
-    if (isnan(x))
-        printf(" %*s", width, "-");
-    else
-        printf(" %*.*f", width, precision, x);
-}
-
-static void cell_sci(int width, double x)
-{
-    if (isnan(x))
-        printf(" %*s", width, "-");
-    else
-        printf(" %*.2e", width, x);
-}
-
-static void cell_ratio(double x)
-{
-    if (isnan(x))
-        printf(" %7s", "-");
-    else
-        printf(" %6.1fx", x);
 }
 
 static void measure_evaluation(row *r, const char *anchors, size_t n, int threads)
@@ -381,7 +341,7 @@ static void print_evaluation(const row *r, size_t n, size_t threads, double dgem
     cell_ratio(r->ref_fwdbwd / r->fwdbwd), printf(" |");
     cell(7, 0, r->peak), cell(7, 0, r->ref_peak), cell(7, 1, r->tape_mb), printf(" |");
     cell(7, 1, gflops), cell(7, 1, dgemm), cell(6, 1, 100 * gflops / dgemm), printf(" |");
-    cell_sci(9, fabs(r->loss - r->ref_loss) / fabs(r->ref_loss));
+    cell_sci(9, 2, fabs(r->loss - r->ref_loss) / fabs(r->ref_loss));
     printf("\n");
     fflush(stdout);
 }
@@ -399,10 +359,10 @@ static void print_fit(const row *r, size_t n, size_t threads)
 {
     printf("%4zu %3zu", n, threads);
     cell(8, 2, r->fit_s), cell(5, 0, r->fit_evals), cell(7, 4, r->fit_s / r->fit_evals);
-    cell_sci(9, r->fit_loss), cell_sci(9, r->fit_err), cell(7, 0, r->fit_peak), printf(" |");
+    cell_sci(9, 2, r->fit_loss), cell_sci(9, 2, r->fit_err), cell(7, 0, r->fit_peak), printf(" |");
     cell(8, 2, r->ref_fit_s), cell(5, 0, r->ref_fit_evals);
-    cell(7, 4, r->ref_fit_s / r->ref_fit_evals), cell_sci(9, r->ref_fit_loss);
-    cell_sci(9, r->ref_fit_err), cell(7, 0, r->ref_fit_peak), printf(" |");
+    cell(7, 4, r->ref_fit_s / r->ref_fit_evals), cell_sci(9, 2, r->ref_fit_loss);
+    cell_sci(9, 2, r->ref_fit_err), cell(7, 0, r->ref_fit_peak), printf(" |");
     cell_ratio(r->ref_fit_s / r->fit_s), printf(" | %s\n", r->stop);
     fflush(stdout);
 }
@@ -472,20 +432,6 @@ static int parse_options(int argc, char **argv, options *o)
     return 0;
 }
 
-/* The dgemm rate with each thread count, in fresh processes. */
-static int measure_machine(const options *o, double *dgemm)
-{
-    for (size_t ti = 0; ti < o->n_threads; ti++) {
-        char out[256];
-        double peak;
-        char *const argv[] = {self_path, "--machine", NULL};
-        if (run_fresh(argv, (int)o->threads[ti], NULL, out, sizeof out, &peak) != 0)
-            return -1;
-        dgemm[ti] = json_number(out, "dgemm_gflops");
-    }
-    return 0;
-}
-
 static void print_notes(void)
 {
     printf("\nfwd: the loss only; fwd+bwd: loss and gradient to θ; bwd/fwd: (fwd+bwd − fwd)/fwd;"
@@ -539,7 +485,7 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "--fit") == 0)
         return fit_worker(strtoul(argv[2], NULL, 10));
     if (argc == 2 && strcmp(argv[1], "--machine") == 0)
-        return machine();
+        return machine_worker();
     options o;
     if (parse_options(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: %s [--sizes 64,128] [--threads 1,2] [--anchors DIR] "
@@ -558,7 +504,7 @@ int main(int argc, char **argv)
     printf("Targets: at %d², %d thread, fwd+bwd ≥ %.0f× faster than PyTorch and peak RSS ≤ "
            "%.0f MB.\n", TARGET_N, TARGET_THREADS, target_speedup, target_rss_mb);
     double dgemm[4];
-    if (measure_machine(&o, dgemm) != 0) {
+    if (measure_machine(self_path, o.threads, o.n_threads, dgemm) != 0) {
         fprintf(stderr, "barycoords: measuring dgemm failed\n");
         return 1;
     }

@@ -179,4 +179,71 @@ static inline double json_number(const char *json, const char *key)
     return p ? strtod(p + strlen(pattern), NULL) : 0.0 / 0.0;
 }
 
+/* A worker that prints the machine's dgemm rate as a RESULT line. */
+static inline int machine_worker(void)
+{
+    printf("RESULT {\"dgemm_gflops\": %.4g}\n", measured_dgemm_gflops());
+    return 0;
+}
+
+/* The dgemm rate with each of the n thread counts, each in a fresh process
+ * of self (which answers `--machine` with machine_worker). */
+static inline int measure_machine(char *self, const size_t *threads, size_t n, double *dgemm)
+{
+    for (size_t ti = 0; ti < n; ti++) {
+        char out[256];
+        double peak;
+        char *const argv[] = {self, "--machine", NULL};
+        fflush(stdout);
+        if (run_fresh(argv, (int)threads[ti], NULL, out, sizeof out, &peak) != 0)
+            return -1;
+        dgemm[ti] = json_number(out, "dgemm_gflops");
+    }
+    return 0;
+}
+
+/* The references run under jemalloc without purging when it is installed
+ * (their faster configuration; ../shared/anchors/README.md). */
+static const char jemalloc_path[] = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+
+static inline int have_jemalloc(void)
+{
+    return access(jemalloc_path, R_OK) == 0;
+}
+
+/* Runs `script --worker config` with /usr/bin/python3 as run_fresh does,
+ * under jemalloc when it is installed. */
+static inline int run_python_worker(const char *script, const char *config, int threads,
+                                    char *out, size_t cap, double *peak_mb)
+{
+    char *const argv[] = {"/usr/bin/python3", (char *)script, "--worker", (char *)config, NULL};
+    fflush(stdout);
+    return run_fresh(argv, threads, have_jemalloc() ? jemalloc_path : NULL, out, cap, peak_mb);
+}
+
+/* Table cells: a number, one in scientific notation, a ratio; "-" for NaN. */
+static inline void cell(int width, int precision, double x)
+{
+    if (x != x)
+        printf(" %*s", width, "-");
+    else
+        printf(" %*.*f", width, precision, x);
+}
+
+static inline void cell_sci(int width, int precision, double x)
+{
+    if (x != x)
+        printf(" %*s", width, "-");
+    else
+        printf(" %*.*e", width, precision, x);
+}
+
+static inline void cell_ratio(double x)
+{
+    if (x != x)
+        printf(" %7s", "-");
+    else
+        printf(" %6.1fx", x);
+}
+
 #endif

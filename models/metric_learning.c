@@ -250,7 +250,9 @@ int otad_metric_learning_fit(const otad_metric_learning *p, const double *start,
         return otad_error_set(err, OTAD_EINVAL, "metric learning: no result given");
     memset(result, 0, sizeof *result);
     int rc = otad_metric_learning_check(p, err);
-    if (rc != OTAD_OK || (rc = positive_weights(start, otad_graph_edges(p->graph), err)))
+    if (rc == OTAD_OK)
+        rc = positive_weights(start, otad_graph_edges(p->graph), err);
+    if (rc != OTAD_OK)
         return rc;
     size_t m = otad_graph_edges(p->graph), n = p->size, frames = p->n_frames;
     double *z = malloc(m * sizeof *z), *times = malloc(frames * sizeof *times);

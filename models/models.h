@@ -177,7 +177,11 @@ void otad_metric_learning_result_free(otad_metric_learning_result *result);
 /* The displacement interpolation between the first and last frame under
  * the metric w (n_edges, positive; NULL: w = 1) at n_times times in [0, 1],
  * into out (N × n_times), and when energy is not NULL the energy's parts at
- * w.  Needs the graph, ε, S and the frames (the first and last at least). */
+ * w.  Without energy it reads only the graph, ε, S, the barycenter options
+ * and the first and last frame (n_frames ≥ 2), so it interpolates any pair,
+ * and out may be the middle columns of frames.  At t = 0 and 1 the result is
+ * the end frame blurred by the kernel (a barycenter with weights (1, 0)), not
+ * the frame itself. */
 int otad_metric_learning_interpolate(const otad_metric_learning *problem, const double *w,
                                      size_t n_times, const double *times, double *out,
                                      otad_metric_learning_energy *energy, otad_error *err);

@@ -113,6 +113,52 @@ static int copy_rows(const otad_ctx *c, otadC_factor *factor)
     return OTAD_OK;
 }
 
+/* The columns of CHOLMOD's factor are a postorder of its elimination tree
+ * (the parent of column j is the first row below the diagonal): a subtree
+ * is a range of columns ending at its root, and the node just before a root
+ * is its last child.  Down the chain of only children from the root, the
+ * first node with several children splits what lies below it in two — its
+ * last child's subtree and the rest — which share no entry of L: two threads
+ * can sweep them at once.  Kept when each half holds a quarter of L at
+ * least, and checked entry by entry (a factor not in postorder is left
+ * whole). */
+static void find_split(otadC_factor *factor)
+{
+    const int *lp = factor->f->p, *li = factor->f->i, *nz = factor->f->nz;
+    size_t n = factor->f->n;
+    size_t *count = malloc(2 * n * sizeof *count), *weight = count + n;
+    factor->middle = factor->top = 0;
+    if (!count || n < 4)
+        goto done;
+    for (size_t j = 0; j < n; j++)
+        count[j] = 1, weight[j] = (size_t)nz[j];
+    for (size_t j = 0; j < n; j++)
+        if (nz[j] > 1) {
+            size_t parent = (size_t)li[lp[j] + 1];
+            count[parent] += count[j];
+            weight[parent] += weight[j];
+        }
+    size_t root = n - 1;
+    while (root > 0 && count[root - 1] == count[root] - 1)
+        root--;
+    if (root == 0 || count[root] != root + 1)
+        goto done;
+    size_t middle = root - count[root - 1], last = weight[root - 1];
+    size_t rest = weight[root] - (size_t)nz[root] - last, total = (size_t)lp[n];
+    if (4 * last < total || 4 * rest < total)
+        goto done;
+    for (size_t j = 0; j < root; j++)
+        for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++) {
+            size_t i = (size_t)li[k];
+            if (i < root && (i >= middle) != (j >= middle))
+                goto done;
+        }
+    factor->middle = middle;
+    factor->top = root;
+done:
+    free(count);
+}
+
 int otadC_factorize(const otad_ctx *c, otadC_pattern *p, const double *values,
                     otadC_factor *factor)
 {
@@ -139,6 +185,7 @@ int otadC_factorize(const otad_ctx *c, otadC_pattern *p, const double *values,
         otadC_give_back(p, factor);
         return OTAD_ENOMEM;
     }
+    find_split(factor);
     return OTAD_OK;
 }
 
@@ -183,23 +230,21 @@ void otadC_scatter(const otadC_factor *f, size_t stride, size_t ncols, const dou
         }
 }
 
-/* L y = b row by row (each row gathers the rows before it), then Lᵀ x = y
- * column by column of L (each column gathers the rows after it), on
- * 4·groups (at most 32) interleaved columns starting at xi, in rows of
- * `stride` entries: the row being finished is held in registers and nothing
- * else is written — but for its copy in the vertices' order into `copy`
- * when that is not NULL. */
-static inline __attribute__((always_inline)) void sweep(const otadC_factor *f, double *xi,
-                                                        size_t stride, size_t groups,
-                                                        double *copy)
+/* L y = b for rows [lo, hi), row by row (each row gathers the rows before
+ * it), and Lᵀ x = y for columns [lo, hi) from the last (each column gathers
+ * the rows after it), on 4·groups (at most 32) interleaved columns starting
+ * at xi, in rows of `stride` entries: the row being finished is held in
+ * registers and nothing else is written — but for its copy in the vertices'
+ * order into `copy` when that is not NULL. */
+static inline __attribute__((always_inline)) void forward_rows(const otadC_factor *f,
+                                                               double *xi, size_t stride,
+                                                               size_t groups, size_t lo,
+                                                               size_t hi)
 {
-    const int *perm = f->f->Perm;
-    const int *lp = f->f->p, *li = f->f->i, *nz = f->f->nz;
     const int *rs = f->row_start, *rc = f->row_col;
-    const double *lx = f->f->x, *rv = f->row_val, *inv = f->inv_diag;
-    size_t n = f->f->n;
+    const double *rv = f->row_val, *inv = f->inv_diag;
     otadC_vec4 v[8];
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = lo; i < hi; i++) {
         double *xr = xi + i * stride;
         for (size_t q = 0; q < groups; q++)
             v[q] = otadC_load4(xr + 4 * q);
@@ -212,7 +257,17 @@ static inline __attribute__((always_inline)) void sweep(const otadC_factor *f, d
         for (size_t q = 0; q < groups; q++)
             otadC_store4(xr + 4 * q, v[q] * inv[i]);
     }
-    for (size_t j = n; j-- > 0;) {
+}
+
+static inline __attribute__((always_inline)) void backward_columns(const otadC_factor *f,
+                                                                   double *xi, size_t stride,
+                                                                   size_t groups, size_t lo,
+                                                                   size_t hi, double *copy)
+{
+    const int *lp = f->f->p, *li = f->f->i, *nz = f->f->nz, *perm = f->f->Perm;
+    const double *lx = f->f->x, *inv = f->inv_diag;
+    otadC_vec4 v[8];
+    for (size_t j = hi; j-- > lo;) {
         double *xj = xi + j * stride;
         for (size_t q = 0; q < groups; q++)
             v[q] = otadC_load4(xj + 4 * q);
@@ -232,20 +287,25 @@ static inline __attribute__((always_inline)) void sweep(const otadC_factor *f, d
 }
 
 /* The same for one column (the columns left over from groups of 4). */
-static void sweep1(const otadC_factor *f, double *xi, size_t stride, double *copy)
+static void forward_rows1(const otadC_factor *f, double *xi, size_t stride, size_t lo,
+                          size_t hi)
 {
-    const int *perm = f->f->Perm;
-    const int *lp = f->f->p, *li = f->f->i, *nz = f->f->nz;
     const int *rs = f->row_start, *rc = f->row_col;
-    const double *lx = f->f->x, *rv = f->row_val, *inv = f->inv_diag;
-    size_t n = f->f->n;
-    for (size_t i = 0; i < n; i++) {
+    const double *rv = f->row_val, *inv = f->inv_diag;
+    for (size_t i = lo; i < hi; i++) {
         double v = xi[i * stride];
         for (int k = rs[i]; k < rs[i + 1]; k++)
             v -= rv[k] * xi[(size_t)rc[k] * stride];
         xi[i * stride] = v * inv[i];
     }
-    for (size_t j = n; j-- > 0;) {
+}
+
+static void backward_columns1(const otadC_factor *f, double *xi, size_t stride, size_t lo,
+                              size_t hi, double *copy)
+{
+    const int *lp = f->f->p, *li = f->f->i, *nz = f->f->nz, *perm = f->f->Perm;
+    const double *lx = f->f->x, *inv = f->inv_diag;
+    for (size_t j = hi; j-- > lo;) {
         double v = xi[j * stride];
         for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++)
             v -= lx[k] * xi[(size_t)li[k] * stride];
@@ -255,43 +315,90 @@ static void sweep1(const otadC_factor *f, double *xi, size_t stride, double *cop
     }
 }
 
-/* Columns go in groups, each one sweep reading L once: 32 at a time on one
- * thread (L's entries serve more columns per load), 16 a group when threads
- * share them; 16 columns alone are split in two halves only when L is too
- * large for a core's cache (then the sweep waits on memory and a second
- * core helps, while with L in cache the halves would just read it twice).
- * The last columns go 8, 4 and one at a time. */
+/* One sweep (forward or backward) over rows [lo, hi) for `count` columns
+ * from `first`, in groups of 32, 16, 8, 4 and 1 (constant widths: the
+ * sweeps' vector loops unroll). */
+static void sweep_range(const otadC_factor *f, double *xi, size_t ncols, size_t first,
+                        size_t count, int backward, size_t lo, size_t hi, double *copy)
+{
+    for (size_t end = first + count; first < end;) {
+        size_t left = end - first, width = left >= 32 ? 32 : left >= 16 ? 16 : left >= 8 ? 8
+                                                          : left >= 4 ? 4 : 1;
+        double *x = xi + first, *to = copy ? copy + first : NULL;
+        if (backward) {
+            if (width == 32)
+                backward_columns(f, x, ncols, 8, lo, hi, to);
+            else if (width == 16)
+                backward_columns(f, x, ncols, 4, lo, hi, to);
+            else if (width == 8)
+                backward_columns(f, x, ncols, 2, lo, hi, to);
+            else if (width == 4)
+                backward_columns(f, x, ncols, 1, lo, hi, to);
+            else
+                backward_columns1(f, x, ncols, lo, hi, to);
+        } else {
+            if (width == 32)
+                forward_rows(f, x, ncols, 8, lo, hi);
+            else if (width == 16)
+                forward_rows(f, x, ncols, 4, lo, hi);
+            else if (width == 8)
+                forward_rows(f, x, ncols, 2, lo, hi);
+            else if (width == 4)
+                forward_rows(f, x, ncols, 1, lo, hi);
+            else
+                forward_rows1(f, x, ncols, lo, hi);
+        }
+        first += width;
+    }
+}
+
+/* A whole solve of `count` columns from `first`. */
+static void solve_columns(const otadC_factor *f, double *xi, size_t ncols, size_t first,
+                          size_t count, double *copy)
+{
+    size_t n = f->f->n;
+    sweep_range(f, xi, ncols, first, count, 0, 0, n, copy);
+    sweep_range(f, xi, ncols, first, count, 1, 0, n, copy);
+}
+
+/* When L is larger than a core's cache the sweeps wait on memory: two
+ * threads then take the two halves of the elimination tree (each reading
+ * its part of L once, for all the columns), and half the columns each of
+ * the top.
+ * Otherwise columns go in groups, each one sweep reading L once: 32 at a
+ * time on one thread (L's entries serve more columns per load), 16 a group
+ * when two threads share them, each from its own cache. */
 void otadC_solve(const otadC_factor *f, size_t ncols, double *xi, double *copy)
 {
     const size_t cache_bytes = (size_t)2 << 20;
-    size_t nnz = (size_t)((const int *)f->f->p)[f->f->n];
+    size_t n = f->f->n, nnz = (size_t)((const int *)f->f->p)[n];
     int threads = omp_get_max_threads() > 1;
-    int split = threads && ncols == 16 && nnz * (sizeof(double) + sizeof(int)) > cache_bytes;
-    size_t width = !threads && ncols >= 32 ? 32 : split ? 8 : 16, groups = ncols / width;
+    if (threads && f->top && nnz * (sizeof(double) + sizeof(int)) > cache_bytes) {
+#pragma omp parallel num_threads(2)
+        {
+            const size_t bounds[3] = {0, f->middle, f->top};
+            int first = omp_get_thread_num(), step = omp_get_num_threads();
+            for (int half = first; half < 2; half += step)
+                sweep_range(f, xi, ncols, 0, ncols, 0, bounds[half], bounds[half + 1], copy);
+            /* the top rows need both halves; its columns split between the
+             * threads instead (it is small enough to be read twice) */
+            size_t from = ncols * (size_t)first / (size_t)step;
+            size_t to = ncols * (size_t)(first + 1) / (size_t)step;
+#pragma omp barrier
+            sweep_range(f, xi, ncols, from, to - from, 0, f->top, n, copy);
+            sweep_range(f, xi, ncols, from, to - from, 1, f->top, n, copy);
+#pragma omp barrier
+            for (int half = first; half < 2; half += step)
+                sweep_range(f, xi, ncols, 0, ncols, 1, bounds[half], bounds[half + 1], copy);
+        }
+        return;
+    }
+    size_t width = threads ? 16 : 32, groups = ncols / width;
     /* a small solve is over before a second thread has started */
     int parallel = threads && groups >= 2 && nnz * ncols >= ((size_t)1 << 18);
 #pragma omp parallel for schedule(static) if (parallel)
-    for (size_t q = 0; q < groups; q++) {
-        /* constant widths: the sweeps' vector loops unroll */
-        size_t at = width * q;
-        double *to = copy ? copy + at : NULL;
-        if (width == 32)
-            sweep(f, xi + at, ncols, 8, to);
-        else if (width == 16)
-            sweep(f, xi + at, ncols, 4, to);
-        else
-            sweep(f, xi + at, ncols, 2, to);
-    }
-    for (size_t first = width * groups; first < ncols;) {
-        size_t left = ncols - first;
-        double *to = copy ? copy + first : NULL;
-        if (left >= 16)
-            sweep(f, xi + first, ncols, 4, to), first += 16;
-        else if (left >= 8)
-            sweep(f, xi + first, ncols, 2, to), first += 8;
-        else if (left >= 4)
-            sweep(f, xi + first, ncols, 1, to), first += 4;
-        else
-            sweep1(f, xi + first, ncols, to), first += 1;
-    }
+    for (size_t q = 0; q < groups; q++)
+        solve_columns(f, xi, ncols, width * q, width, copy);
+    if (ncols > width * groups)
+        solve_columns(f, xi, ncols, width * groups, ncols - width * groups, copy);
 }

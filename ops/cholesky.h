@@ -34,6 +34,10 @@ typedef struct otadC_factor {
     cholmod_factor *f;
     const int *row_start, *row_col;
     const double *row_val, *inv_diag;
+    /* Columns [0, middle) and [middle, top) are two subtrees of the
+     * elimination tree, independent in both sweeps; [top, n) the rest.  top
+     * is 0 when there is no such split worth two threads. */
+    size_t middle, top;
 } otadC_factor;
 
 /* Factorise the matrix with these values (nnz, in pattern order) into a

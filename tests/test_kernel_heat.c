@@ -1,6 +1,8 @@
 /* Graphs and the heat kernel M^(−S), M = I − ε/(4S) L_w. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "support.h"
 
@@ -146,6 +148,36 @@ static void test_rewind_keeps_the_kernel_sound(void **state)
     otad_graph_free(&g);
 }
 
+/* A factor larger than a core's cache is swept by two threads at once, one
+ * half of the elimination tree each: the same solves as one thread's. */
+static void test_two_threads_agree(void **state)
+{
+    (void)state;
+    otad_graph *g = NULL;
+    otad_error err;
+    if (otad_graph_grid3d(&g, 16, 16, 16, &err) != OTAD_OK)
+        fail_msg("%s", err.message);
+    size_t n = otad_graph_vertices(g), m = otad_graph_edges(g), cols[3] = {1, 16, 32};
+    double *w = random_matrix(21, m, 1, 0.5, 2), *x = random_matrix(22, n, 32, 0, 1);
+    double *y[2] = {malloc(n * 32 * sizeof(double)), malloc(n * 32 * sizeof(double))};
+    int threads = omp_get_max_threads();
+    for (int c = 0; c < 3; c++) {
+        for (int t = 0; t < 2; t++) {
+            omp_set_num_threads(t + 1);
+            otad_tape *tape = new_tape();
+            otad_kernel k = otad_kernel_heat(tape, g, otad_const(tape, m, 1, w), 0.04, 3);
+            otad_var out = otad_kernel_apply(tape, k, 0, otad_const(tape, n, cols[c], x));
+            assert_tape_ok(tape);
+            memcpy(y[t], otad_value_of(tape, out).data, n * cols[c] * sizeof(double));
+            otad_tape_free(&tape);
+        }
+        assert_rel_close("two threads", y[1], y[0], n * cols[c], 1e-13);
+    }
+    omp_set_num_threads(threads);
+    free(w), free(x), free(y[0]), free(y[1]);
+    otad_graph_free(&g);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -188,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_apply_inverts_m_to_the_s),
         cmocka_unit_test(test_gradients_to_x_and_weights),
         cmocka_unit_test(test_rewind_keeps_the_kernel_sound),
+        cmocka_unit_test(test_two_threads_agree),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
