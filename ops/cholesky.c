@@ -42,7 +42,8 @@ int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, cons
     p->cm.final_ll = 1;           /* LLᵀ, packed and monotonic: what our sweeps read */
     p->cm.final_pack = 1;
     p->cm.final_monotonic = 1;
-    p->cm.nmethods = 9;
+    p->cm.nmethods = 9;           /* every ordering, the sparsest factor kept: analysed
+                                     once, it is swept thousands of times */
     p->n = n;
     p->nnz = col_start[n];
     p->matrix = cholmod_allocate_sparse(n, n, p->nnz, 1, 1, -1, CHOLMOD_REAL, &p->cm);
