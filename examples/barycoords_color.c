@@ -35,10 +35,9 @@
 #include <string.h>
 
 #include "otad.h"
+#include "rgb_bins.h"
 
 enum {
-    BINS = 16,                      /* per channel */
-    N = BINS * BINS * BINS,
     SCENE_WIDTH = 96, SCENE_HEIGHT = 64,
     SCENES = 5, DATABASE = 4,       /* the last scene is a target */
     THUMB_HEIGHT = 128, GAP = 8,
@@ -57,10 +56,6 @@ enum {
 
 static const char *const scene_names[SCENES] = {"sunset", "forest", "ocean", "desert", "night"};
 static const double lambda_true[DATABASE] = {0.4, 0.1, 0.3, 0.2};
-
-typedef struct rgb {
-    double r, g, b;
-} rgb;
 
 typedef struct picture {
     double *rgb;          /* 3 per pixel, row-major, malloc'd */
@@ -201,20 +196,6 @@ static int draw_scene(int s, picture *p)
 
 /* ---- palettes --------------------------------------------------------------- */
 
-/* The nearest grid coordinate i/15 of a channel value.  Bins are numbered
- * red fastest, as axis 0 of the grid. */
-static size_t channel_bin(double v)
-{
-    long i = lround(v * (BINS - 1));
-    return (size_t)(i < 0 ? 0 : i > BINS - 1 ? BINS - 1 : i);
-}
-
-static rgb bin_colour(size_t bin)
-{
-    return (rgb){(double)(bin % BINS) / (BINS - 1), (double)(bin / BINS % BINS) / (BINS - 1),
-                 (double)(bin / (BINS * BINS)) / (BINS - 1)};
-}
-
 /* Pixels counted at their nearest grid point.  Every bin then gets FLOOR
  * more: a picture uses a few hundred of the 4096 colours, on empty bins
  * u = a/(Kv) is 0, and where Kᵀu then underflows (smaller ε) the
@@ -227,7 +208,7 @@ static void palette_of(const picture *p, double *h)
     memset(h, 0, N * sizeof *h);
     for (size_t i = 0; i < pixels; i++) {
         const double *px = p->rgb + 3 * i;
-        h[channel_bin(px[0]) + BINS * (channel_bin(px[1]) + BINS * channel_bin(px[2]))] += 1;
+        h[pixel_bin(px)] += 1;
     }
     double sum = 0;
     for (size_t i = 0; i < N; i++)

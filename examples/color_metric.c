@@ -39,9 +39,9 @@
 #include <time.h>
 
 #include "otad.h"
+#include "rgb_bins.h"
 
 enum {
-    BINS = 16, N = BINS * BINS * BINS, /* r fastest, as axis 0 of the grid */
     WIDTH = 64, HEIGHT = 48,
     FRAMES = 7,                         /* interpolations are compared at their times */
     ZOOM = 2, GAP = 6,
@@ -53,10 +53,6 @@ enum {
  * divides by K v, which must not vanish on empty bins. */
 #define FLOOR 1e-6
 #define MIN_SHARE 0.01
-
-typedef struct rgb {
-    double r, g, b;
-} rgb;
 
 typedef struct settings {
     double eps, lambda_s;
@@ -143,18 +139,6 @@ static void draw(double s, double *pixels)
 
 /* ---- palettes ---------------------------------------------------------------- */
 
-static size_t channel_bin(double v)
-{
-    long i = lround(v * (BINS - 1));
-    return (size_t)(i < 0 ? 0 : i > BINS - 1 ? BINS - 1 : i);
-}
-
-static rgb bin_colour(size_t bin)
-{
-    return (rgb){(double)(bin % BINS) / (BINS - 1), (double)(bin / BINS % BINS) / (BINS - 1),
-                 (double)(bin / (BINS * BINS)) / (BINS - 1)};
-}
-
 /* Mass 1 each, so that all frames have the same. */
 static void palette_of(const double *pixels, double *h)
 {
@@ -162,7 +146,7 @@ static void palette_of(const double *pixels, double *h)
     memset(h, 0, N * sizeof *h);
     for (size_t i = 0; i < count; i++) {
         const double *p = pixels + 3 * i;
-        h[channel_bin(p[0]) + BINS * (channel_bin(p[1]) + BINS * channel_bin(p[2]))] += 1;
+        h[pixel_bin(p)] += 1;
     }
     double sum = 0;
     for (size_t i = 0; i < N; i++)
