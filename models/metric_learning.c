@@ -153,15 +153,12 @@ static void energy_terms(otad_tape *t, const otad_metric_learning *p, otad_var w
                          otad_var terms[3])
 {
     size_t n = p->size, inner = p->n_frames - 2;
-    double *times = malloc(inner * sizeof *times);
-    if (!times) {
-        otad_tape_fail(t, OTAD_ENOMEM, "metric learning: out of memory");
+    double *times = otad_tape_alloc(t, inner * sizeof *times);
+    if (!times)
         return;
-    }
     for (size_t i = 0; i < inner; i++)
         times[i] = frame_time(p, i + 1);
     otad_var bary = interpolate(t, p, w, inner, times);
-    free(times);
     otad_var observed = otad_const(t, n, inner, p->frames + n);
     otad_var losses = otadM_histogram_loss(t, p->loss, (otad_kernel){0}, bary, observed, NULL);
     double alpha = p->data_weight > 0 ? p->data_weight : (double)n;

@@ -122,14 +122,18 @@ static int copy_rows(const otad_ctx *c, otadC_factor *factor)
  * last child's subtree and the rest — which share no entry of L: two threads
  * can sweep them at once.  Kept when each half holds a quarter of L at
  * least, and checked entry by entry (a factor not in postorder is left
- * whole). */
-static void find_split(otadC_factor *factor)
+ * whole).  The same for every factor of a pattern: found with the first. */
+static void find_split(otadC_pattern *p, const otadC_factor *factor)
 {
     const int *lp = factor->f->p, *li = factor->f->i, *nz = factor->f->nz;
     size_t n = factor->f->n;
-    size_t *count = malloc(2 * n * sizeof *count), *weight = count + n;
-    factor->middle = factor->top = 0;
-    if (!count || n < 4)
+    size_t *count = malloc(2 * n * sizeof *count);
+    if (!count)
+        return; /* tried again with the next factor */
+    size_t *weight = count + n;
+    p->split_known = 1;
+    p->middle = p->top = 0;
+    if (n < 4)
         goto done;
     for (size_t j = 0; j < n; j++)
         count[j] = 1, weight[j] = (size_t)nz[j];
@@ -154,8 +158,8 @@ static void find_split(otadC_factor *factor)
             if (i < root && (i >= middle) != (j >= middle))
                 goto done;
         }
-    factor->middle = middle;
-    factor->top = root;
+    p->middle = middle;
+    p->top = root;
 done:
     free(count);
 }
@@ -186,7 +190,10 @@ int otadC_factorize(const otad_ctx *c, otadC_pattern *p, const double *values,
         otadC_give_back(p, factor);
         return OTAD_ENOMEM;
     }
-    find_split(factor);
+    if (!p->split_known)
+        find_split(p, factor);
+    factor->middle = p->middle;
+    factor->top = p->top;
     return OTAD_OK;
 }
 

@@ -19,6 +19,8 @@ typedef struct otadC_pattern {
     int started;               /* cm is live: destroy must finish it */
     cholmod_factor **pool;     /* numeric factors not in use, kept for reuse */
     size_t pool_size, pool_cap;
+    int split_known;           /* the factors' split (otadC_factor) is found: */
+    size_t middle, top;        /* it depends on the pattern only */
 } otadC_pattern;
 
 /* Analyse the lower-triangle pattern (col_start[n+1], row[nnz], rows sorted

@@ -86,7 +86,9 @@ static int adjacent_edges(const otad_graph *g, size_t **start_out, size_t **list
     return OTAD_OK;
 }
 
-int otadO_graph_default_neighbours(otad_graph *g, otad_error *err)
+/* The grid's same-orientation neighbours, or for an edge list the edges
+ * sharing an endpoint, into g, once. */
+static int default_neighbours(otad_graph *g, otad_error *err)
 {
     if (g->neighbour_start)
         return OTAD_OK;
@@ -144,7 +146,7 @@ int otad_graph_set_edge_neighbours(otad_graph *g, const size_t *start, const siz
 size_t otad_graph_edge_neighbours(otad_graph *g, size_t e, const size_t **list)
 {
     *list = NULL;
-    if (!g || e >= g->n_edges || otadO_graph_default_neighbours(g, NULL) != OTAD_OK)
+    if (!g || e >= g->n_edges || default_neighbours(g, NULL) != OTAD_OK)
         return 0;
     *list = g->neighbours + g->neighbour_start[e];
     return g->neighbour_start[e + 1] - g->neighbour_start[e];
@@ -217,7 +219,7 @@ otad_var otad_edge_differences(otad_tape *t, otad_graph *g, otad_var w)
         return none;
     }
     otad_error err;
-    int rc = otadO_graph_default_neighbours(g, &err);
+    int rc = default_neighbours(g, &err);
     if (rc != OTAD_OK) {
         otad_tape_fail(t, rc, "edge_differences: %s", err.message);
         return none;

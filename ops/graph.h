@@ -18,8 +18,4 @@ struct otad_graph {
                                              until first needed */
 };
 
-/* The grid's same-orientation neighbours, or for an edge list the edges
- * sharing an endpoint, into g (edge_differences.c). */
-int otadO_graph_default_neighbours(otad_graph *g, otad_error *err);
-
 #endif

@@ -74,18 +74,12 @@ static void heat_release(void *state)
         otadC_give_back(&h->graph->chol, &h->factor);
 }
 
-/* `blocks` blocks of n × ncols interleaved entries for this call. */
-static double *workspace(const otad_ctx *c, const heat *h, size_t ncols, size_t blocks)
-{
-    return otad_scratch(c, blocks * h->graph->n_vertices * ncols * sizeof(double));
-}
-
 static int heat_apply(const otad_ctx *c, void *state, unsigned product, size_t ncols,
                       const double *x, double beta, double *y)
 {
     (void)product; /* symmetric; no cost products (shape checks say so) */
     heat *h = state;
-    double *xi = workspace(c, h, ncols, 1);
+    double *xi = otad_scratch(c, h->graph->n_vertices * ncols * sizeof *xi);
     if (!xi)
         return OTAD_ENOMEM;
     otadC_gather(&h->factor, ncols, ncols, x, xi);
