@@ -186,6 +186,135 @@ int otad_metric_learning_interpolate(const otad_metric_learning *problem, const 
                                      size_t n_times, const double *times, double *out,
                                      otad_metric_learning_energy *energy, otad_error *err);
 
+/* ---- minimum Kantorovich estimation (Bassetti et al. 2006; seeds 001, 003) */
+
+/* Fit a model measure α_θ = Σ_i a_i δ_{x_i(θ)} — fixed samples pushed
+ * through a differentiable map f_θ — to data β = Σ_j b_j δ_{y_j} in R^d by
+ * minimising over θ a Sinkhorn loss with the squared Euclidean cost:
+ *     W(α_θ, β)                                       (debiased = 0), or
+ *     W(α_θ, β) − ½ W(α_θ, α_θ) − ½ W(β, β)           (debiased = 1),
+ * W the chosen value of L Sinkhorn iterations (the seeds' W_L by default).
+ * W_L is biased: at ε larger than the model's details its minimiser shrinks
+ * the model (ellipses to segments); the debiased divergence is not. */
+
+/* Records the model's points (n×d: point i is row i) from θ, and its weights
+ * (n×1, non-negative, summing to 1) or an invalid handle for uniform 1/n.
+ * Returns OTAD_OK or the tape's status. */
+typedef int (*otad_mke_model_fn)(otad_tape *tape, otad_var theta, void *instance,
+                                 otad_var *points, otad_var *weights);
+
+typedef struct otad_mke {
+    size_t dim;                    /* d ≥ 1 */
+    size_t n_data;                 /* m ≥ 1 */
+    const double *data;            /* m×d column-major (point j is row j), borrowed */
+    const double *data_weights;    /* m non-negative, scaled to sum 1; NULL: uniform */
+    otad_mke_model_fn model;       /* a ready model below, or the caller's */
+    void *model_instance;
+    size_t n_params;               /* entries of θ */
+    double eps;                    /* ε of K = exp(−‖x − y‖²/ε); default 0.01 */
+    otad_sinkhorn_value value;     /* default OTAD_SINKHORN_COST: W_L = ⟨P_L, C⟩ */
+    int debiased;                  /* default 0 */
+    otad_sinkhorn_opts sinkhorn;   /* L = 100, scaling domain, UNROLL; the mode says how
+                                      the iterations are differentiated */
+} otad_mke;
+
+/* The defaults; data and model left empty. */
+void otad_mke_init(otad_mke *problem);
+
+/* OTAD_OK, or the first problem found (message in err): no data, a
+ * non-finite coordinate, negative or non-finite weights or none positive,
+ * no model or no parameters, ε not positive, an unknown value. */
+int otad_mke_check(const otad_mke *problem, otad_error *err);
+
+/* Records the loss at θ (n_params × 1).  problem is an otad_mke that passed
+ * otad_mke_check.  With debiased = 1 it records W(β, β) too, which does not
+ * depend on θ: fit computes that once instead. */
+otad_var otad_mke_build(otad_tape *tape, otad_var theta, void *problem);
+
+typedef struct otad_mke_result {
+    double *theta;            /* n_params, the fitted θ, malloc'd; NULL on failure */
+    double *points;           /* n_model × d at θ, malloc'd */
+    double *weights;          /* n_model at θ, malloc'd */
+    size_t n_model;
+    otad_lbfgs_result lbfgs;  /* status, loss per iteration, evaluations, time */
+} otad_mke_result;
+
+/* Minimise from θ = start (n_params).  params NULL: the driver's defaults
+ * (params->progress reports each iteration).  Returns OTAD_OK or the error
+ * that stopped it (message in err).  Free the result with
+ * otad_mke_result_free, whatever the return. */
+int otad_mke_fit(const otad_mke *problem, const double *start, const otad_lbfgs_params *params,
+                 otad_mke_result *result, otad_error *err);
+
+void otad_mke_result_free(otad_mke_result *result);
+
+/* The model's points and weights at θ, malloc'd into *points (n×d) and
+ * *weights (n), n in *n_model; and, when loss is not NULL, the loss there. */
+int otad_mke_evaluate(const otad_mke *problem, const double *theta, double **points,
+                      double **weights, size_t *n_model, double *loss, otad_error *err);
+
+/* Ready models.  Each `otad_mke_use_*` checks its arguments against the
+ * problem's data, fills the model's struct (which must outlive the problem's
+ * use) and sets problem->model, model_instance and n_params. */
+
+/* k-means as MKE: k atoms with free positions and weights,
+ * θ = (positions k×d column-major, then k logits), weights = softmax(logits).
+ * As ε → 0 with the transport cost, its minimisers are k-means clusterings. */
+typedef struct otad_mke_atoms {
+    size_t k, dim;
+} otad_mke_atoms;
+
+int otad_mke_use_atoms(otad_mke *problem, otad_mke_atoms *atoms, size_t k, otad_error *err);
+int otad_mke_atoms_model(otad_tape *tape, otad_var theta, void *atoms, otad_var *points,
+                         otad_var *weights);
+/* A start: k data points chosen by k-means++ seeding (deterministic in
+ * seed), equal weights.  theta has n_params entries. */
+void otad_mke_atoms_start(const otad_mke *problem, const otad_mke_atoms *atoms, uint64_t seed,
+                          double *theta);
+
+/* K uniform ellipses in the plane (seed 003): x_{k,j} = m_k + A_k z_j over
+ * fixed samples z_j of the unit disk, θ = (m_k (2), A_k row-major (4)) for
+ * k = 0..K−1, each ellipse with weight 1/K spread evenly on its samples.
+ * A_k is identifiable only up to a rotation of the disk: compare A_k A_kᵀ. */
+typedef struct otad_mke_ellipses {
+    size_t count;              /* K */
+    size_t n_samples;          /* z_j per ellipse */
+    const double *samples;     /* n_samples × 2 column-major, borrowed */
+} otad_mke_ellipses;
+
+int otad_mke_use_ellipses(otad_mke *problem, otad_mke_ellipses *ellipses, size_t count,
+                          size_t n_samples, const double *samples, otad_error *err);
+int otad_mke_ellipses_model(otad_tape *tape, otad_var theta, void *ellipses, otad_var *points,
+                            otad_var *weights);
+/* n points spread evenly over the unit disk (a Vogel spiral: radius
+ * √((j + ½)/n), angle j·π(3 − √5)), n×2 column-major. */
+void otad_disk_samples(size_t n, double *z);
+/* Semi-axes of the ellipse of one parameter block (m, A row-major):
+ * the square roots of the eigenvalues of A Aᵀ, larger first. */
+void otad_ellipse_semi_axes(const double *block, double axes[2]);
+
+/* A generator (seed 001, Genevay et al. 2018): a perceptron f_θ from a latent
+ * space to R^d with tanh hidden layers and a linear output, applied to fixed
+ * latent samples.  θ holds, layer after layer, the weights (in×out
+ * column-major: h ← tanh(h W + b), h a row) and the biases (out). */
+#define OTAD_MKE_MLP_MAX_LAYERS 8
+typedef struct otad_mke_mlp {
+    size_t n_layers;           /* hidden layers + the output layer */
+    size_t width[OTAD_MKE_MLP_MAX_LAYERS + 1]; /* latent dim, hidden widths, d */
+    size_t n_samples;
+    const double *samples;     /* n_samples × latent dim column-major, borrowed */
+} otad_mke_mlp;
+
+/* hidden: n_hidden widths (0 < n_hidden < OTAD_MKE_MLP_MAX_LAYERS). */
+int otad_mke_use_mlp(otad_mke *problem, otad_mke_mlp *mlp, size_t latent_dim,
+                     size_t n_hidden, const size_t *hidden, size_t n_samples,
+                     const double *samples, otad_error *err);
+int otad_mke_mlp_model(otad_tape *tape, otad_var theta, void *mlp, otad_var *points,
+                       otad_var *weights);
+/* A start: weights uniform in ±√(6/(in + out)) (Glorot), deterministic in
+ * seed, biases 0. */
+void otad_mke_mlp_start(const otad_mke_mlp *mlp, uint64_t seed, double *theta);
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,6 +33,7 @@ otad_var otad_exp(otad_tape *tape, otad_var x);
 otad_var otad_log(otad_tape *tape, otad_var x);                   /* x > 0 */
 /* x^p; x ≥ 0 unless p is an integer, and x ≠ 0 when p < 0. */
 otad_var otad_pow(otad_tape *tape, otad_var x, double p);
+otad_var otad_tanh(otad_tape *tape, otad_var x);                  /* an activation */
 
 /* ---- reductions ----------------------------------------------------------- */
 

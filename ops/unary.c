@@ -1,4 +1,4 @@
-/* Entry-by-entry functions of one value: scale, exp, log, pow. */
+/* Entry-by-entry functions of one value: scale, exp, log, pow, tanh. */
 #include <math.h>
 
 #include "shape_rules.h"
@@ -137,4 +137,31 @@ otad_var otad_pow(otad_tape *t, otad_var x, double p)
         return (otad_var){0, 0};
     }
     return otad_apply(t, &op_pow, &p, 1, &x);
+}
+
+/* ---- tanh: the activation of small generators -------------------------- */
+
+static int tanh_forward(otad_ctx *c)
+{
+    const double *x = c->in[0].data;
+    for (size_t k = 0; k < size_of(c->out); k++)
+        c->out.data[k] = tanh(x[k]);
+    return OTAD_OK;
+}
+
+static int tanh_vjp(otad_ctx *c)
+{
+    for (size_t k = 0; k < size_of(c->out); k++) {
+        double y = c->out.data[k];
+        c->in_grad[0][k] += c->out_grad[k] * (1 - y * y);
+    }
+    return OTAD_OK;
+}
+
+static const otad_op op_tanh = {.name = "tanh", .arity = 1, .shape = shape_of_input,
+                                .forward = tanh_forward, .vjp = tanh_vjp};
+
+otad_var otad_tanh(otad_tape *t, otad_var x)
+{
+    return otad_apply(t, &op_tanh, NULL, 1, &x);
 }

@@ -1,4 +1,4 @@
-/* scale, exp, log, pow: values, gradients, domain errors. */
+/* scale, exp, log, pow, tanh: values, gradients, domain errors. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -13,6 +13,7 @@ typedef struct unary_case {
 static const unary_case cases[] = {
     {"scale", -2.5, -3, 3}, {"exp", 0, -3, 3},       {"log", 0, 0.1, 4},
     {"pow", 2.5, 0.1, 3},   {"pow", 3, -2, 2},       {"pow", -1.5, 0.2, 3},
+    {"tanh", 0, -3, 3},
 };
 
 static otad_var record_unary(otad_tape *t, const otad_var *in, void *instance)
@@ -22,6 +23,7 @@ static otad_var record_unary(otad_tape *t, const otad_var *in, void *instance)
     case 's': return otad_scale(t, in[0], c->param);
     case 'e': return otad_exp(t, in[0]);
     case 'l': return otad_log(t, in[0]);
+    case 't': return otad_tanh(t, in[0]);
     default: return otad_pow(t, in[0], c->param);
     }
 }
@@ -32,6 +34,7 @@ static double expected(const unary_case *c, double x)
     case 's': return c->param * x;
     case 'e': return exp(x);
     case 'l': return log(x);
+    case 't': return tanh(x);
     default: return pow(x, c->param);
     }
 }

@@ -1,0 +1,246 @@
+/* Minimum Kantorovich estimation (Bassetti et al. 2006, seeds 001 and 003):
+ * a model measure pushed forward from fixed samples is fitted to data by a
+ * Sinkhorn loss with the squared Euclidean cost.  The model is any build
+ * function of θ; the loss, its debiasing and the gradient mode are options. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models.h"
+
+static const otad_var no_var;
+
+void otad_mke_init(otad_mke *p)
+{
+    memset(p, 0, sizeof *p);
+    p->eps = 0.01;
+    p->value = OTAD_SINKHORN_COST;
+    otad_sinkhorn_opts_init(&p->sinkhorn);
+}
+
+int otad_mke_check(const otad_mke *p, otad_error *err)
+{
+    if (!p)
+        return otad_error_set(err, OTAD_EINVAL, "mke: no problem given");
+    if (!p->data || p->n_data == 0 || p->dim == 0)
+        return otad_error_set(err, OTAD_EINVAL, "mke: no data given (%zu points in %zu "
+                              "dimensions)", p->n_data, p->dim);
+    for (size_t c = 0; c < p->dim; c++)
+        for (size_t j = 0; j < p->n_data; j++)
+            if (!isfinite(p->data[j + c * p->n_data]))
+                return otad_error_set(err, OTAD_EDOMAIN, "mke: data point %zu has coordinate "
+                                      "%zu = %g (must be finite)", j, c,
+                                      p->data[j + c * p->n_data]);
+    if (p->data_weights) {
+        double mass = 0;
+        for (size_t j = 0; j < p->n_data; j++) {
+            double b = p->data_weights[j];
+            if (!(b >= 0) || !isfinite(b))
+                return otad_error_set(err, OTAD_EDOMAIN, "mke: data weight %zu is %g (must be "
+                                      "finite and non-negative)", j, b);
+            mass += b;
+        }
+        if (!(mass > 0))
+            return otad_error_set(err, OTAD_EDOMAIN, "mke: the data weights are all zero");
+    }
+    if (!p->model || p->n_params == 0)
+        return otad_error_set(err, OTAD_EINVAL, "mke: no model given (a build function and "
+                              "its number of parameters)");
+    if (!(p->eps > 0) || !isfinite(p->eps))
+        return otad_error_set(err, OTAD_EDOMAIN, "mke: eps is %g, must be positive", p->eps);
+    if ((unsigned)p->value > OTAD_SINKHORN_ENTROPIC)
+        return otad_error_set(err, OTAD_EINVAL, "mke: unknown Sinkhorn value %d", (int)p->value);
+    return OTAD_OK;
+}
+
+/* The data measure on t: points and weights scaled to mass 1. */
+static void record_data(otad_tape *t, const otad_mke *p, otad_var *y, otad_var *b)
+{
+    size_t m = p->n_data;
+    *y = otad_const(t, m, p->dim, p->data);
+    if (!p->data_weights) {
+        *b = otad_const_fill(t, m, 1, 1.0 / (double)m);
+        return;
+    }
+    double *w = otad_tape_alloc(t, m * sizeof *w), mass = 0;
+    if (!w) {
+        *b = no_var;
+        return;
+    }
+    for (size_t j = 0; j < m; j++)
+        mass += p->data_weights[j];
+    for (size_t j = 0; j < m; j++)
+        w[j] = p->data_weights[j] / mass;
+    *b = otad_const(t, m, 1, w);
+}
+
+static otad_var self_loss(otad_tape *t, const otad_mke *p, otad_var x, otad_var a)
+{
+    otad_kernel k = otad_kernel_gibbs_points(t, x, x, p->eps);
+    return otad_sinkhorn_loss(t, k, a, a, &p->sinkhorn, p->value);
+}
+
+/* ½ W(β, β), which no θ changes. */
+static int data_self_loss(const otad_mke *p, double *out, otad_error *err)
+{
+    otad_tape *t;
+    int rc = otad_tape_new(&t, NULL);
+    if (rc != OTAD_OK)
+        return otad_error_set(err, rc, "mke: out of memory");
+    otad_var y, b;
+    record_data(t, p, &y, &b);
+    double w = otad_scalar(t, self_loss(t, p, y, b));
+    rc = otad_tape_status(t);
+    if (rc != OTAD_OK)
+        otad_error_set(err, rc, "mke: the data's self-transport failed: %s",
+                       otad_tape_message(t));
+    *out = 0.5 * w;
+    otad_tape_free(&t);
+    return rc;
+}
+
+/* The model's points and weights at θ; weights uniform when the model gives
+ * none. */
+static int record_model(otad_tape *t, otad_var theta, const otad_mke *p, otad_var *x,
+                        otad_var *a)
+{
+    otad_value th = otad_value_of(t, theta);
+    if (th.data && th.rows * th.cols != p->n_params)
+        return otad_tape_fail(t, OTAD_ESHAPE, "mke: theta has %zu entries, the model has %zu "
+                              "parameters", th.rows * th.cols, p->n_params);
+    *x = *a = no_var;
+    int rc = p->model(t, theta, p->model_instance, x, a);
+    if (rc != OTAD_OK || otad_tape_status(t) != OTAD_OK)
+        return otad_tape_fail(t, rc != OTAD_OK ? rc : OTAD_EINVAL, "mke: the model failed");
+    otad_value xv = otad_value_of(t, *x);
+    if (!xv.data)
+        return otad_tape_fail(t, OTAD_EINVAL, "mke: the model recorded no points");
+    if (xv.cols != p->dim || xv.rows == 0)
+        return otad_tape_fail(t, OTAD_ESHAPE, "mke: the model's points are %zu×%zu, the data "
+                              "has %zu coordinates", xv.rows, xv.cols, p->dim);
+    if (!otad_var_valid(*a)) {
+        *a = otad_const_fill(t, xv.rows, 1, 1.0 / (double)xv.rows);
+        return otad_tape_status(t);
+    }
+    otad_value av = otad_value_of(t, *a);
+    if (av.data && (av.rows != xv.rows || av.cols != 1))
+        return otad_tape_fail(t, OTAD_ESHAPE, "mke: the model's weights are %zu×%zu, its "
+                              "points need %zu×1", av.rows, av.cols, xv.rows);
+    return otad_tape_status(t);
+}
+
+/* The loss at θ; half_data_self: ½ W(β, β) when known, else NULL. */
+static otad_var record_loss(otad_tape *t, otad_var theta, const otad_mke *p,
+                            const double *half_data_self)
+{
+    otad_var x, a, y, b;
+    if (record_model(t, theta, p, &x, &a) != OTAD_OK)
+        return no_var;
+    record_data(t, p, &y, &b);
+    otad_kernel k = otad_kernel_gibbs_points(t, x, y, p->eps);
+    otad_var loss = otad_sinkhorn_loss(t, k, a, b, &p->sinkhorn, p->value);
+    if (!p->debiased)
+        return loss;
+    loss = otad_sub(t, loss, otad_scale(t, self_loss(t, p, x, a), 0.5));
+    otad_var data_self = half_data_self ? otad_const_fill(t, 1, 1, *half_data_self)
+                                        : otad_scale(t, self_loss(t, p, y, b), 0.5);
+    return otad_sub(t, loss, data_self);
+}
+
+otad_var otad_mke_build(otad_tape *t, otad_var theta, void *problem)
+{
+    if (!problem) {
+        otad_tape_fail(t, OTAD_EINVAL, "mke: no problem given");
+        return no_var;
+    }
+    return record_loss(t, theta, problem, NULL);
+}
+
+/* What fit evaluates: the problem with ½ W(β, β) computed once. */
+typedef struct prepared {
+    const otad_mke *problem;
+    double half_data_self;
+} prepared;
+
+static otad_var build_prepared(otad_tape *t, otad_var theta, void *instance)
+{
+    const prepared *pp = instance;
+    return record_loss(t, theta, pp->problem, &pp->half_data_self);
+}
+
+int otad_mke_evaluate(const otad_mke *p, const double *theta, double **points,
+                      double **weights, size_t *n_model, double *loss, otad_error *err)
+{
+    if (!theta || !points || !weights || !n_model)
+        return otad_error_set(err, OTAD_EINVAL, "mke: evaluate needs theta and outputs");
+    *points = *weights = NULL;
+    *n_model = 0;
+    int rc = otad_mke_check(p, err);
+    if (rc != OTAD_OK)
+        return rc;
+    otad_tape *t;
+    if ((rc = otad_tape_new(&t, NULL)) != OTAD_OK)
+        return otad_error_set(err, rc, "mke: out of memory");
+    otad_var th = otad_const(t, p->n_params, 1, theta), x, a;
+    if (record_model(t, th, p, &x, &a) == OTAD_OK && loss)
+        *loss = otad_scalar(t, record_loss(t, th, p, NULL));
+    rc = otad_tape_status(t);
+    if (rc == OTAD_OK) {
+        otad_value xv = otad_value_of(t, x), av = otad_value_of(t, a);
+        *points = malloc(xv.rows * xv.cols * sizeof **points);
+        *weights = malloc(av.rows * sizeof **weights);
+        if (*points && *weights) {
+            memcpy(*points, xv.data, xv.rows * xv.cols * sizeof **points);
+            memcpy(*weights, av.data, av.rows * sizeof **weights);
+            *n_model = xv.rows;
+        } else {
+            free(*points), free(*weights);
+            *points = *weights = NULL;
+            rc = otad_error_set(err, OTAD_ENOMEM, "mke: out of memory");
+        }
+    } else {
+        otad_error_set(err, rc, "%s", otad_tape_message(t));
+    }
+    otad_tape_free(&t);
+    return rc;
+}
+
+int otad_mke_fit(const otad_mke *p, const double *start, const otad_lbfgs_params *params,
+                 otad_mke_result *result, otad_error *err)
+{
+    if (!result)
+        return otad_error_set(err, OTAD_EINVAL, "mke: no result given");
+    memset(result, 0, sizeof *result);
+    int rc = otad_mke_check(p, err);
+    if (rc != OTAD_OK)
+        return rc;
+    if (!start)
+        return otad_error_set(err, OTAD_EINVAL, "mke: no start point given");
+    prepared pp = {p, 0};
+    if (p->debiased && (rc = data_self_loss(p, &pp.half_data_self, err)) != OTAD_OK)
+        return rc;
+    double *theta = malloc(p->n_params * sizeof *theta);
+    if (!theta)
+        return otad_error_set(err, OTAD_ENOMEM, "mke: out of memory");
+    memcpy(theta, start, p->n_params * sizeof *theta);
+    rc = otad_lbfgs(build_prepared, &pp, p->n_params, theta, params, &result->lbfgs);
+    if (rc != OTAD_OK) {
+        otad_error_set(err, rc, "%s", result->lbfgs.message);
+        free(theta);
+        return rc;
+    }
+    result->theta = theta;
+    return otad_mke_evaluate(p, theta, &result->points, &result->weights, &result->n_model,
+                             NULL, err);
+}
+
+void otad_mke_result_free(otad_mke_result *r)
+{
+    if (!r)
+        return;
+    free(r->theta);
+    free(r->points);
+    free(r->weights);
+    otad_lbfgs_result_free(&r->lbfgs);
+    r->theta = r->points = r->weights = NULL;
+}
