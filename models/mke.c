@@ -168,12 +168,27 @@ static otad_var build_prepared(otad_tape *t, otad_var theta, void *instance)
     return record_loss(t, theta, pp->problem, &pp->half_data_self);
 }
 
+/* A malloc'd copy of n doubles into *out, when out is not NULL. */
+static int copy_out(double **out, const double *from, size_t n)
+{
+    if (!out)
+        return OTAD_OK;
+    *out = malloc(n * sizeof **out);
+    if (!*out)
+        return OTAD_ENOMEM;
+    memcpy(*out, from, n * sizeof **out);
+    return OTAD_OK;
+}
+
 int otad_mke_evaluate(const otad_mke *p, const double *theta, double **points,
                       double **weights, size_t *n_model, double *loss, otad_error *err)
 {
-    if (!theta || !points || !weights || !n_model)
-        return otad_error_set(err, OTAD_EINVAL, "mke: evaluate needs theta and outputs");
-    *points = *weights = NULL;
+    if (!theta || !n_model)
+        return otad_error_set(err, OTAD_EINVAL, "mke: evaluate needs theta and n_model");
+    if (points)
+        *points = NULL;
+    if (weights)
+        *weights = NULL;
     *n_model = 0;
     int rc = otad_mke_check(p, err);
     if (rc != OTAD_OK)
@@ -185,21 +200,18 @@ int otad_mke_evaluate(const otad_mke *p, const double *theta, double **points,
     if (record_model(t, th, p, &x, &a) == OTAD_OK && loss)
         *loss = otad_scalar(t, record_loss(t, th, p, NULL));
     rc = otad_tape_status(t);
-    if (rc == OTAD_OK) {
-        otad_value xv = otad_value_of(t, x), av = otad_value_of(t, a);
-        *points = malloc(xv.rows * xv.cols * sizeof **points);
-        *weights = malloc(av.rows * sizeof **weights);
-        if (*points && *weights) {
-            memcpy(*points, xv.data, xv.rows * xv.cols * sizeof **points);
-            memcpy(*weights, av.data, av.rows * sizeof **weights);
-            *n_model = xv.rows;
-        } else {
-            free(*points), free(*weights);
-            *points = *weights = NULL;
-            rc = otad_error_set(err, OTAD_ENOMEM, "mke: out of memory");
-        }
-    } else {
+    if (rc != OTAD_OK) {
         otad_error_set(err, rc, "%s", otad_tape_message(t));
+    } else {
+        otad_value xv = otad_value_of(t, x), av = otad_value_of(t, a);
+        if (copy_out(points, xv.data, xv.rows * xv.cols) != OTAD_OK ||
+            copy_out(weights, av.data, av.rows) != OTAD_OK) {
+            if (points)
+                free(*points), *points = NULL;
+            rc = otad_error_set(err, OTAD_ENOMEM, "mke: out of memory");
+        } else {
+            *n_model = xv.rows;
+        }
     }
     otad_tape_free(&t);
     return rc;

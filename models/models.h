@@ -248,8 +248,9 @@ int otad_mke_fit(const otad_mke *problem, const double *start, const otad_lbfgs_
 
 void otad_mke_result_free(otad_mke_result *result);
 
-/* The model's points and weights at θ, malloc'd into *points (n×d) and
- * *weights (n), n in *n_model; and, when loss is not NULL, the loss there. */
+/* The model at θ: its number of points n into *n_model, and when not NULL
+ * its points (n×d) and weights (n), malloc'd into *points and *weights, and
+ * the loss there into *loss. */
 int otad_mke_evaluate(const otad_mke *problem, const double *theta, double **points,
                       double **weights, size_t *n_model, double *loss, otad_error *err);
 
@@ -275,6 +276,7 @@ void otad_mke_atoms_start(const otad_mke *problem, const otad_mke_atoms *atoms, 
 /* K uniform ellipses in the plane (seed 003): x_{k,j} = m_k + A_k z_j over
  * fixed samples z_j of the unit disk, θ = (m_k (2), A_k row-major (4)) for
  * k = 0..K−1, each ellipse with weight 1/K spread evenly on its samples.
+ * The points are ellipse by ellipse: the n_samples of ellipse 0 first.
  * A_k is identifiable only up to a rotation of the disk: compare A_k A_kᵀ. */
 typedef struct otad_mke_ellipses {
     size_t count;              /* K */

@@ -99,12 +99,11 @@ static void fit(otad_mke *p, const double *start, int iterations, otad_mke_resul
 
 static double loss_at(const otad_mke *p, const double *theta)
 {
-    double *points, *weights, loss;
+    double loss;
     size_t n;
     otad_error err;
-    if (otad_mke_evaluate(p, theta, &points, &weights, &n, &loss, &err) != OTAD_OK)
+    if (otad_mke_evaluate(p, theta, NULL, NULL, &n, &loss, &err) != OTAD_OK)
         fail_msg("%s", err.message);
-    free(points), free(weights);
     return loss;
 }
 
