@@ -257,9 +257,10 @@ typedef enum otad_grad_mode {
     OTAD_CHECKPOINT,  /* every k-th state kept (k = √L by default), the steps between
                          re-recorded in backward: the same gradient as UNROLL, memory
                          O(√L) states, about one more forward pass */
-    OTAD_IMPLICIT,    /* the gradient of the fixed point: ξ = Jᵀξ + x̄ iterated at the
-                         last state, then Jθᵀξ; memory of one step, whatever L; right
-                         when the loop has converged */
+    OTAD_IMPLICIT,    /* the gradient of the fixed point: (I − Jᵀ)ξ = x̄ solved at the
+                         last state by restarted GMRES (each product Jᵀw one sweep
+                         through one step), then Jθᵀξ; memory of one step and 32
+                         states, whatever L; right when the loop has converged */
     OTAD_ENVELOPE     /* Danskin's gradient, for values that offer one (the Sinkhorn
                          dual value); not a loop mode of otad_loop */
 } otad_grad_mode;
@@ -287,9 +288,11 @@ typedef struct otad_loop_opts {
     otad_residual_fn residual;/* NULL: the largest change of a state entry in one step
                                  over the largest entry */
     int checkpoint_every;     /* CHECKPOINT: k; 0 (default): ⌈√iterations⌉ */
-    double adjoint_tolerance; /* IMPLICIT: stop the adjoint iteration once ξ changes by at
-                                 most this relative to its size; default 1e-12 */
-    int adjoint_iterations;   /* IMPLICIT: at most this many; default 10000 */
+    double adjoint_tolerance; /* IMPLICIT: stop the adjoint solve once its residual
+                                 ‖x̄ − (I − Jᵀ)ξ‖ is at most this times ‖x̄‖ (2-norms);
+                                 default 1e-10 */
+    int adjoint_iterations;   /* IMPLICIT: at most this many products Jᵀw (sweeps through
+                                 one step) in the adjoint solve; default 10000 */
 } otad_loop_opts;
 
 void otad_loop_opts_init(otad_loop_opts *opts);

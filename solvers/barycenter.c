@@ -58,9 +58,9 @@ typedef struct iteration {
 
 /* Scaling the v_r of one barycenter by d_r with Π_r d_r^λ_r = 1 changes no
  * barycenter (weights summing to 1): directions in which the iteration's
- * Jacobian has eigenvalue 1, which the IMPLICIT adjoint iteration must not
- * see.  Fix them: v_r ← v_r · G/s_r, s_r the sum of v_r and G = Π_r s_r^λ_r
- * (in the log domain, the logs of these). */
+ * Jacobian has eigenvalue 1, which would make I − Jᵀ, the IMPLICIT
+ * adjoint's system, singular.  Fix them: v_r ← v_r · G/s_r, s_r the sum of
+ * v_r and G = Π_r s_r^λ_r (in the log domain, the logs of these). */
 static otad_var gauge(otad_tape *t, const iteration *it, otad_var v, otad_var weights)
 {
     otad_var log_s = it->log_domain ? otad_logsumexp(t, v) : otad_log(t, otad_sum_cols(t, v));

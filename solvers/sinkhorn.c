@@ -113,8 +113,8 @@ static otad_var apply(otad_tape *t, const iteration *it, otad_kernel k, unsigned
  * Then (u, v) becomes (c·u, v/c) with c the sum of v (in the log domain,
  * its logsumexp moved from log v to log u): P = diag(u) K diag(v), and with
  * it every value, is unchanged, but the update no longer carries the
- * direction (u/c, cv) in which its Jacobian has eigenvalue 1, so that the
- * IMPLICIT adjoint iteration contracts. */
+ * direction (u/c, cv) in which its Jacobian has eigenvalue 1, so that
+ * I − Jᵀ, the IMPLICIT adjoint's system, is not singular. */
 static int update(otad_tape *t, const otad_var *state, const otad_var *params, otad_var *next,
                   void *instance)
 {

@@ -238,8 +238,8 @@ static void center_columns(double *x, size_t rows, size_t cols)
 
 /* CHECKPOINT repeats UNROLL's computation (equal to rounding); IMPLICIT
  * differentiates the fixed point, which 300 iterations reach: equal to the
- * adjoint's stopping tolerance (relative change 1e-12) amplified by the
- * contraction, within 1e-8. */
+ * adjoint's residual (at most 1e-10 of x̄) amplified by the conditioning of
+ * I − Jᵀ (1e-9 measured), within 1e-8. */
 static void test_gradient_modes_agree(void **state)
 {
     (void)state;

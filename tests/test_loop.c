@@ -83,6 +83,82 @@ static void test_implicit_is_the_fixed_point_gradient(void **state)
     free(x0), free(a), free(b), free(w);
 }
 
+/* state: x; params: A, b */
+static int linear_step(otad_tape *t, const otad_var *state, const otad_var *params,
+                       otad_var *next, void *instance)
+{
+    (void)instance;
+    next[0] = otad_add(t, otad_matmul(t, params[0], 0, state[0], 0), params[1]);
+    return otad_tape_status(t);
+}
+
+enum { SLOW = 64 };
+
+/* Gradients of ⟨w, x_L⟩ to A (column-major) and b for x ← A x + b run
+ * IMPLICIT from x0, with at most 200 J products in the adjoint. */
+static int slow_gradients(const double *A, const double *b, const double *x0, const double *w,
+                          double *gA, double *gb)
+{
+    otad_tape *t = new_tape();
+    otad_loop_opts o;
+    otad_loop_opts_init(&o);
+    o.mode = OTAD_IMPLICIT;
+    o.iterations = 5;
+    o.adjoint_iterations = 200;
+    otad_var params[2] = {otad_param(t, SLOW, SLOW, A, gA), otad_param(t, SLOW, 1, b, gb)};
+    otad_var init = otad_const(t, SLOW, 1, x0), x;
+    assert_int_equal(otad_loop(t, linear_step, NULL, 1, &init, 2, params, &o, &x, NULL),
+                     OTAD_OK);
+    int rc = otad_backward(t, otad_dot(t, x, otad_const(t, SLOW, 1, w)));
+    otad_tape_free(&t);
+    return rc;
+}
+
+/* A is upper triangular, its diagonal in [−0.5, 0.5] but for 0.999 and
+ * 0.998: J_xᵀ = Aᵀ has spectral radius 0.999, and iterating ξ ← w + Aᵀξ
+ * would take over 20000 sweeps to 1e-10 (GMRES takes about 30).  The loop
+ * starts at its fixed point x* = (I − A)⁻¹b; then ∂⟨w, x*⟩/∂b = ξ =
+ * (I − A)⁻ᵀw and ∂/∂A = ξ x*ᵀ, both by triangular solves here. */
+static void test_implicit_slow_contraction(void **state)
+{
+    (void)state;
+    double *A = random_matrix(40, SLOW, SLOW, -0.05, 0.05);
+    double *b = random_matrix(41, SLOW, 1, -1, 1), *w = random_matrix(42, SLOW, 1, -1, 1);
+    double *diagonal = random_matrix(43, SLOW, 1, -0.5, 0.5);
+    double x[SLOW], xi[SLOW], gA[SLOW * SLOW], gb[SLOW], exact_gA[SLOW * SLOW];
+    diagonal[7] = 0.999, diagonal[40] = 0.998;
+    for (int j = 0; j < SLOW; j++) {
+        for (int i = j + 1; i < SLOW; i++)
+            A[i + j * SLOW] = 0;
+        A[j + j * SLOW] = diagonal[j];
+    }
+    for (int i = SLOW; i-- > 0;) {
+        x[i] = b[i];
+        for (int j = i + 1; j < SLOW; j++)
+            x[i] += A[i + j * SLOW] * x[j];
+        x[i] /= 1 - A[i + i * SLOW];
+    }
+    for (int i = 0; i < SLOW; i++) {
+        xi[i] = w[i];
+        for (int j = 0; j < i; j++)
+            xi[i] += A[j + i * SLOW] * xi[j];
+        xi[i] /= 1 - A[i + i * SLOW];
+    }
+    for (int j = 0; j < SLOW; j++)
+        for (int i = 0; i < SLOW; i++)
+            exact_gA[i + j * SLOW] = xi[i] * x[j];
+    assert_int_equal(slow_gradients(A, b, x, w, gA, gb), OTAD_OK);
+    assert_rel_close("implicit gradient to b", gb, xi, SLOW, 1e-10);
+    assert_rel_close("implicit gradient to A", gA, exact_gA, SLOW * SLOW, 1e-10);
+
+    /* x̄ = 0: ξ = 0 without a solve */
+    memset(w, 0, SLOW * sizeof *w);
+    assert_int_equal(slow_gradients(A, b, x, w, gA, gb), OTAD_OK);
+    for (int i = 0; i < SLOW; i++)
+        assert_close(gb[i], 0, 0);
+    free(A), free(b), free(w), free(diagonal);
+}
+
 static void test_gradchecks_in_every_mode(void **state)
 {
     (void)state;
@@ -220,6 +296,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checkpoint_equals_unroll),
         cmocka_unit_test(test_implicit_is_the_fixed_point_gradient),
+        cmocka_unit_test(test_implicit_slow_contraction),
         cmocka_unit_test(test_gradchecks_in_every_mode),
         cmocka_unit_test(test_memory_does_not_grow_like_l),
         cmocka_unit_test(test_tolerance_stops_early),
