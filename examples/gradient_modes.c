@@ -45,6 +45,7 @@ static run evaluate(const problem *p, const double *x, otad_grad_mode mode, int 
     o.mode = mode;
     o.iterations = iterations ? iterations : 5000;
     o.tolerance = iterations ? 0 : 1e-14;
+    o.adjoint_tolerance = 1e-14; /* the converged reference: to rounding */
     otad_var px = otad_param(t, N, 2, x, grad);
     otad_kernel k = otad_kernel_gibbs_points(t, px, otad_const(t, N, 2, p->y), 0.02);
     otad_var w = otad_sinkhorn_loss(t, k, otad_const(t, N, 1, p->a), otad_const(t, N, 1, p->b),

@@ -13,6 +13,9 @@ void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts)
     opts->log_domain = 0;
     opts->mass_tolerance = 1e-3;
     opts->mode = OTAD_UNROLL;
+    otad_loop_opts loop;
+    otad_loop_opts_init(&loop);
+    opts->adjoint_tolerance = loop.adjoint_tolerance;
 }
 
 static const otad_var no_var;
@@ -176,10 +179,10 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
         return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: no result struct");
     *out = (otad_sinkhorn){k, a, b, no_var, no_var, o.log_domain, o.mode, 0, NAN};
     if (o.iterations < 1 || o.check_every < 1 || !(o.tolerance >= 0) ||
-        o.mode < OTAD_UNROLL || o.mode > OTAD_ENVELOPE)
+        !(o.adjoint_tolerance >= 0) || o.mode < OTAD_UNROLL || o.mode > OTAD_ENVELOPE)
         return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: iterations %d, check_every %d, "
-                              "tolerance %g, mode %d", o.iterations, o.check_every,
-                              o.tolerance, (int)o.mode);
+                              "tolerance %g, adjoint tolerance %g, mode %d", o.iterations,
+                              o.check_every, o.tolerance, o.adjoint_tolerance, (int)o.mode);
     otad_kernel_info info = otad_kernel_info_of(t, k);
     size_t batch = 0;
     int rc = check_histograms(t, info, a, b, &o, &batch);
@@ -204,6 +207,7 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
     lo.tolerance = o.tolerance;
     lo.check_every = o.check_every;
     lo.residual = marginal_error;
+    lo.adjoint_tolerance = o.adjoint_tolerance;
     rc = otad_loop(t, update, it, 2, init, KERNEL + 1 + k.n_params, params, &lo, last,
                    &out->iterations);
     out->u = last[0];

@@ -35,6 +35,8 @@ typedef struct otad_sinkhorn_opts {
                               ENVELOPE: Danskin's gradient of the dual value (∇_a = ε log u,
                                 ∇_b = ε log v, ∇_C = P), no backward through the iterations;
                                 only otad_sinkhorn_dual is available */
+    double adjoint_tolerance; /* IMPLICIT: the adjoint solve stops at this relative residual
+                                 (otad_loop_opts); default 1e-10 */
 } otad_sinkhorn_opts;
 
 void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts);
