@@ -286,11 +286,11 @@ static void test_gradient_modes_agree(void **state)
     double gx[2][2 * N], ga[2][N];
     size_t peak;
     for (int value = 0; value < 2; value++) {
-        mode_case unroll = {OTAD_UNROLL, (otad_sinkhorn_value)value, 300};
+        mode_case unroll = {OTAD_UNROLL, (otad_sinkhorn_value)value, 300, 0};
         double v0 = value_and_gradients(&unroll, x, y, a, b, gx[0], ga[0], &peak);
         otad_grad_mode modes[3] = {OTAD_CHECKPOINT, OTAD_IMPLICIT, OTAD_ENVELOPE};
         for (int m = 0; m < (value == OTAD_SINKHORN_DUAL ? 3 : 2); m++) {
-            mode_case other = {modes[m], (otad_sinkhorn_value)value, 300};
+            mode_case other = {modes[m], (otad_sinkhorn_value)value, 300, 0};
             double v1 = value_and_gradients(&other, x, y, a, b, gx[1], ga[1], &peak);
             double tolerance = modes[m] == OTAD_CHECKPOINT ? 1e-13 : 1e-9;
             assert_close(v1, v0, 1e-15);
