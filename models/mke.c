@@ -129,13 +129,12 @@ static int record_model(otad_tape *t, otad_var theta, const otad_mke *p, otad_va
     return otad_tape_status(t);
 }
 
-/* The loss at θ; half_data_self: ½ W(β, β) when known, else NULL. */
-static otad_var record_loss(otad_tape *t, otad_var theta, const otad_mke *p,
+/* The loss between the model's points x and weights a and the data;
+ * half_data_self: ½ W(β, β) when known, else NULL. */
+static otad_var record_loss(otad_tape *t, const otad_mke *p, otad_var x, otad_var a,
                             const double *half_data_self)
 {
-    otad_var x, a, y, b;
-    if (record_model(t, theta, p, &x, &a) != OTAD_OK)
-        return no_var;
+    otad_var y, b;
     record_data(t, p, &y, &b);
     otad_kernel k = otad_kernel_gibbs_points(t, x, y, p->eps);
     otad_var loss = otad_sinkhorn_loss(t, k, a, b, &p->sinkhorn, p->value);
@@ -147,13 +146,22 @@ static otad_var record_loss(otad_tape *t, otad_var theta, const otad_mke *p,
     return otad_sub(t, loss, data_self);
 }
 
+static otad_var build_with(otad_tape *t, otad_var theta, const otad_mke *p,
+                           const double *half_data_self)
+{
+    otad_var x, a;
+    if (record_model(t, theta, p, &x, &a) != OTAD_OK)
+        return no_var;
+    return record_loss(t, p, x, a, half_data_self);
+}
+
 otad_var otad_mke_build(otad_tape *t, otad_var theta, void *problem)
 {
     if (!problem) {
         otad_tape_fail(t, OTAD_EINVAL, "mke: no problem given");
         return no_var;
     }
-    return record_loss(t, theta, problem, NULL);
+    return build_with(t, theta, problem, NULL);
 }
 
 /* What fit evaluates: the problem with ½ W(β, β) computed once. */
@@ -165,7 +173,7 @@ typedef struct prepared {
 static otad_var build_prepared(otad_tape *t, otad_var theta, void *instance)
 {
     const prepared *pp = instance;
-    return record_loss(t, theta, pp->problem, &pp->half_data_self);
+    return build_with(t, theta, pp->problem, &pp->half_data_self);
 }
 
 /* A malloc'd copy of n doubles into *out, when out is not NULL. */
@@ -198,7 +206,7 @@ int otad_mke_evaluate(const otad_mke *p, const double *theta, double **points,
         return otad_error_set(err, rc, "mke: out of memory");
     otad_var th = otad_const(t, p->n_params, 1, theta), x, a;
     if (record_model(t, th, p, &x, &a) == OTAD_OK && loss)
-        *loss = otad_scalar(t, record_loss(t, th, p, NULL));
+        *loss = otad_scalar(t, record_loss(t, p, x, a, NULL));
     rc = otad_tape_status(t);
     if (rc != OTAD_OK) {
         otad_error_set(err, rc, "%s", otad_tape_message(t));
