@@ -36,10 +36,9 @@
  * table instead of figures.  The anchors are --anchors DIR, else
  * $OTAD_ANCHORS, else ../shared/anchors from the working directory or from
  * the repository above the build directory holding this program; the data
- * --data DIR, else tests/data/w4 found the same way.  The defaults took 4.5
- * to 6 minutes on the 2-core machine while other jobs ran, 40-50% of it the
- * reference's fit (33 s when the machine is idle), most of the rest our
- * fits and part 3 at L = 1000; --quick takes about a minute and a half.
+ * --data DIR, else tests/data/w4 found the same way.  The defaults take
+ * about 4 minutes on the 2-core machine, half of it the reference's fit,
+ * most of the rest our fits and part 3 at L = 1000; --quick about a minute.
  */
 #include "measure.h"
 
