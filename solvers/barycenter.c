@@ -11,6 +11,9 @@ void otad_barycenter_opts_init(otad_barycenter_opts *opts)
     opts->iterations = 50;
     opts->log_domain = 0;
     opts->mode = OTAD_UNROLL;
+    otad_loop_opts loop;
+    otad_loop_opts_init(&loop);
+    opts->adjoint_tolerance = loop.adjoint_tolerance;
 }
 
 static const otad_var no_var;
@@ -107,9 +110,11 @@ otad_var otad_barycenter(otad_tape *t, otad_kernel k, otad_var inputs, otad_var 
     else
         otad_barycenter_opts_init(&o);
     otad_kernel_info info = otad_kernel_info_of(t, k);
-    if (o.iterations < 1 || o.mode < OTAD_UNROLL || o.mode > OTAD_IMPLICIT) {
+    if (o.iterations < 1 || o.mode < OTAD_UNROLL || o.mode > OTAD_IMPLICIT ||
+        !(o.adjoint_tolerance >= 0)) {
         otad_tape_fail(t, OTAD_EINVAL, "barycenter: %d iterations, mode %d (UNROLL, CHECKPOINT "
-                       "or IMPLICIT)", o.iterations, (int)o.mode);
+                       "or IMPLICIT), adjoint tolerance %g", o.iterations, (int)o.mode,
+                       o.adjoint_tolerance);
         return no_var;
     }
     if (check_inputs(t, info, inputs, weights, o.log_domain) != OTAD_OK)
@@ -135,6 +140,7 @@ otad_var otad_barycenter(otad_tape *t, otad_kernel k, otad_var inputs, otad_var 
     otad_loop_opts_init(&lo);
     lo.mode = o.mode;
     lo.iterations = o.iterations;
+    lo.adjoint_tolerance = o.adjoint_tolerance;
     if (otad_loop(t, update, it, 2, init, KERNEL + 1 + k.n_params, params, &lo, last, NULL) !=
         OTAD_OK)
         return no_var;

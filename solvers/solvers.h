@@ -96,6 +96,7 @@ typedef struct otad_barycenter_opts {
     otad_grad_mode mode;  /* UNROLL (default), CHECKPOINT or IMPLICIT, as for Sinkhorn;
                              IMPLICIT needs weight columns that sum to 1 (then the
                              iteration has a fixed point) */
+    double adjoint_tolerance; /* IMPLICIT, as for Sinkhorn; default 1e-10 */
 } otad_barycenter_opts;
 
 void otad_barycenter_opts_init(otad_barycenter_opts *opts);
