@@ -84,39 +84,6 @@ static int w2_setup(w2 *w, size_t n, otad_error *err)
     return rc == OTAD_OK ? otad_barycoords_check(p, err) : rc;
 }
 
-static int evaluate(otad_tape *t, w2 *w, int backward, double *loss)
-{
-    otad_tape_reset(t);
-    otad_var e = otad_barycoords_build(t, otad_param(t, W2_SHAPES, 1, w->theta, w->grad),
-                                       &w->problem);
-    if (backward)
-        otad_backward(t, e);
-    int rc = otad_tape_status(t);
-    *loss = rc == OTAD_OK ? otad_scalar(t, e) : NAN;
-    return rc;
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of REPEATS evaluations after one untimed warm-up. */
-static int median_time(otad_tape *t, w2 *w, int backward, double *loss, double *seconds)
-{
-    double times[REPEATS];
-    int rc = evaluate(t, w, backward, loss);
-    for (int r = 0; r < REPEATS && rc == OTAD_OK; r++) {
-        double t0 = now_seconds();
-        rc = evaluate(t, w, backward, loss);
-        times[r] = now_seconds() - t0;
-    }
-    qsort(times, REPEATS, sizeof *times, compare_double);
-    *seconds = times[REPEATS / 2];
-    return rc;
-}
-
 /* Flops of one value + gradient: 2 applies to S columns per iteration
  * forward, as many backward. */
 static double evaluation_flops(otad_tape *t, const w2 *w)
@@ -135,8 +102,9 @@ static int eval_worker(size_t n)
     if (rc == OTAD_OK && (rc = otad_tape_new(&t, NULL)) != OTAD_OK)
         otad_error_set(&err, rc, "cannot create a tape");
     double fwd = NAN, fwdbwd = NAN, loss = NAN;
-    if (rc == OTAD_OK && ((rc = median_time(t, &w, 0, &loss, &fwd)) != OTAD_OK ||
-                          (rc = median_time(t, &w, 1, &loss, &fwdbwd)) != OTAD_OK))
+    objective o = {otad_barycoords_build, &w.problem, W2_SHAPES, w.theta, w.grad};
+    if (rc == OTAD_OK && ((rc = median_time(t, &o, 0, 1, REPEATS, &loss, &fwd)) != OTAD_OK ||
+                          (rc = median_time(t, &o, 1, 1, REPEATS, &loss, &fwdbwd)) != OTAD_OK))
         otad_error_set(&err, rc, "%s", otad_tape_message(t));
     if (rc == OTAD_OK) {
         otad_tape_stats s;

@@ -6,6 +6,7 @@
 #define _DEFAULT_SOURCE
 
 #include <cblas.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,71 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "otad.h"
+
 static inline double now_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static inline int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of n times, sorted in place. */
+static inline double median_of(double *times, int n)
+{
+    qsort(times, (size_t)n, sizeof *times, compare_double);
+    return times[n / 2];
+}
+
+enum { MAX_TIMED_REPEATS = 16 };
+
+/* A model's objective at θ (n entries), its gradient going to grad. */
+typedef struct objective {
+    otad_build_fn build;
+    void *instance;
+    size_t n;
+    const double *theta;
+    double *grad;
+} objective;
+
+/* The objective on a reset tape, and its gradient when backward. */
+static inline int evaluate_objective(otad_tape *t, const objective *o, int backward,
+                                     double *value)
+{
+    otad_tape_reset(t);
+    otad_var y = o->build(t, otad_param(t, o->n, 1, o->theta, o->grad), o->instance);
+    if (backward)
+        otad_backward(t, y);
+    int rc = otad_tape_status(t);
+    *value = rc == OTAD_OK ? otad_scalar(t, y) : NAN;
+    return rc;
+}
+
+/* Median seconds of `repeats` (at most MAX_TIMED_REPEATS) evaluations after
+ * `warmups` untimed ones.  A failure stops at once (a failing evaluation
+ * can take long): *seconds is then the failed evaluation's time. */
+static inline int median_time(otad_tape *t, const objective *o, int backward, int warmups,
+                              int repeats, double *value, double *seconds)
+{
+    double times[MAX_TIMED_REPEATS];
+    int rc = OTAD_OK;
+    for (int r = 0; r < warmups + repeats; r++) {
+        double t0 = now_seconds();
+        rc = evaluate_objective(t, o, backward, value);
+        *seconds = now_seconds() - t0;
+        if (rc != OTAD_OK)
+            return rc;
+        if (r >= warmups)
+            times[r - warmups] = *seconds;
+    }
+    *seconds = median_of(times, repeats);
+    return rc;
 }
 
 /* Peak resident set size of this process so far, in MB. */

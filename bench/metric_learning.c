@@ -254,40 +254,6 @@ static int w3_setup(w3 *w, grid g, double *frames_seconds, otad_error *err)
     return rc == OTAD_OK ? otad_metric_learning_check(p, err) : rc;
 }
 
-static int evaluate(otad_tape *t, w3 *w, int backward, double *energy)
-{
-    size_t m = otad_graph_edges(w->graph);
-    otad_tape_reset(t);
-    otad_var e = otad_metric_learning_build(t, otad_param(t, m, 1, w->z, w->grad), &w->problem);
-    if (backward)
-        otad_backward(t, e);
-    int rc = otad_tape_status(t);
-    *energy = rc == OTAD_OK ? otad_scalar(t, e) : NAN;
-    return rc;
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of `repeats` evaluations, after one untimed warm-up when asked. */
-static int median_time(otad_tape *t, w3 *w, int backward, int repeats, int warmup,
-                       double *energy, double *seconds)
-{
-    double times[REPEATS];
-    int rc = warmup ? evaluate(t, w, backward, energy) : OTAD_OK;
-    for (int r = 0; r < repeats && rc == OTAD_OK; r++) {
-        double t0 = now_seconds();
-        rc = evaluate(t, w, backward, energy);
-        times[r] = now_seconds() - t0;
-    }
-    qsort(times, (size_t)repeats, sizeof *times, compare_double);
-    *seconds = times[repeats / 2];
-    return rc;
-}
-
 /* Flops of one heat-kernel apply to one column at w = 1: 4·nnz(L)·S.  The
  * factor's pattern does not depend on w. */
 static double apply_flops(otad_tape *t, const w3 *w)
@@ -319,9 +285,11 @@ static int eval_worker(grid g)
         otad_error_set(&err, rc, "cannot create a tape");
     int large = vertices_of(g) > LARGE_VERTICES, repeats = large ? 1 : REPEATS;
     double fwd = NAN, fwdbwd = NAN, energy = NAN, energy_fwd = NAN;
+    objective o = {otad_metric_learning_build, &w.problem,
+                   rc == OTAD_OK ? otad_graph_edges(w.graph) : 0, w.z, w.grad};
     if (rc == OTAD_OK &&
-        ((rc = median_time(t, &w, 0, repeats, !large, &energy_fwd, &fwd)) != OTAD_OK ||
-         (rc = median_time(t, &w, 1, repeats, !large, &energy, &fwdbwd)) != OTAD_OK))
+        ((rc = median_time(t, &o, 0, !large, repeats, &energy_fwd, &fwd)) != OTAD_OK ||
+         (rc = median_time(t, &o, 1, !large, repeats, &energy, &fwdbwd)) != OTAD_OK))
         otad_error_set(&err, rc, "%s", otad_tape_message(t));
     if (rc == OTAD_OK) {
         otad_tape_stats s;

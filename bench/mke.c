@@ -51,7 +51,7 @@
 
 enum { ELLIPSES = 3, SAMPLES = 200, N_MODEL = ELLIPSES * SAMPLES, N_DATA = 1800 };
 enum { N_PARAMS = 6 * ELLIPSES, L_DEFAULT = 100, FIT_ITERATIONS = 100 };
-enum { REPEATS = 5, QUICK_REPEATS = 3, MAX_REPEATS = 16 };
+enum { REPEATS = 5, QUICK_REPEATS = 3 };
 enum { MAX_THREADS = 4, MAX_MODES = 3, MAX_L = 8 };
 static const double eps = 0.01;
 
@@ -180,44 +180,6 @@ static int w4_setup(w4 *w, const char *dir, otad_grad_mode mode, int iterations,
     return otad_mke_check(p, err);
 }
 
-static int evaluate(otad_tape *t, w4 *w, int backward, double *loss)
-{
-    otad_tape_reset(t);
-    otad_var l = otad_mke_build(t, otad_param(t, N_PARAMS, 1, w->theta, w->grad), &w->problem);
-    if (backward)
-        otad_backward(t, l);
-    int rc = otad_tape_status(t);
-    *loss = rc == OTAD_OK ? otad_scalar(t, l) : NAN;
-    return rc;
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of `repeats` evaluations after one untimed warm-up.  A failure
- * stops at once (an IMPLICIT adjoint that does not converge takes seconds):
- * *seconds is then the time of the failed evaluation. */
-static int median_time(otad_tape *t, w4 *w, int backward, int repeats, double *loss,
-                       double *seconds)
-{
-    double times[MAX_REPEATS], t0 = now_seconds();
-    int rc = evaluate(t, w, backward, loss);
-    *seconds = now_seconds() - t0;
-    for (int r = 0; r < repeats && rc == OTAD_OK; r++) {
-        t0 = now_seconds();
-        rc = evaluate(t, w, backward, loss);
-        times[r] = *seconds = now_seconds() - t0;
-        if (r == repeats - 1) {
-            qsort(times, (size_t)repeats, sizeof *times, compare_double);
-            *seconds = times[repeats / 2];
-        }
-    }
-    return rc;
-}
-
 /* The Sinkhorn updates the loss runs and the marginal error max ‖u⊙Kv − a‖₁
  * after them: the same solve recorded by hand (otad_mke_build reports
  * neither), in the problem's mode, value only, so that it needs no more
@@ -265,16 +227,17 @@ static int eval_worker(const char *dir, otad_grad_mode mode, int iterations, dou
     w4 w;
     otad_error err = {""};
     otad_tape *t = NULL;
-    repeats = repeats < 1 ? 1 : repeats > MAX_REPEATS ? MAX_REPEATS : repeats;
+    repeats = repeats < 1 ? 1 : repeats > MAX_TIMED_REPEATS ? MAX_TIMED_REPEATS : repeats;
     int rc = w4_setup(&w, dir, mode, iterations, tolerance, &err);
     if (rc == OTAD_OK && (rc = otad_tape_new(&t, NULL)) != OTAD_OK)
         otad_error_set(&err, rc, "cannot create a tape");
     double setup_mb = peak_rss_mb(), fwd = NAN, fwdbwd = NAN, loss = NAN, loss_fwd = NAN;
     int fwd_rc = rc, run = -1;
     double marginal = NAN, tape_mb = NAN;
+    objective o = {otad_mke_build, &w.problem, N_PARAMS, w.theta, w.grad};
     if (rc == OTAD_OK) {
-        fwd_rc = median_time(t, &w, 0, repeats, &loss_fwd, &fwd);
-        rc = fwd_rc == OTAD_OK ? median_time(t, &w, 1, repeats, &loss, &fwdbwd) : fwd_rc;
+        fwd_rc = median_time(t, &o, 0, 1, repeats, &loss_fwd, &fwd);
+        rc = fwd_rc == OTAD_OK ? median_time(t, &o, 1, 1, repeats, &loss, &fwdbwd) : fwd_rc;
         if (rc != OTAD_OK)
             otad_error_set(&err, rc, "%s", otad_tape_message(t));
         otad_tape_stats s;

@@ -78,24 +78,17 @@ static double evaluate(otad_tape *t, problem *p, int backward)
     return otad_tape_status(t) == OTAD_OK ? otad_scalar(t, w) : NAN;
 }
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Median of `repeats` evaluations after one untimed warm-up. */
-static double median_time(otad_tape *t, problem *p, int backward, int repeats, double *value)
+static double median_seconds(otad_tape *t, problem *p, int backward, int repeats, double *value)
 {
-    double times[16];
+    double times[MAX_TIMED_REPEATS];
     *value = evaluate(t, p, backward);
     for (int r = 0; r < repeats; r++) {
         double t0 = now_seconds();
         evaluate(t, p, backward);
         times[r] = now_seconds() - t0;
     }
-    qsort(times, (size_t)repeats, sizeof *times, compare_double);
-    return times[repeats / 2];
+    return median_of(times, repeats);
 }
 
 static int worker(size_t n, size_t batch)
@@ -106,8 +99,8 @@ static int worker(size_t n, size_t batch)
     if (otad_tape_new(&t, NULL) != OTAD_OK)
         return 1;
     int repeats = n <= 2000 ? 5 : 3;
-    double value, fwd = median_time(t, &p, 0, repeats, &value);
-    double fwdbwd = median_time(t, &p, 1, repeats, &value);
+    double value, fwd = median_seconds(t, &p, 0, repeats, &value);
+    double fwdbwd = median_seconds(t, &p, 1, repeats, &value);
     otad_tape_stats s;
     otad_tape_stats_get(t, &s);
     printf("RESULT {\"fwd\": %.6g, \"fwdbwd\": %.6g, \"value\": %.17g, \"tape_mb\": %.1f}\n", fwd,
