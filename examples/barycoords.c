@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "otad.h"
 #include "w2_database.h"
 
@@ -64,16 +65,6 @@ static void usage(FILE *f, const char *program)
             "  --log-domain barycenter and Sinkhorn loss in the log domain (small eps)\n"
             "  --help       this text\n",
             program, W2_EPS);
-}
-
-/* The value after option argv[*i], or NULL with a message. */
-static const char *option_value(int argc, char **argv, int *i)
-{
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "%s needs a value (see --help)\n", argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
 }
 
 /* One option at argv[*i]: 0 when understood, 1 on error. */
@@ -298,16 +289,6 @@ static void report(const data *d, const otad_barycoords_result *r)
     if (d->lambda_true)
         printf("|lambda - lambda_true|_1 = %.3e\n", l1);
     printf("\n");
-}
-
-static int written(const char *path, int rc, const otad_error *err)
-{
-    if (rc != OTAD_OK) {
-        fprintf(stderr, "%s\n", err->message);
-        return 1;
-    }
-    printf("wrote %s\n", path);
-    return 0;
 }
 
 static void image_opts(const data *d, const char *const *captions, otad_image_opts *opts)

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "otad.h"
 
 /* Pictures are drawn about this many pixels wide per image. */
@@ -113,28 +114,6 @@ static void usage(FILE *f, const char *program)
             "                 500 iterations at most\n"
             "  --help         this text\n",
             program);
-}
-
-/* The value after option argv[*i], or NULL with a message. */
-static const char *option_value(int argc, char **argv, int *i)
-{
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "%s needs a value (see --help)\n", argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static int parse_long(const char *name, const char *value, long lo, long hi, long *out)
-{
-    char *end;
-    long v = strtol(value, &end, 10);
-    if (*end || end == value || v < lo || v > hi) {
-        fprintf(stderr, "%s %s: give a whole number from %ld to %ld\n", name, value, lo, hi);
-        return 1;
-    }
-    *out = v;
-    return 0;
 }
 
 /* 0: run; 1: bad arguments; -1: help was asked for. */
@@ -366,16 +345,6 @@ static void report(const grid *g, const metric *mt, const outcome *out)
     else
         printf("  in the %s: mean learned horizontal w %.2f, vertical %.2f (true 1 and %g)\n",
                mt->region, learned[1][1], learned[1][0], SLOW);
-}
-
-static int written(const char *path, int rc, const otad_error *err)
-{
-    if (rc != OTAD_OK) {
-        fprintf(stderr, "%s: %s\n", path, err->message);
-        return 1;
-    }
-    printf("wrote %s\n", path);
-    return 0;
 }
 
 static int scale_for(size_t side, int pixels)

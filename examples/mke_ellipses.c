@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "otad.h"
 
 enum {
@@ -109,17 +110,10 @@ static int parse_options(int argc, char **argv, options *o)
             fprintf(stderr, "unknown argument %s (see --help)\n", argv[i]);
             return 1;
         }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "--iterations needs a value (see --help)\n");
+        const char *value = option_value(argc, argv, &i);
+        long n;
+        if (!value || parse_long("--iterations", value, 1, 100000, &n))
             return 1;
-        }
-        char *end;
-        const char *value = argv[++i];
-        long n = strtol(value, &end, 10);
-        if (*end || end == value || n < 1 || n > 100000) {
-            fprintf(stderr, "--iterations %s: give a whole number from 1 to 100000\n", value);
-            return 1;
-        }
         o->iterations = (int)n;
     }
     return 0;
@@ -257,16 +251,6 @@ static void report(const double *theta_true, const fit_outcome out[2])
     }
     printf("%s: largest centre error %.2e, largest relative semi-axis error %.1f%%\n",
            out[1].name, worst_centre, 100 * worst_axis);
-}
-
-static int written(const char *path, int rc, const otad_error *err)
-{
-    if (rc != OTAD_OK) {
-        fprintf(stderr, "%s: %s\n", path, err->message);
-        return 1;
-    }
-    printf("wrote %s\n", path);
-    return 0;
 }
 
 /* Points on the boundary of true ellipse k, closed (the last is the first). */
