@@ -517,14 +517,18 @@ static int run_reference(const char *anchors, const char *config, int threads, i
     return run_fresh(argv, threads, jemalloc ? jemalloc_path : NULL, out, cap, peak_mb);
 }
 
-static void reference_eval(const char *anchors, int threads, int jemalloc, ref_row *r)
+/* One reference worker: an evaluation, with its L-BFGS fit when fit is set.
+ * The fit's RESULT line holds a loss and a time per evaluation, so it is
+ * long; the figures read come before them or are checked to be there. */
+static void reference_run(const char *anchors, int threads, int jemalloc, int fit, ref_row *r)
 {
     char config[256], out[8192];
     *r = (ref_row){0, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
     if (!anchors)
         return;
-    snprintf(config, sizeof config, "{\"threads\": %d, \"fit\": false, \"alloc\": \"%s\"}",
-             threads, jemalloc ? "jemalloc" : "default");
+    snprintf(config, sizeof config, "{\"threads\": %d, \"fit\": %s, \"max_iter\": %d, "
+             "\"alloc\": \"%s\"}", threads, fit ? "true" : "false", FIT_ITERATIONS,
+             jemalloc ? "jemalloc" : "default");
     if (run_reference(anchors, config, threads, jemalloc, out, sizeof out, &r->peak) != 0) {
         r->peak = NAN;
         return;
@@ -532,26 +536,8 @@ static void reference_eval(const char *anchors, int threads, int jemalloc, ref_r
     r->answered = 1;
     r->fwd = json_in(out, "fwd", "median_s"), r->fwdbwd = json_in(out, "fwdbwd", "median_s");
     r->loss = json_number(out, "loss_init");
-}
-
-/* The reference's fit: its RESULT line holds a loss and a time per
- * evaluation, so it is long; the figures read come before them or are
- * checked to be there. */
-static void reference_fit(const char *anchors, int threads, int jemalloc, ref_row *r)
-{
-    char config[256], out[8192];
-    *r = (ref_row){0, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
-    if (!anchors)
+    if (!fit)
         return;
-    snprintf(config, sizeof config, "{\"threads\": %d, \"fit\": true, \"max_iter\": %d, "
-             "\"alloc\": \"%s\"}", threads, FIT_ITERATIONS, jemalloc ? "jemalloc" : "default");
-    if (run_reference(anchors, config, threads, jemalloc, out, sizeof out, &r->peak) != 0) {
-        r->peak = NAN;
-        return;
-    }
-    r->answered = 1;
-    r->fwd = json_in(out, "fwd", "median_s"), r->fwdbwd = json_in(out, "fwdbwd", "median_s");
-    r->loss = json_number(out, "loss_init");
     r->fit_seconds = json_number(out, "total_s");
     r->fit_evaluations = json_number(out, "n_evals");
     r->fit_iterations = json_number(out, "n_iter");
@@ -885,7 +871,7 @@ static void part_evaluations(const options *o, const char *data, const char *anc
             ref_row *r = &res->ref[ti][k];
             if (with_jemalloc(k) && !have_jemalloc())
                 continue;
-            reference_eval(anchors, threads, with_jemalloc(k), r);
+            reference_run(anchors, threads, with_jemalloc(k), 0, r);
             if (anchors)
                 print_ref_row(r, threads, with_jemalloc(k), m[ti], expected_loss);
         }
@@ -910,7 +896,7 @@ static void part_fits(const options *o, const char *data, const char *anchors, r
     if (anchors) {
         fprintf(stderr, "    fit: the PyTorch reference (%s; 33 s on an idle machine)\n",
                 have_jemalloc() ? "jemalloc" : "glibc malloc");
-        reference_fit(anchors, threads, have_jemalloc(), &res->ref_fit);
+        reference_run(anchors, threads, have_jemalloc(), 1, &res->ref_fit);
         ref_peak = res->ref_fit.peak;
     }
     md_header(fit_names, fit_widths, sizeof fit_widths / sizeof *fit_widths);
