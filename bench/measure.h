@@ -240,6 +240,15 @@ static inline double json_number(const char *json, const char *key)
     return p ? strtod(p + strlen(pattern), NULL) : 0.0 / 0.0;
 }
 
+/* The number after `"key": ` in the object that follows `"outer": `. */
+static inline double json_nested(const char *json, const char *outer, const char *key)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\": {", outer);
+    const char *p = strstr(json, pattern);
+    return p ? json_number(p + strlen(pattern), key) : NAN;
+}
+
 /* A worker that prints the machine's dgemm rate as a RESULT line. */
 static inline int machine_worker(void)
 {

@@ -359,15 +359,6 @@ static const char *find_anchors(const char *given, const char *self, const char 
     return realpath(dir, resolved) ? resolved : dir;
 }
 
-/* The number after `"key": ` in the object that follows `"outer": `. */
-static double json_nested(const char *json, const char *outer, const char *key)
-{
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\": {", outer);
-    const char *p = strstr(json, pattern);
-    return p ? json_number(p + strlen(pattern), key) : NAN;
-}
-
 /* ---- driver ----------------------------------------------------------------- */
 
 typedef struct row {

@@ -112,15 +112,6 @@ static void json_string(const char *json, const char *key, char *out, size_t cap
     out[k] = '\0';
 }
 
-/* The number after `"key": ` in the object that follows `"outer": `. */
-static double json_in(const char *json, const char *outer, const char *key)
-{
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\": {", outer);
-    const char *p = strstr(json, pattern);
-    return p ? json_number(p + strlen(pattern), key) : NAN;
-}
-
 /* ---- the workload --------------------------------------------------------------- */
 
 typedef struct w4 {
@@ -534,7 +525,7 @@ static void reference_run(const char *anchors, int threads, int jemalloc, int fi
         return;
     }
     r->answered = 1;
-    r->fwd = json_in(out, "fwd", "median_s"), r->fwdbwd = json_in(out, "fwdbwd", "median_s");
+    r->fwd = json_nested(out, "fwd", "median_s"), r->fwdbwd = json_nested(out, "fwdbwd", "median_s");
     r->loss = json_number(out, "loss_init");
     if (!fit)
         return;
