@@ -12,11 +12,15 @@ ARCH ?= -march=native
 # -Wno-psabi: GCC notes that 32-byte vectors change the calling convention
 # without AVX; ours only pass between static inline functions.
 WARN := -std=c11 -Wall -Wextra -Werror -Wno-psabi
+CXX ?= g++
+CXXWARN := -std=c++14 -Wall -Wextra -Werror
 OPENMP := -fopenmp
 BASE_CPPFLAGS := -I. -D_POSIX_C_SOURCE=200809L
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 LIB_SRC := $(wildcard ad/*.c ops/*.c solvers/*.c models/*.c io/*.c)
+# C++ only where a C++ library is used (LEMON's network simplex), behind C headers.
+LIB_CXX_SRC := $(wildcard solvers/*.cpp)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_SUPPORT := tests/support.c
 EXAMPLE_SRC := $(wildcard examples/*.c)
@@ -26,8 +30,8 @@ HEADERS := otad.h $(wildcard ad/ad.h ops/ops.h solvers/solvers.h models/models.h
 # Examples in the order `make demo` runs them.
 DEMO := first_gradient custom_op displacement gradient_modes barycoords barycoords_color metric_learning color_metric mke_ellipses mke_generator
 
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-SAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/san/obj/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/obj/%.o)
+SAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/san/obj/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/san/obj/%.o)
 TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 SAN_TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/san/tests/%)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
@@ -62,6 +66,14 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/config.mk Makefile
 $(BUILD)/san/obj/%.o: %.c $(BUILD)/config.mk Makefile
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(OPENMP) -O1 -g $(ARCH) $(SANITIZE) $(FILE_CFLAGS) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cpp $(BUILD)/config.mk Makefile
+	@mkdir -p $(@D)
+	$(CXX) $(CXXWARN) $(OPT) $(ARCH) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CXXFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(BUILD)/san/obj/%.o: %.cpp $(BUILD)/config.mk Makefile
+	@mkdir -p $(@D)
+	$(CXX) $(CXXWARN) -O1 -g $(ARCH) $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libotad.a: $(LIB_OBJ)
 	@rm -f $@

@@ -13,6 +13,9 @@ have_pc openblas || need libopenblas-dev
 have_pc liblbfgs || need liblbfgs-dev
 have_pc libpng || need libpng-dev
 have_pc cmocka || need libcmocka-dev
+have_pc lemon || need liblemon-dev
+have_pc igraph || need libigraph-dev
+command -v "${CXX:-g++}" >/dev/null 2>&1 || need g++
 cholmod_header() {
     for dir in /usr/include/suitesparse /usr/include /usr/local/include/suitesparse; do
         [ -f "$dir/cholmod.h" ] && { echo "$dir"; return 0; }
@@ -37,7 +40,8 @@ if [ -n "$packages" ]; then
 fi
 
 echo "# written by scripts/configure.sh"
-echo "DEPS_CFLAGS = $(pkg-config --cflags openblas liblbfgs libpng) -I$(cholmod_header)"
-echo "DEPS_LIBS = $(pkg-config --libs openblas liblbfgs libpng) -lcholmod -lm"
+echo "DEPS_CFLAGS = $(pkg-config --cflags openblas liblbfgs libpng lemon igraph) -I$(cholmod_header)"
+# libstdc++: the network simplex is C++ (solvers/emd_lemon.cpp).
+echo "DEPS_LIBS = $(pkg-config --libs openblas liblbfgs libpng lemon igraph) -lcholmod -lstdc++ -lm"
 echo "CMOCKA_CFLAGS = $(pkg-config --cflags cmocka)"
 echo "CMOCKA_LIBS = $(pkg-config --libs cmocka)"

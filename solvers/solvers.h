@@ -110,6 +110,55 @@ void otad_barycenter_opts_init(otad_barycenter_opts *opts);
 otad_var otad_barycenter(otad_tape *tape, otad_kernel k, otad_var inputs, otad_var weights,
                          const otad_barycenter_opts *opts);
 
+/* ---- exact OT --------------------------------------------------------------- */
+
+typedef struct otad_emd_opts {
+    double mass_tolerance; /* |Σa − Σb| ≤ this·max(Σa, Σb), else OTAD_EDOMAIN; b is then
+                              scaled to a's mass; default 1e-9 */
+} otad_emd_opts;
+
+void otad_emd_opts_init(otad_emd_opts *opts);
+
+/* An optimal plan as triplets (row[k], col[k], mass[k]), sorted by row then
+ * column, and optimal dual potentials: f_i + g_j ≤ C_ij for every pair, with
+ * equality where the plan has mass, and Σ a_i f_i = Σ b_j g_j = cost/2. */
+typedef struct otad_emd_result {
+    double cost;           /* Σ_k mass[k]·C(row[k], col[k]) */
+    size_t n, m;
+    size_t nonzeros;       /* at most n + m − 1 (a basic solution) */
+    size_t *row, *col;
+    double *mass;
+    double *f, *g;         /* n and m potentials */
+} otad_emd_result;
+
+/* Exact discrete OT between a (n) and b (m), both ≥ 0 with equal masses, for
+ * the cost C (n×m, column-major, finite): min ⟨P, C⟩ over P ≥ 0 with P1 = a,
+ * Pᵀ1 = b, by LEMON's network simplex in double precision (n·m < 2^31).
+ * res's arrays are malloc'd (otad_emd_result_free).  Returns OTAD_OK, or an
+ * error with err's message naming the problem (res is then empty). */
+int otad_emd(size_t n, size_t m, const double *a, const double *b, const double *cost,
+             const otad_emd_opts *opts, otad_emd_result *res, otad_error *err);
+
+void otad_emd_result_free(otad_emd_result *res);
+
+/* The same as an op: the exact cost (1×1) of a (n×1), b (m×1) and C (n×m).
+ * Gradients: to C the plan; to a and b the potentials centred to mean zero
+ * (f − mean f, g − mean g), as POT's emd2 does: the projection on the
+ * histograms' tangent space {Σ δ = 0}, where the gradient is unique when the
+ * problem is nondegenerate (the plan has n + m − 1 nonzeros).  Perturb a and b
+ * only along masses that stay equal (through a softmax, say). */
+otad_var otad_emd_cost(otad_tape *tape, otad_var a, otad_var b, otad_var cost,
+                       const otad_emd_opts *opts);
+
+/* ---- shortest paths ---------------------------------------------------------- */
+
+/* All-pairs shortest-path distances on the undirected graph with vertices
+ * 0..n−1 and edges (ends[2e], ends[2e+1]) of lengths[e] > 0 (igraph's
+ * Dijkstra): dist is n×n, column-major, symmetric — a ground cost for exact
+ * or entropic OT on a graph.  A graph that is not connected is OTAD_EDOMAIN. */
+int otad_shortest_paths(size_t n, size_t n_edges, const size_t *ends, const double *lengths,
+                        double *dist, otad_error *err);
+
 /* ---- L-BFGS ---------------------------------------------------------------- */
 
 /* Where a minimisation stands, after each iteration. */
