@@ -29,6 +29,14 @@ int main(void)
         printf("installed otad gave %g, gradient %g %g %g\n", value, g[0], g[1], g[2]);
         return 1;
     }
+    /* The exact solver is C++ inside: it must link from C all the same. */
+    double a[2] = {0.5, 0.5}, cost[4] = {0, 1, 1, 0};
+    otad_emd_result plan;
+    if (otad_emd(2, 2, a, a, cost, NULL, &plan, NULL) != OTAD_OK || plan.cost != 0) {
+        printf("installed otad's exact OT failed\n");
+        return 1;
+    }
+    otad_emd_result_free(&plan);
     return 0;
 }
 PROGRAM
