@@ -58,11 +58,11 @@ static int check_problem(size_t n, size_t m, const double *a, const double *b,
 }
 
 /* a, and b scaled to a's mass, rounded to whole multiples of one power of two
- * q ≈ 2^-52·Σa, the last entries of b adjusted so that both sum to exactly
- * the same.  Every sum and difference of such masses below 2Σa is exact, so
- * the simplex, which only adds and subtracts flows, balances them exactly
- * (with masses as given, rounding leaves the problem infeasible by an ulp).
- * Each entry moves by less than 1e-16 of the mass. */
+ * q ≈ 2^-52·Σa, then b's entries moved by q in turn until both sum to
+ * exactly the same.  Every sum and difference of such masses below 2Σa is
+ * exact, so the simplex, which only adds and subtracts flows, balances them
+ * exactly (with masses as given, rounding leaves the problem infeasible by
+ * an ulp).  Each entry moves by a few q at most. */
 static void exact_masses(size_t n, size_t m, const double *a, const double *b, double mass_a,
                          double mass_b, double *a_exact, double *b_exact)
 {
@@ -71,12 +71,14 @@ static void exact_masses(size_t n, size_t m, const double *a, const double *b, d
     double q = ldexp(1, exponent - 53), scale = mass_a / mass_b, sum_a = 0, sum_b = 0;
     for (size_t i = 0; i < n; i++)
         sum_a += a_exact[i] = nearbyint(a[i] / q) * q;
-    size_t largest = 0;
-    for (size_t j = 0; j < m; j++) {
+    for (size_t j = 0; j < m; j++)
         sum_b += b_exact[j] = nearbyint(b[j] * scale / q) * q;
-        largest = b_exact[j] > b_exact[largest] ? j : largest;
-    }
-    b_exact[largest] += sum_a - sum_b;
+    double step = sum_a > sum_b ? q : -q;
+    for (size_t j = 0; sum_b != sum_a; j = (j + 1) % m)
+        if (b_exact[j] + step >= 0) {
+            b_exact[j] += step;
+            sum_b += step;
+        }
 }
 
 /* Solves into res, whose arrays have room for n + m triplets and the
