@@ -297,6 +297,36 @@ int otad_kernel_call(const otad_ctx *c, otad_kernel_handle *k, unsigned product,
 int otad_kernel_call_vjp(const otad_ctx *c, otad_kernel_handle *k, double *kernel_grad,
                          double *const *param_grad, const otad_kernel_vjp_args *args);
 
+/* ---- closed forms ------------------------------------------------------- */
+
+/* Exact optimal transport on the line for the cost c(x, y) = |x − y|^p,
+ * p ≥ 1: points x (n×1) with masses a (n×1), y (m×1) with masses b (m×1),
+ * masses finite and ≥ 0, Σa = Σb to 1e-9 relative (b is rescaled to Σa).
+ * The cost is convex in x − y, so the monotone (quantile) coupling is
+ * optimal: the north-west corner rule on the sorted supports, n + m − 1
+ * cells.  1×1: Σ P_ij c(x_i, y_j).  Gradients: x̄_i = Σ_j P_ij ∂c/∂x_i, ȳ
+ * likewise; ā = f − mean(f), b̄ = g − mean(g) with f, g the dual potentials
+ * of the coupling (f_i + g_j = c_ij on its cells) — centred as POT's emd2
+ * does: only changes of a and b that keep the masses equal have a meaning,
+ * and along those this is the derivative (where the coupling is locally
+ * unique: distinct positions, no partial sum of a equal to one of b). */
+otad_var otad_ot_1d(otad_tape *tape, otad_var x, otad_var a, otad_var y, otad_var b, double p);
+
+/* The coupling of otad_ot_1d outside a tape, in the caller's arrays. */
+typedef struct otad_plan_1d {
+    size_t *row, *col;  /* n + m − 1 entries each: the cells of the staircase, in order */
+    double *mass;       /* n + m − 1: P at each cell (0 where partial sums of a and b meet) */
+    double *f, *g;      /* n and m entries, or NULL: the potentials, not centred: f is 0 at
+                           the leftmost x, f_i + g_j = c_ij on every cell and ≤ c_ij
+                           elsewhere, Σ a f + Σ b g = cost (b at a's mass) */
+    size_t cells;       /* set to n + m − 1 */
+    double cost;        /* set to Σ mass · c */
+} otad_plan_1d;
+
+/* The same inputs as otad_ot_1d as arrays; fills plan (nothing on failure). */
+int otad_ot_1d_plan(size_t n, const double *x, const double *a, size_t m, const double *y,
+                    const double *b, double p, otad_plan_1d *plan, otad_error *err);
+
 #ifdef __cplusplus
 }
 #endif
