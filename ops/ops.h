@@ -327,6 +327,22 @@ typedef struct otad_plan_1d {
 int otad_ot_1d_plan(size_t n, const double *x, const double *a, size_t m, const double *y,
                     const double *b, double p, otad_plan_1d *plan, otad_error *err);
 
+/* The squared 2-Wasserstein distance between the Gaussians N(m1, S1) and
+ * N(m2, S2), 1×1:
+ *     ‖m1 − m2‖² + tr S1 + tr S2 − 2 tr (S1^½ S2 S1^½)^½
+ * (the Bures metric on the covariances; it may come out below 0 by rounding
+ * when the two are equal).  m1, m2 are d×1; S1, S2 d×d, used as (S + Sᵀ)/2,
+ * positive definite (smallest eigenvalue above d·2⁻⁵² times the largest),
+ * else OTAD_ENOTPOSDEF.  With M = (S1^½ S2 S1^½)^½ and T = S1^-½ M S1^-½
+ * (the optimal map x ↦ m2 + T(x − m1)):  m̄1 = 2(m1 − m2) = −m̄2,
+ * S̄1 = I − T, S̄2 = I − T⁻¹ = I − S1^½ M⁻¹ S1^½ (symmetric).  Two symmetric
+ * eigendecompositions (LAPACK dsyevd) per evaluation. */
+otad_var otad_gaussian_w2(otad_tape *tape, otad_var m1, otad_var S1, otad_var m2, otad_var S2);
+
+/* The map T above into T (d×d, column-major), from S1 and S2 as there:
+ * symmetric positive definite with T S1 T = S2. */
+int otad_gaussian_map(size_t d, const double *S1, const double *S2, double *T, otad_error *err);
+
 #ifdef __cplusplus
 }
 #endif
