@@ -103,9 +103,9 @@ typedef struct staircase {
 } staircase;
 
 /* The north-west corner rule on the sorted supports.  A step leaves the row
- * whose remaining mass is used up (ties: the row, so every point is
- * visited even when partial sums meet); the point entering the tree gets
- * the potential that makes its cell tight.  Returns the cost. */
+ * or the column whose remaining mass is used up (the row on a tie: the next
+ * cell then carries 0, and the cells still form a tree); the point entering
+ * the tree gets the potential that makes its cell tight.  Returns the cost. */
 static double walk_staircase(const line_problem *pb, const sorted_point *sx,
                              const sorted_point *sy, staircase *s)
 {

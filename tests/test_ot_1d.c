@@ -359,6 +359,15 @@ static void test_sinkhorn_tends_to_exact(void **state)
 
 /* ---- bad input ---------------------------------------------------------------- */
 
+/* The tape failed with code and a message containing what; reset for more. */
+static void expect_tape_failure(otad_tape *t, int code, const char *what)
+{
+    assert_int_equal(otad_tape_status(t), code);
+    if (!strstr(otad_tape_message(t), what))
+        fail_msg("message \"%s\" does not contain \"%s\"", otad_tape_message(t), what);
+    otad_tape_reset(t);
+}
+
 /* The op on the given arrays fails with code and a message containing what. */
 static void expect_op_failure(size_t n, const double *x, const double *a, size_t m,
                               const double *y, const double *b, double p, int code,
@@ -368,9 +377,7 @@ static void expect_op_failure(size_t n, const double *x, const double *a, size_t
     otad_var w = otad_ot_1d(t, otad_const(t, n, 1, x), otad_const(t, n, 1, a),
                             otad_const(t, m, 1, y), otad_const(t, m, 1, b), p);
     assert_false(otad_var_valid(w));
-    assert_int_equal(otad_tape_status(t), code);
-    if (!strstr(otad_tape_message(t), what))
-        fail_msg("message \"%s\" does not contain \"%s\"", otad_tape_message(t), what);
+    expect_tape_failure(t, code, what);
     otad_tape_free(&t);
 }
 
@@ -410,12 +417,10 @@ static void test_bad_input(void **state)
     otad_tape *t = new_tape();
     otad_ot_1d(t, otad_const(t, 2, 1, x), otad_const(t, 3, 1, a), otad_const(t, 2, 1, y),
                otad_const(t, 2, 1, b), 2);
-    assert_int_equal(otad_tape_status(t), OTAD_ESHAPE);
-    assert_non_null(strstr(otad_tape_message(t), "ot_1d: x is 2x1, a 3x1"));
-    otad_tape_reset(t);
+    expect_tape_failure(t, OTAD_ESHAPE, "ot_1d: x is 2x1, a 3x1");
     otad_ot_1d(t, otad_const(t, 1, 3, x), otad_const(t, 3, 1, a), otad_const(t, 2, 1, y),
                otad_const(t, 2, 1, b), 2);
-    assert_int_equal(otad_tape_status(t), OTAD_ESHAPE);
+    expect_tape_failure(t, OTAD_ESHAPE, "x is 1x3");
     otad_tape_free(&t);
 
     /* non-finite values from earlier ops, on a tape that lets them through */
@@ -427,13 +432,10 @@ static void test_bad_input(void **state)
     otad_var overflowed = otad_exp(t, otad_const(t, 2, 1, huge));
     otad_ot_1d(t, otad_const(t, 3, 1, x), otad_const(t, 3, 1, a), overflowed,
                otad_const(t, 2, 1, b), 2);
-    assert_int_equal(otad_tape_status(t), OTAD_EDOMAIN);
-    assert_non_null(strstr(otad_tape_message(t), "ot_1d: y[0] is inf"));
-    otad_tape_reset(t);
+    expect_tape_failure(t, OTAD_EDOMAIN, "ot_1d: y[0] is inf");
     otad_ot_1d(t, otad_const(t, 2, 1, y), otad_exp(t, otad_const(t, 2, 1, huge)),
                otad_const(t, 2, 1, y), otad_const(t, 2, 1, b), 2);
-    assert_int_equal(otad_tape_status(t), OTAD_EDOMAIN);
-    assert_non_null(strstr(otad_tape_message(t), "ot_1d: a[0] is inf"));
+    expect_tape_failure(t, OTAD_EDOMAIN, "ot_1d: a[0] is inf");
     otad_tape_free(&t);
 }
 
