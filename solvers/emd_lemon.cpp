@@ -3,13 +3,11 @@
 // exception leaves this file.
 #include "network_simplex.h"
 
-// LEMON's graphs push default-constructed (uninitialised) records and fill
-// them in after: GCC 12 sees that through the inlining and warns.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
+#include <lemon/bits/graph_extender.h>
 #include <lemon/network_simplex.h>
-#include <lemon/smart_graph.h>
 
+#include <algorithm>
+#include <cmath>
 #include <new>
 #include <vector>
 
@@ -19,58 +17,161 @@ extern "C" {
 
 namespace {
 
-typedef lemon::SmartDigraph Graph;
-typedef lemon::NetworkSimplex<Graph, double, double> Simplex;
+// The complete bipartite digraph from n sources to m sinks, with nothing
+// stored: node ids are 0..n−1 for the sources, n..n+m−1 for the sinks, and
+// arc i + j·n goes from source i to sink j, so arcs are numbered like the
+// column-major cost matrix and its costs are read in place.  A stored graph
+// (lemon::SmartDigraph) would add 24 bytes per arc to the simplex's own 53.
+// The members are those LEMON's DigraphExtender builds iterators and maps on.
+class BipartiteBase {
+  public:
+    typedef BipartiteBase Digraph;
+    typedef lemon::True NodeNumTag;
+    typedef lemon::True ArcNumTag;
+
+    class Node {
+        friend class BipartiteBase;
+
+      protected:
+        int id_;
+        explicit Node(int id) : id_(id) {}
+
+      public:
+        Node() {}
+        Node(lemon::Invalid) : id_(-1) {}
+        bool operator==(const Node other) const { return id_ == other.id_; }
+        bool operator!=(const Node other) const { return id_ != other.id_; }
+        bool operator<(const Node other) const { return id_ < other.id_; }
+    };
+
+    class Arc {
+        friend class BipartiteBase;
+
+      protected:
+        int id_;
+        explicit Arc(int id) : id_(id) {}
+
+      public:
+        Arc() {}
+        Arc(lemon::Invalid) : id_(-1) {}
+        bool operator==(const Arc other) const { return id_ == other.id_; }
+        bool operator!=(const Arc other) const { return id_ != other.id_; }
+        bool operator<(const Arc other) const { return id_ < other.id_; }
+    };
+
+    BipartiteBase() : n_(0), m_(0) {}
+    void resize(int n, int m) { n_ = n, m_ = m; }
+
+    int nodeNum() const { return n_ + m_; }
+    int arcNum() const { return n_ * m_; }
+    int maxNodeId() const { return n_ + m_ - 1; }
+    int maxArcId() const { return n_ * m_ - 1; }
+
+    Node source(Arc a) const { return Node(a.id_ % n_); }
+    Node target(Arc a) const { return Node(n_ + a.id_ / n_); }
+
+    static int id(Node v) { return v.id_; }
+    static int id(Arc a) { return a.id_; }
+    static Node nodeFromId(int id) { return Node(id); }
+    static Arc arcFromId(int id) { return Arc(id); }
+    bool valid(Node v) const { return v.id_ >= 0 && v.id_ < nodeNum(); }
+    bool valid(Arc a) const { return a.id_ >= 0 && a.id_ < arcNum(); }
+
+    void first(Node &v) const { v.id_ = maxNodeId(); }
+    static void next(Node &v) { --v.id_; }
+    void first(Arc &a) const { a.id_ = maxArcId(); }
+    static void next(Arc &a) { --a.id_; }
+
+    // Out of source i: i + j·n for j = m−1 … 0.  Into sink j: i + j·n for
+    // i = n−1 … 0.
+    void firstOut(Arc &a, const Node &v) const { a.id_ = v.id_ < n_ ? v.id_ + (m_ - 1) * n_ : -1; }
+    void nextOut(Arc &a) const { a.id_ = a.id_ >= n_ ? a.id_ - n_ : -1; }
+    void firstIn(Arc &a, const Node &v) const
+    {
+        a.id_ = v.id_ >= n_ ? (v.id_ - n_) * n_ + n_ - 1 : -1;
+    }
+    void nextIn(Arc &a) const { a.id_ = a.id_ % n_ ? a.id_ - 1 : -1; }
+
+  private:
+    int n_, m_;
+};
+
+class Bipartite : public lemon::DigraphExtender<BipartiteBase> {
+  public:
+    Bipartite(int n, int m) { resize(n, m); }
+};
+
+// The cost matrix as a LEMON map over the arcs, read where it lies.
+struct CostMap {
+    typedef Bipartite::Arc Key;
+    typedef double Value;
+    const double *cost;
+    double operator[](const Key &arc) const { return cost[Bipartite::id(arc)]; }
+};
+
+typedef lemon::NetworkSimplex<Bipartite, double, double> Simplex;
+
+struct Entry {
+    size_t row, col;
+    double mass;
+    bool operator<(const Entry &other) const
+    {
+        return row != other.row ? row < other.row : col < other.col;
+    }
+};
 
 long solve(size_t n, size_t m, const double *a, const double *b, const double *cost,
            size_t *row, size_t *col, double *mass, double *f, double *g)
 {
-    Graph graph;
-    graph.reserveNode(static_cast<int>(n + m));
-    graph.reserveArc(static_cast<int>(n * m));
-    std::vector<Graph::Node> source(n), sink(m);
+    Bipartite graph(static_cast<int>(n), static_cast<int>(m));
+    Bipartite::NodeMap<double> supply(graph);
     for (size_t i = 0; i < n; i++)
-        source[i] = graph.addNode();
+        supply[Bipartite::nodeFromId(static_cast<int>(i))] = a[i];
     for (size_t j = 0; j < m; j++)
-        sink[j] = graph.addNode();
-
-    // Arcs in row-major order: arc i·m + j goes from source i to sink j, so
-    // reading the flows back in id order sorts them by row then column.
-    Graph::ArcMap<double> arc_cost(graph);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < m; j++)
-            arc_cost[graph.addArc(source[i], sink[j])] = cost[i + j * n];
-
-    Graph::NodeMap<double> supply(graph);
-    for (size_t i = 0; i < n; i++)
-        supply[source[i]] = a[i];
-    for (size_t j = 0; j < m; j++)
-        supply[sink[j]] = -b[j];
+        supply[Bipartite::nodeFromId(static_cast<int>(n + j))] = -b[j];
 
     Simplex simplex(graph);
-    simplex.costMap(arc_cost).supplyMap(supply);
+    CostMap costs = {cost};
+    simplex.costMap(costs).supplyMap(supply);
     if (simplex.run() != Simplex::OPTIMAL)
         return OTAD_ENOCONV;
 
-    long nonzeros = 0;
+    // LEMON's optimality: C_ij + π(source i) − π(sink j) ≥ 0, with equality
+    // on the tree, which carries all the flow.  Asking the simplex for the
+    // flow of every arc would read its arrays in their mixed order, a cache
+    // miss per arc; the reduced costs stream through C instead, and only the
+    // arcs where they vanish, up to the rounding of the potentials, are asked.
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < m; j++) {
-            double flow = simplex.flow(Graph::arcFromId(static_cast<int>(i * m + j)));
+        f[i] = -simplex.potential(Bipartite::nodeFromId(static_cast<int>(i)));
+    for (size_t j = 0; j < m; j++)
+        g[j] = simplex.potential(Bipartite::nodeFromId(static_cast<int>(n + j)));
+    double largest = 0;
+    for (size_t i = 0; i < n; i++)
+        largest = std::max(largest, std::fabs(f[i]));
+    for (size_t j = 0; j < m; j++)
+        largest = std::max(largest, std::fabs(g[j]));
+    const double tight = 1e-9 * largest;
+    std::vector<Entry> plan;
+    plan.reserve(n + m);
+    for (size_t j = 0; j < m; j++)
+        for (size_t i = 0; i < n; i++) {
+            const size_t k = i + j * n;
+            if (cost[k] - f[i] - g[j] > tight)
+                continue;
+            double flow = simplex.flow(Bipartite::arcFromId(static_cast<int>(k)));
             if (flow > 0) {
-                if (static_cast<size_t>(nonzeros) == n + m)
+                if (plan.size() == n + m)
                     return OTAD_ENOCONV; // not a basic solution
-                row[nonzeros] = i;
-                col[nonzeros] = j;
-                mass[nonzeros] = flow;
-                nonzeros++;
+                plan.push_back(Entry{i, j, flow});
             }
         }
-    // LEMON's optimality: C_ij + π(source i) − π(sink j) ≥ 0.
-    for (size_t i = 0; i < n; i++)
-        f[i] = -simplex.potential(source[i]);
-    for (size_t j = 0; j < m; j++)
-        g[j] = simplex.potential(sink[j]);
-    return nonzeros;
+    std::sort(plan.begin(), plan.end());
+    for (size_t k = 0; k < plan.size(); k++) {
+        row[k] = plan[k].row;
+        col[k] = plan[k].col;
+        mass[k] = plan[k].mass;
+    }
+    return static_cast<long>(plan.size());
 }
 
 } // namespace
