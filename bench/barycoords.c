@@ -216,8 +216,6 @@ typedef struct row {
     char stop[192];
 } row;
 
-static char self_path[1024];
-
 /* Runs this program in a fresh process with args; its JSON goes to out. */
 static int run_self(const char *mode, size_t n, int threads, char *out, size_t cap,
                     double *peak_mb)
@@ -433,16 +431,6 @@ static void run(const options *o, const char *anchors, const double *dgemm)
         for (size_t ti = 0; ti < o->n_threads; ti++)
             if (o->sizes[si] == TARGET_N && o->threads[ti] == TARGET_THREADS)
                 print_targets(&rows[si][ti], dgemm[ti]);
-}
-
-/* Workers are this program again; /proc/self/exe finds it also when run from PATH. */
-static void find_self(const char *argv0)
-{
-    ssize_t len = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
-    if (len > 0)
-        self_path[len] = '\0';
-    else
-        snprintf(self_path, sizeof self_path, "%s", argv0);
 }
 
 int main(int argc, char **argv)

@@ -391,17 +391,6 @@ typedef struct size_row {
     solve_figures ref_fixed[MAX_TOLS]; /* POT run for our iterations */
 } size_row;
 
-static char self_path[PATH_MAX];
-
-static void find_self(const char *argv0)
-{
-    ssize_t len = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
-    if (len > 0)
-        self_path[len] = '\0';
-    else
-        snprintf(self_path, sizeof self_path, "%s", argv0);
-}
-
 static solve_figures figures_of(const char *out, const char *key)
 {
     return (solve_figures){json_nested(out, key, "seconds"), json_nested(out, key, "cost"),
@@ -824,12 +813,9 @@ static const char *find_script(const options *o, const char **why)
     }
     snprintf(path, sizeof path, "%s", o->script ? o->script : "bench/emd_vs_sinkhorn.py");
     if (!o->script && access(path, R_OK) != 0) {
-        const char *end = self_path + strlen(self_path);
-        for (int up = 0; up < 3 && end > self_path; up++)
-            while (--end > self_path && *end != '/')
-                ;
-        snprintf(path, sizeof path, "%.*s/bench/emd_vs_sinkhorn.py", (int)(end - self_path),
-                 self_path);
+        char repository[sizeof self_path];
+        repository_of_self(repository, sizeof repository);
+        snprintf(path, sizeof path, "%s/bench/emd_vs_sinkhorn.py", repository);
     }
     if (access(path, R_OK) != 0) {
         *why = "bench/emd_vs_sinkhorn.py not found (--script FILE)";

@@ -185,6 +185,29 @@ static inline double measured_stream_gbs(void)
     return (double)(n * n * sizeof(double)) / t * 1e-9;
 }
 
+/* This program's path: workers are this program again, and /proc/self/exe
+ * finds it also when it was run from PATH.  Set by find_self. */
+static char self_path[1024];
+
+static inline void find_self(const char *argv0)
+{
+    ssize_t len = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+    if (len > 0)
+        self_path[len] = '\0';
+    else
+        snprintf(self_path, sizeof self_path, "%s", argv0);
+}
+
+/* <repository> from <repository>/<build>/bench/<program>. */
+static inline void repository_of_self(char *out, size_t cap)
+{
+    const char *end = self_path + strlen(self_path);
+    for (int up = 0; up < 3 && end > self_path; up++)
+        while (--end > self_path && *end != '/')
+            ;
+    snprintf(out, cap, "%.*s", (int)(end - self_path), self_path);
+}
+
 /* Runs argv[0] with args in a fresh process whose BLAS and OpenMP use
  * `threads` threads (set before the libraries start); copies its last output
  * line that starts with "RESULT " into out and gives its peak RSS in MB.

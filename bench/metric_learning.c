@@ -367,8 +367,6 @@ typedef struct row {
     double ref_fwd, ref_fwdbwd, ref_energy, ref_grad_norm, ref_peak;
 } row;
 
-static char self_path[1024];
-
 static void measure(row *r, const char *anchors, grid g, int threads, int with_reference)
 {
     char out[8192], spec[32];
@@ -656,16 +654,6 @@ static int run(const options *o, const char *anchors, const double *dgemm)
             }
     print_notes();
     return print_checks(o, rows);
-}
-
-/* Workers are this program again; /proc/self/exe finds it also when run from PATH. */
-static void find_self(const char *argv0)
-{
-    ssize_t len = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
-    if (len > 0)
-        self_path[len] = '\0';
-    else
-        snprintf(self_path, sizeof self_path, "%s", argv0);
 }
 
 int main(int argc, char **argv)

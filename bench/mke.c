@@ -380,18 +380,6 @@ typedef struct fit_row {
     char lbfgs[120], error[300];
 } fit_row;
 
-static char self_path[1024];
-
-/* <repository> from <repository>/<build>/bench/mke. */
-static void repository_of_self(char *out, size_t cap)
-{
-    const char *end = self_path + strlen(self_path);
-    for (int up = 0; up < 3 && end > self_path; up++)
-        while (--end > self_path && *end != '/')
-            ;
-    snprintf(out, cap, "%.*s", (int)(end - self_path), self_path);
-}
-
 static int has_file(const char *dir, const char *name)
 {
     char path[PATH_MAX + 64];
@@ -805,16 +793,6 @@ static int parse_options(int argc, char **argv, options *o)
             return -1;
     }
     return 0;
-}
-
-/* Workers are this program again; /proc/self/exe finds it also when run from PATH. */
-static void find_self(const char *argv0)
-{
-    ssize_t len = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
-    if (len > 0)
-        self_path[len] = '\0';
-    else
-        snprintf(self_path, sizeof self_path, "%s", argv0);
 }
 
 static int measure_machines(const options *o, machine_figures *m)

@@ -55,6 +55,32 @@ otad_tape *new_tape(void)
     return t;
 }
 
+otad_tape *new_unchecked_tape(void)
+{
+    otad_tape_opts opts;
+    otad_tape_opts_init(&opts);
+    opts.check_finite = 0;
+    otad_tape *t = NULL;
+    assert_int_equal(otad_tape_new(&t, &opts), OTAD_OK);
+    return t;
+}
+
+void assert_tape_failed(otad_tape *tape, int code, const char *words)
+{
+    assert_int_equal(otad_tape_status(tape), code);
+    if (!strstr(otad_tape_message(tape), words))
+        fail_msg("message \"%s\" does not contain \"%s\"", otad_tape_message(tape), words);
+    otad_tape_reset(tape);
+}
+
+double entropy(const double *h, size_t n)
+{
+    double e = 0;
+    for (size_t i = 0; i < n; i++)
+        e -= h[i] > 0 ? h[i] * log(h[i]) : 0;
+    return e;
+}
+
 double *random_matrix(uint64_t seed, size_t rows, size_t cols, double lo, double hi)
 {
     double *x = malloc(rows * cols * sizeof *x);

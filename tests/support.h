@@ -43,6 +43,17 @@ void assert_close_at(double actual, double expected, double tolerance, const cha
 /* Fails the test with the tape's message unless its status is OK. */
 void assert_tape_ok(const otad_tape *tape);
 
+/* Fails unless the tape failed with code and a message containing words;
+ * then resets it for the next case. */
+void assert_tape_failed(otad_tape *tape, int code, const char *words);
+
+/* A tape that lets non-finite values through (check_finite = 0): how a NaN
+ * from an earlier op reaches an op's own checks. */
+otad_tape *new_unchecked_tape(void);
+
+/* −Σ h log h (0 log 0 = 0). */
+double entropy(const double *h, size_t n);
+
 /* The shapes every op is checked at: 1×1, N×1, N×B. */
 typedef struct test_shape {
     size_t rows, cols;
