@@ -35,7 +35,7 @@
  * The problem goes to the reference as .npy files in a temporary directory.
  *
  *   emd_vs_sinkhorn [--sizes 64,128,...,4096] [--lambda 50] [--tolerances 1e-2,1e-4]
- *                   [--check-every 5] [--plot emd_vs_sinkhorn.png] [--no-reference]
+ *                   [--check-every 5] [--plot FILE] [--no-reference]
  *                   [--script FILE]
  *
  * POT also runs Sinkhorn for exactly as many iterations as ours took, since
@@ -728,8 +728,9 @@ static int write_plot(const options *o, const size_row *rows, size_t n_rows)
 static void usage(FILE *f, const char *argv0)
 {
     fprintf(f, "usage: %s [--sizes 64,128,256,512,1024,2048,4096] [--lambda 50]\n"
-            "       [--tolerances 1e-2,1e-4] [--check-every 5] [--plot emd_vs_sinkhorn.png]\n"
+            "       [--tolerances 1e-2,1e-4] [--check-every 5] [--plot FILE]\n"
             "       [--no-reference] [--script FILE] [--help]\n"
+            "The plot goes beside this program (emd_vs_sinkhorn.png) unless --plot says where.\n"
             "Exact OT (otad_emd) against Sinkhorn on random graphs with the shortest-path "
             "metric,\nwith POT (bench/emd_vs_sinkhorn.py) on the same problems; sizes 2 to "
             "46340,\nat most %d; at most %d tolerances.\n", argv0, MAX_SIZES, MAX_TOLS);
@@ -763,7 +764,7 @@ static int takes_value(const char *opt)
 static int parse_options(int argc, char **argv, options *o)
 {
     *o = (options){{64, 128, 256, 512, 1024, 2048, 4096}, 7, 50, {1e-2, 1e-4}, 2, 5, 1,
-                   "emd_vs_sinkhorn.png", NULL};
+                   NULL, NULL};
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i], *value = argv[i + 1];
         if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0)
@@ -880,6 +881,13 @@ int main(int argc, char **argv)
     if (parsed > 0) {
         usage(stdout, argv[0]);
         return 0;
+    }
+    static char beside_self[sizeof self_path + 32];
+    if (!o.plot) { /* build/bench/emd_vs_sinkhorn.png, out of the source tree */
+        const char *slash = strrchr(self_path, '/');
+        snprintf(beside_self, sizeof beside_self, "%.*semd_vs_sinkhorn.png",
+                 slash ? (int)(slash - self_path + 1) : 0, self_path);
+        o.plot = beside_self;
     }
     const char *why = "";
     const char *script = find_script(&o, &why);
