@@ -19,12 +19,12 @@ static int check_histogram(const char *name, size_t n, const double *h, double *
     double sum = 0;
     for (size_t i = 0; i < n; i++) {
         if (!(h[i] >= 0) || !isfinite(h[i]))
-            return otad_error_set(err, OTAD_EDOMAIN, "emd: %s[%zu] = %g is not a finite "
+            return otad_error_set(err, OTAD_EDOMAIN, "%s[%zu] = %g is not a finite "
                                   "non-negative mass", name, i, h[i]);
         sum += h[i];
     }
     if (!(sum > 0))
-        return otad_error_set(err, OTAD_EDOMAIN, "emd: %s has zero mass", name);
+        return otad_error_set(err, OTAD_EDOMAIN, "%s has zero mass", name);
     *mass = sum;
     return OTAD_OK;
 }
@@ -35,24 +35,24 @@ static int check_problem(size_t n, size_t m, const double *a, const double *b,
                          double *mass_b, otad_error *err)
 {
     if (n == 0 || m == 0)
-        return otad_error_set(err, OTAD_EINVAL, "emd: empty histogram (n = %zu, m = %zu)", n, m);
+        return otad_error_set(err, OTAD_EINVAL, "empty histogram (n = %zu, m = %zu)", n, m);
     if (n > INT_MAX / m)
-        return otad_error_set(err, OTAD_EINVAL, "emd: %zu×%zu arcs exceed the network "
+        return otad_error_set(err, OTAD_EINVAL, "%zu×%zu arcs exceed the network "
                               "simplex's 2^31 − 1", n, m);
     if (!opts || !(opts->mass_tolerance >= 0))
-        return otad_error_set(err, OTAD_EINVAL, "emd: mass_tolerance must be ≥ 0");
+        return otad_error_set(err, OTAD_EINVAL, "mass_tolerance must be ≥ 0");
     int rc = check_histogram("a", n, a, mass_a, err);
     if (rc == OTAD_OK)
         rc = check_histogram("b", m, b, mass_b, err);
     if (rc != OTAD_OK)
         return rc;
     if (!(fabs(*mass_a - *mass_b) <= opts->mass_tolerance * fmax(*mass_a, *mass_b)))
-        return otad_error_set(err, OTAD_EDOMAIN, "emd: a sums to %.17g, b to %.17g "
+        return otad_error_set(err, OTAD_EDOMAIN, "a sums to %.17g, b to %.17g "
                               "(see mass_tolerance)", *mass_a, *mass_b);
     for (size_t j = 0; j < m; j++)
         for (size_t i = 0; i < n; i++)
             if (!isfinite(cost[i + j * n]))
-                return otad_error_set(err, OTAD_EDOMAIN, "emd: cost[%zu, %zu] = %g is not "
+                return otad_error_set(err, OTAD_EDOMAIN, "cost[%zu, %zu] = %g is not "
                                       "finite", i, j, cost[i + j * n]);
     return OTAD_OK;
 }
@@ -82,7 +82,8 @@ static void exact_masses(size_t n, size_t m, const double *a, const double *b, d
 }
 
 /* Solves into res, whose arrays have room for n + m triplets and the
- * potentials; work is n + m doubles. */
+ * potentials; work is n + m doubles.  Messages name the problem only: the
+ * callers say who found it. */
 static int solve(size_t n, size_t m, const double *a, const double *b, const double *cost,
                  const otad_emd_opts *opts, double *work, otad_emd_result *res,
                  otad_error *err)
@@ -96,7 +97,7 @@ static int solve(size_t n, size_t m, const double *a, const double *b, const dou
     long nonzeros = otadS_network_simplex(n, m, a_exact, b_exact, cost, res->row, res->col,
                                           res->mass, res->f, res->g);
     if (nonzeros < 0)
-        return otad_error_set(err, (int)nonzeros, "emd: the network simplex %s",
+        return otad_error_set(err, (int)nonzeros, "the network simplex %s",
                               nonzeros == OTAD_ENOMEM ? "ran out of memory"
                                                       : "did not reach an optimal basis");
     res->n = n;
@@ -109,7 +110,7 @@ static int solve(size_t n, size_t m, const double *a, const double *b, const dou
     /* Potentials are defined up to f + s, g − s: take s with ⟨a, f⟩ = ⟨b, g⟩. */
     double af = 0, bg = 0;
     for (size_t i = 0; i < n; i++)
-        af += a[i] * res->f[i];
+        af += a_exact[i] * res->f[i];
     for (size_t j = 0; j < m; j++)
         bg += b_exact[j] * res->g[j];
     double shift = (bg - af) / (2 * mass_a);
@@ -133,20 +134,23 @@ int otad_emd(size_t n, size_t m, const double *a, const double *b, const double 
     memset(res, 0, sizeof *res);
     if (!a || !b || !cost)
         return otad_error_set(err, OTAD_EINVAL, "emd: a, b or the cost is NULL");
-    size_t slots = n + m;
-    res->row = malloc(slots * sizeof *res->row);
-    res->col = malloc(slots * sizeof *res->col);
-    res->mass = malloc(slots * sizeof *res->mass);
-    res->f = malloc((n ? n : 1) * sizeof *res->f);
+    /* + 1: n or m may be 0, which solve reports */
+    res->row = malloc((n + m + 1) * sizeof *res->row);
+    res->col = malloc((n + m + 1) * sizeof *res->col);
+    res->mass = malloc((n + m + 1) * sizeof *res->mass);
+    res->f = malloc((n + 1) * sizeof *res->f);
     res->g = malloc((m + 1) * sizeof *res->g);
     double *work = malloc((n + m + 1) * sizeof *work);
+    otad_error why;
     int rc = res->row && res->col && res->mass && res->f && res->g && work
-                 ? solve(n, m, a, b, cost, opts, work, res, err)
-                 : otad_error_set(err, OTAD_ENOMEM, "emd: out of memory");
+                 ? solve(n, m, a, b, cost, opts, work, res, &why)
+                 : otad_error_set(&why, OTAD_ENOMEM, "out of memory");
     free(work);
-    if (rc != OTAD_OK)
+    if (rc != OTAD_OK) {
         otad_emd_result_free(res);
-    return rc;
+        return otad_error_set(err, rc, "emd: %s", why.message);
+    }
+    return OTAD_OK;
 }
 
 void otad_emd_result_free(otad_emd_result *res)
@@ -191,12 +195,11 @@ static int emd_forward(otad_ctx *c)
     if (!res->row || !res->col || !res->mass || !res->f || !work)
         return otad_tape_status(c->tape);
     res->g = res->f + n;
-    otad_error err;
-    /* The op's name prefixes tape messages already: drop solve's "emd: ". */
+    otad_error why;
     int rc = solve(n, m, c->in[0].data, c->in[1].data, c->in[2].data, c->params, work,
-                   res, &err);
+                   res, &why);
     if (rc != OTAD_OK)
-        return otad_fail(c, rc, "%s", err.message + strlen("emd: "));
+        return otad_fail(c, rc, "%s", why.message);
     c->out.data[0] = res->cost;
     return OTAD_OK;
 }
