@@ -155,7 +155,8 @@ otad_var otad_emd_cost(otad_tape *tape, otad_var a, otad_var b, otad_var cost,
 /* All-pairs shortest-path distances on the undirected graph with vertices
  * 0..n−1 and edges (ends[2e], ends[2e+1]) of lengths[e] > 0 (igraph's
  * Dijkstra): dist is n×n, column-major, symmetric — a ground cost for exact
- * or entropic OT on a graph.  A graph that is not connected is OTAD_EDOMAIN. */
+ * or entropic OT on a graph.  A graph that is not connected is OTAD_EDOMAIN.
+ * Not for two threads at once: igraph, as packaged, is not thread-safe. */
 int otad_shortest_paths(size_t n, size_t n_edges, const size_t *ends, const double *lengths,
                         double *dist, otad_error *err);
 
