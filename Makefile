@@ -12,7 +12,6 @@ ARCH ?= -march=native
 # -Wno-psabi: GCC notes that 32-byte vectors change the calling convention
 # without AVX; ours only pass between static inline functions.
 WARN := -std=c11 -Wall -Wextra -Werror -Wno-psabi
-CXX ?= g++
 CXXWARN := -std=c++14 -Wall -Wextra -Werror
 OPENMP := -fopenmp
 BASE_CPPFLAGS := -I. -D_POSIX_C_SOURCE=200809L
