@@ -81,6 +81,32 @@ double entropy(const double *h, size_t n)
     return e;
 }
 
+/* Heap's algorithm, one swap per permutation. */
+double best_assignment(size_t n, const double *cost)
+{
+    size_t perm[8], counter[8] = {0};
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
+    double best = INFINITY;
+    for (size_t i = 0;;) {
+        double total = 0;
+        for (size_t r = 0; r < n; r++)
+            total += cost[r + perm[r] * n];
+        best = fmin(best, total);
+        while (i < n && counter[i] >= i) {
+            counter[i] = 0;
+            i++;
+        }
+        if (i == n)
+            return best;
+        size_t other = i % 2 ? counter[i] : 0, keep = perm[other];
+        perm[other] = perm[i];
+        perm[i] = keep;
+        counter[i]++;
+        i = 1;
+    }
+}
+
 double *random_matrix(uint64_t seed, size_t rows, size_t cols, double lo, double hi)
 {
     double *x = malloc(rows * cols * sizeof *x);

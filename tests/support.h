@@ -51,6 +51,10 @@ void assert_tape_failed(otad_tape *tape, int code, const char *words);
  * from an earlier op reaches an op's own checks. */
 otad_tape *new_unchecked_tape(void);
 
+/* The least Σ_i C[i, σ(i)] over the permutations σ of n ≤ 8 (C n×n,
+ * column-major): the exact OT cost times n between uniform weights. */
+double best_assignment(size_t n, const double *cost);
+
 /* −Σ h log h (0 log 0 = 0). */
 double entropy(const double *h, size_t n);
 

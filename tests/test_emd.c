@@ -76,32 +76,6 @@ static void test_certificate_on_random_problems(void **state)
     }
 }
 
-/* Heap's algorithm: the least Σ_i C[i, σ(i)] over the permutations σ. */
-static double best_assignment(size_t n, const double *cost)
-{
-    size_t perm[8], counter[8] = {0};
-    for (size_t i = 0; i < n; i++)
-        perm[i] = i;
-    double best = INFINITY;
-    for (size_t i = 0;;) {
-        double total = 0;
-        for (size_t r = 0; r < n; r++)
-            total += cost[r + perm[r] * n];
-        best = fmin(best, total);
-        while (i < n && counter[i] >= i) {
-            counter[i] = 0;
-            i++;
-        }
-        if (i == n)
-            return best;
-        size_t other = i % 2 ? counter[i] : 0, keep = perm[other];
-        perm[other] = perm[i];
-        perm[i] = keep;
-        counter[i]++;
-        i = 1;
-    }
-}
-
 /* Between uniform histograms of equal size the optimum is a permutation
  * (Birkhoff): the exact cost is the best assignment's over n. */
 static void test_brute_force_assignment(void **state)

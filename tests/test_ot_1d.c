@@ -53,29 +53,15 @@ static void plan_free(otad_plan_1d *plan)
 
 /* ---- values ---------------------------------------------------------------- */
 
-/* The smallest (1/n) Σ c(x_i, y_σ(i)) over all permutations σ (Heap's
- * algorithm): with uniform weights the optimum is a permutation (Birkhoff). */
+/* The smallest (1/n) Σ c(x_i, y_σ(i)) over all permutations σ: with uniform
+ * weights the optimum is a permutation (Birkhoff). */
 static double best_permutation(size_t n, const double *x, const double *y, double p)
 {
-    size_t sigma[8], count[8] = {0};
-    for (size_t i = 0; i < n; i++)
-        sigma[i] = i;
-    double best = INFINITY;
-    for (size_t k = 0;;) {
-        double s = 0;
+    double cost[8 * 8];
+    for (size_t j = 0; j < n; j++)
         for (size_t i = 0; i < n; i++)
-            s += cost_of(x[i] - y[sigma[i]], p);
-        best = fmin(best, s / (double)n);
-        while (k < n && count[k] >= k)
-            count[k++] = 0;
-        if (k >= n)
-            return best;
-        size_t swap_with = k % 2 ? count[k] : 0, tmp = sigma[k];
-        sigma[k] = sigma[swap_with];
-        sigma[swap_with] = tmp;
-        count[k]++;
-        k = 1;
-    }
+            cost[i + j * n] = cost_of(x[i] - y[j], p);
+    return best_assignment(n, cost) / (double)n;
 }
 
 static void test_brute_force(void **state)
