@@ -506,37 +506,18 @@ static double ref_or_nan(const size_row *r, double x)
     return r->ref_ok ? x : NAN;
 }
 
-/* Markdown cells: fixed, scientific, a ratio; "-" for NaN. */
-static void md_num(int precision, double x)
-{
-    if (x != x)
-        printf(" - |");
-    else
-        printf(" %.*f |", precision, x);
-}
+/* Markdown cells: x in one of these formats, "-" for NaN. */
+static const char WHOLE[] = "%.0f", SECONDS[] = "%.3g", SCI[] = "%.1e", RATIO[] = "%.2fx";
 
-static void md_seconds(double x)
+static void md_cell(const char *format, double x)
 {
-    if (x != x)
+    if (x != x) {
         printf(" - |");
-    else
-        printf(" %.3g |", x);
-}
-
-static void md_sci(double x)
-{
-    if (x != x)
-        printf(" - |");
-    else
-        printf(" %.1e |", x);
-}
-
-static void md_ratio(double x)
-{
-    if (x != x)
-        printf(" - |");
-    else
-        printf(" %.2fx |", x);
+        return;
+    }
+    putchar(' ');
+    printf(format, x);
+    printf(" |");
 }
 
 static void md_rule(size_t columns)
@@ -563,15 +544,15 @@ static void print_main_table(const options *o, const size_row *rows, size_t n_ro
             printf(" failed |\n");
             continue;
         }
-        md_num(0, r->edges), md_seconds(r->emd.seconds);
-        md_seconds(ref_or_nan(r, r->ref_emd.seconds));
-        md_ratio(ref_or_nan(r, r->ref_emd.seconds) / r->emd.seconds);
+        md_cell(WHOLE, r->edges), md_cell(SECONDS, r->emd.seconds);
+        md_cell(SECONDS, ref_or_nan(r, r->ref_emd.seconds));
+        md_cell(RATIO, ref_or_nan(r, r->ref_emd.seconds) / r->emd.seconds);
         for (size_t k = 0; k < o->n_tols; k++)
-            md_seconds(r->sink[k].seconds), md_num(0, r->sink[k].iterations),
-                md_sci(relative(r->sink[k].cost, r->emd.cost));
+            md_cell(SECONDS, r->sink[k].seconds), md_cell(WHOLE, r->sink[k].iterations),
+                md_cell(SCI, relative(r->sink[k].cost, r->emd.cost));
         for (size_t k = 0; k < o->n_tols; k++)
-            md_seconds(ref_or_nan(r, r->ref_sink[k].seconds));
-        md_ratio(r->emd.seconds / r->sink[0].seconds);
+            md_cell(SECONDS, ref_or_nan(r, r->ref_sink[k].seconds));
+        md_cell(RATIO, r->emd.seconds / r->sink[0].seconds);
         printf("\n");
     }
 }
@@ -587,10 +568,10 @@ static void print_exact_table(const size_row *rows, size_t n_rows)
         if (!r->ok)
             continue;
         printf("| %zu | %.4f | %.5f | %.12f |", r->n, r->median, r->eps, r->emd.cost);
-        md_sci(ref_or_nan(r, relative(r->ref_emd.cost, r->emd.cost)));
+        md_cell(SCI, ref_or_nan(r, relative(r->ref_emd.cost, r->emd.cost)));
         printf(" %.0f | %.0f / %.0f / %.0f |", r->emd.iterations, r->setup_mb, r->emd_mb,
                r->peak_mb);
-        md_num(0, ref_or_nan(r, r->ref_peak_mb));
+        md_cell(WHOLE, ref_or_nan(r, r->ref_peak_mb));
         printf("\n");
     }
 }
@@ -608,14 +589,14 @@ static void print_sinkhorn_table(const options *o, const size_row *rows, size_t 
             if (!r->ok)
                 continue;
             printf("| %zu | %.0e |", r->n, o->tols[k]);
-            md_seconds(s->seconds), md_num(0, s->iterations), md_sci(s->marginal);
-            md_sci(relative(s->cost, r->emd.cost));
-            md_seconds(ref_or_nan(r, p->seconds)), md_num(0, ref_or_nan(r, p->iterations));
-            md_sci(ref_or_nan(r, p->marginal));
-            md_sci(ref_or_nan(r, relative(p->cost, r->emd.cost)));
-            md_ratio(ref_or_nan(r, p->seconds) / s->seconds);
-            md_seconds(ref_or_nan(r, f->seconds));
-            md_ratio(ref_or_nan(r, f->seconds) / s->seconds);
+            md_cell(SECONDS, s->seconds), md_cell(WHOLE, s->iterations), md_cell(SCI, s->marginal);
+            md_cell(SCI, relative(s->cost, r->emd.cost));
+            md_cell(SECONDS, ref_or_nan(r, p->seconds)), md_cell(WHOLE, ref_or_nan(r, p->iterations));
+            md_cell(SCI, ref_or_nan(r, p->marginal));
+            md_cell(SCI, ref_or_nan(r, relative(p->cost, r->emd.cost)));
+            md_cell(RATIO, ref_or_nan(r, p->seconds) / s->seconds);
+            md_cell(SECONDS, ref_or_nan(r, f->seconds));
+            md_cell(RATIO, ref_or_nan(r, f->seconds) / s->seconds);
             printf("\n");
         }
 }
