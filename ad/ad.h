@@ -168,8 +168,10 @@ otad_value otad_value_of(const otad_tape *tape, otad_var v);
 /* The first entry of the node's value; NaN for an invalid handle. */
 double otad_scalar(const otad_tape *tape, otad_var v);
 
-/* The gradient of the last backward with respect to v, same shape as v;
- * NULL when no gradient reached v (it is zero). */
+/* The gradient of the last backward with respect to the leaf v (a parameter
+ * or a constant), same shape as v; NULL when no gradient reached v (it is
+ * zero).  The gradients of op outputs are released as the sweep passes them
+ * (their memory serves the nodes that come next), so for those it is NULL. */
 const double *otad_grad(const otad_tape *tape, otad_var v);
 
 /* ---- backward ----------------------------------------------------------- */
@@ -185,8 +187,14 @@ int otad_backward_seeded(otad_tape *tape, otad_var y, const double *ybar);
 
 /* What an op's functions see.  In forward, out.data is to be filled; in vjp,
  * out holds the value forward computed, out_grad its gradient, and the vjp
- * ADDS each input's gradient into in_grad[i].  in_grad[i] is NULL when input i
- * needs no gradient (the needs-gradient mask): skip that work. */
+ * ADDS each input's gradient into in_grad[i].
+ *
+ * The engine owns the needs-gradient question: it calls vjp only when some
+ * input needs a gradient, and every in_grad[i] is then a valid buffer of
+ * input i's size — for an input that needs none, one whose content is
+ * thrown away.  A vjp may therefore write every input's gradient without a
+ * check; where that work is worth skipping, otad_needs_grad(c, i) says
+ * whether it counts. */
 typedef struct otad_ctx {
     otad_tape *tape;
     const struct otad_op *op;
@@ -196,8 +204,24 @@ typedef struct otad_ctx {
     const void *params;      /* a copy of the params given at record time */
     void *saved;             /* op->saved_bytes zeroed bytes, kept until reset */
     const double *out_grad;  /* vjp only */
-    double *const *in_grad;  /* vjp only */
+    double *const *in_grad;  /* vjp only: never NULL (see above) */
+    unsigned depth;          /* 0 for an op the engine runs; one more for each call
+                                made through it (a kernel called by a fused op):
+                                each depth has its own otad_scratch buffer */
 } otad_ctx;
+
+/* Whether input i's gradient is wanted: in vjp, in this sweep (an input
+ * outside it gets a buffer that is thrown away); in forward and shape,
+ * whether a backward could ever ask for it (an op may then skip saving what
+ * only its vjp would read). */
+int otad_needs_grad(const otad_ctx *c, size_t i);
+
+/* In vjp: in_grad[i] when input i's gradient counts, else NULL — for a vjp
+ * that skips the work of unwanted gradients by a test of its own. */
+static inline double *otad_wanted_grad(const otad_ctx *c, size_t i)
+{
+    return otad_needs_grad(c, i) ? c->in_grad[i] : NULL;
+}
 
 #define OTAD_VARIADIC (-1)
 
@@ -242,11 +266,18 @@ void *otad_saved_of(const otad_tape *tape, otad_var v, const otad_op *op);
 void *otad_alloc(const otad_ctx *c, size_t bytes);
 
 /* Workspace for the current call of an op's function only: the next call to
- * otad_scratch, by any op, may hand out the same memory, so take one buffer
- * per call and divide it.  64-byte aligned, owned by the tape and kept
- * across resets (a repeated evaluation allocates nothing); never part of
- * what a rewind drops.  NULL (with the tape failed) when allocation fails. */
+ * otad_scratch at the same depth, by any op, may hand out the same memory,
+ * so take one buffer per call and divide it (a kernel called from the op
+ * runs one depth deeper, with a buffer of its own).  64-byte aligned, owned
+ * by the tape and kept across resets (a repeated evaluation allocates
+ * nothing); never part of what a rewind drops.  NULL (with the tape failed)
+ * when allocation fails. */
 void *otad_scratch(const otad_ctx *c, size_t bytes);
+
+/* The ctx for a call made by an op's function to code that takes a ctx of
+ * its own (a kernel called from a fused op): the same op and tape, one depth
+ * deeper, so that both may take otad_scratch. */
+otad_ctx otad_ctx_nested(const otad_ctx *c);
 
 /* ---- loops ---------------------------------------------------------------- */
 
@@ -268,9 +299,12 @@ typedef enum otad_grad_mode {
 #define OTAD_LOOP_MAX_STATE 8
 #define OTAD_LOOP_MAX_PARAMS 16
 
-/* One step: records next[i] from state[i] (i < the loop's n_state) and the
- * loop's params.  Uses no node of the tape but these (declare every node it
- * reads as a param).  Returns OTAD_OK or the tape's status. */
+/* One step: records next[i] from state[i] (i < the loop's n_state), the
+ * loop's params and any other node recorded before the loop (a kernel, data
+ * held in the instance): the loop finds every such node the step reads and
+ * differentiates through it as through the params.  The step must be the
+ * same function of those nodes at every call.  Returns OTAD_OK or the
+ * tape's status. */
 typedef int (*otad_step_fn)(otad_tape *tape, const otad_var *state, const otad_var *params,
                             otad_var *next, void *instance);
 
@@ -298,12 +332,15 @@ typedef struct otad_loop_opts {
 void otad_loop_opts_init(otad_loop_opts *opts);
 
 /* Iterate step from the n_state values init (each any shape) and record the
- * final state in final[0..n_state), differentiable in init and params by
- * opts->mode.  Under CHECKPOINT and IMPLICIT the backward calls step again:
- * instance must live until the tape is reset (otad_tape_alloc).  *steps (may be NULL) gets the number of steps taken.  Under
- * CHECKPOINT and IMPLICIT the steps are recorded and dropped as they run, and
- * a loop node stands for all of them.  Returns OTAD_OK or the tape's status
- * (OTAD_ENOCONV in backward when the IMPLICIT adjoint does not converge). */
+ * final state in final[0..n_state), differentiable by opts->mode in init and
+ * in everything the step reads from before the loop: the params given here
+ * (a convenience; n_params may be 0) and nodes it reaches otherwise.  *steps
+ * (may be NULL) gets the number of steps taken.  Under CHECKPOINT and
+ * IMPLICIT the steps are recorded and dropped as they run, a loop node
+ * stands for all of them, and the backward calls step again: instance must
+ * live until the tape is reset (otad_tape_alloc).  Returns OTAD_OK or the
+ * tape's status (OTAD_ENOCONV in backward when the IMPLICIT adjoint does not
+ * converge). */
 int otad_loop(otad_tape *tape, otad_step_fn step, void *instance, size_t n_state,
               const otad_var *init, size_t n_params, const otad_var *params,
               const otad_loop_opts *opts, otad_var *final, int *steps);

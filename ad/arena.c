@@ -68,7 +68,12 @@ static int insert_chunk(arena *a, size_t k, size_t bytes)
         a->chunks = grown;
         a->cap_chunks = cap;
     }
+    /* Chunks grow with the arena: the tail a chunk leaves unused when the
+     * next block does not fit then stays a small part of what is in use
+     * (with chunks of a fixed size, blocks of two thirds of it waste half). */
     size_t size = bytes > a->chunk_bytes ? bytes : a->chunk_bytes;
+    if (size < a->in_use)
+        size = a->in_use;
     void *raw = otadA_sys_alloc(a, size + ARENA_ALIGN - 1);
     if (!raw)
         return -1;

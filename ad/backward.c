@@ -3,14 +3,73 @@
 
 #include "tape_internal.h"
 
+/* Arena bytes of a gradient of `size` entries: the pool's key. */
+static size_t grad_bytes(size_t size)
+{
+    return (size * sizeof(double) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+}
+
+static int pool_slot(const grad_pool *p, size_t bytes)
+{
+    for (int k = 0; k < GRAD_POOL_SIZES; k++)
+        if (p->bytes[k] == bytes)
+            return k;
+    return -1;
+}
+
+void otadT_release_grad(otad_tape *t, node *n)
+{
+    if (!n->grad)
+        return;
+    size_t bytes = grad_bytes(n->value.rows * n->value.cols);
+    grad_pool *p = &t->pool;
+    int k = pool_slot(p, bytes);
+    if (k < 0)
+        k = pool_slot(p, 0);
+    if (k >= 0) { /* with all slots taken by other sizes, the buffer waits for a reset */
+        free_grad *f = (free_grad *)(void *)n->grad;
+        *f = (free_grad){p->head[k], n->grad_at};
+        p->head[k] = f;
+        p->bytes[k] = bytes;
+    }
+    n->grad = NULL;
+    n->grad_epoch = 0;
+}
+
+void otadT_pool_drop(otad_tape *t, size_t from)
+{
+    grad_pool *p = &t->pool;
+    for (int k = 0; k < GRAD_POOL_SIZES; k++) {
+        free_grad **link = &p->head[k];
+        while (*link)
+            if ((*link)->at >= from)
+                *link = (*link)->next;
+            else
+                link = &(*link)->next;
+        if (!p->head[k])
+            p->bytes[k] = 0;
+    }
+}
+
 /* The node's gradient buffer for this backward, zeroed on first use; NULL
  * with the tape failed when out of memory. */
 double *otadT_grad(otad_tape *t, node *n)
 {
     size_t size = n->value.rows * n->value.cols;
     if (!n->grad) {
-        n->grad_at = t->mem.in_use;
-        n->grad = otadA_alloc(&t->mem, size * sizeof *n->grad);
+        size_t bytes = grad_bytes(size);
+        int k = pool_slot(&t->pool, bytes);
+        if (k >= 0) {
+            free_grad *f = t->pool.head[k];
+            t->pool.head[k] = f->next;
+            if (!f->next)
+                t->pool.bytes[k] = 0;
+            n->grad_at = f->at;
+            n->grad = (double *)(void *)f;
+        } else {
+            n->grad_at = t->mem.in_use;
+            n->grad = otadA_alloc(&t->mem, bytes);
+        }
         if (!n->grad) {
             otad_tape_fail(t, OTAD_ENOMEM, "backward: out of memory for a %zux%zu gradient",
                            n->value.rows, n->value.cols);
@@ -25,23 +84,63 @@ double *otadT_grad(otad_tape *t, node *n)
     return n->grad;
 }
 
+/* Room for the gradient of an input that needs none: its content is thrown
+ * away, so one buffer, as large as the largest such input, serves them all. */
+static double *sink(otad_tape *t, size_t size)
+{
+    if (size > t->sink_bytes / sizeof(double)) {
+        double *grown = size < SIZE_MAX / sizeof(double)
+                            ? otadA_sys_alloc(&t->mem, size * sizeof(double)) : NULL;
+        if (!grown) {
+            otad_tape_fail(t, OTAD_ENOMEM, "backward: out of memory for %zu gradient entries",
+                           size);
+            return NULL;
+        }
+        otadA_sys_free(&t->mem, t->sink, t->sink_bytes);
+        t->sink = grown;
+        t->sink_bytes = size * sizeof(double);
+    }
+    return t->sink;
+}
+
+int otad_needs_grad(const otad_ctx *c, size_t i)
+{
+    return c && i < c->n_in && c->tape->ctx_needs[i];
+}
+
+/* Run the node's vjp when some input needs a gradient in this sweep; every
+ * input gets a buffer (the sink for those that need none). */
 static int run_vjp(otad_tape *t, node *n)
 {
     const otad_op *op = n->op;
-    if (!op->vjp)
-        return otad_tape_fail(t, OTAD_ENOGRAD, "%s: no vjp, cannot differentiate", op->name);
+    size_t unneeded = 0;
+    int any = 0;
     for (uint32_t i = 0; i < n->n_in; i++) {
         node *in = &t->nodes[n->inputs[i]];
+        t->ctx_needs[i] = (unsigned char)otadT_needs(t, n->inputs[i]);
+        t->ctx_in[i] = in->value;
         t->ctx_grad[i] = NULL;
-        if (in->needs_grad && n->inputs[i] >= t->grad_floor &&
-            !(t->ctx_grad[i] = otadT_grad(t, in)))
+        if (!t->ctx_needs[i]) {
+            size_t size = in->value.rows * in->value.cols;
+            unneeded = size > unneeded ? size : unneeded;
+        } else if (!(t->ctx_grad[i] = otadT_grad(t, in))) {
             return t->status;
+        }
+        any |= t->ctx_needs[i];
     }
+    if (!any)
+        return OTAD_OK;
+    if (!op->vjp)
+        return otad_tape_fail(t, OTAD_ENOGRAD, "%s: no vjp, cannot differentiate", op->name);
+    double *discard = unneeded ? sink(t, unneeded) : NULL;
+    if (unneeded && !discard)
+        return t->status;
+    for (uint32_t i = 0; i < n->n_in; i++)
+        if (!t->ctx_needs[i])
+            t->ctx_grad[i] = discard;
     otad_ctx c = {.tape = t, .op = op, .n_in = n->n_in, .in = t->ctx_in, .out = n->value,
                   .params = n->params, .saved = n->saved, .out_grad = n->grad,
                   .in_grad = t->ctx_grad};
-    for (uint32_t i = 0; i < n->n_in; i++)
-        t->ctx_in[i] = t->nodes[n->inputs[i]].value;
     int rc = op->vjp(&c);
     if (rc != OTAD_OK)
         return t->status != OTAD_OK ? t->status
@@ -97,7 +196,8 @@ int otad_backward_seeded(otad_tape *t, otad_var y, const double *ybar)
     double *seed = otadT_grad(t, out);
     if (!seed)
         return t->status;
-    memcpy(seed, ybar, out->value.rows * out->value.cols * sizeof *seed);
+    for (size_t k = 0; k < out->value.rows * out->value.cols; k++)
+        seed[k] += ybar[k];
     if (otadT_sweep(t, y.index, 0) != OTAD_OK)
         return t->status;
     write_param_grads(t, y.index);
@@ -114,6 +214,8 @@ int otadT_sweep(otad_tape *t, size_t hi, size_t lo)
         if (check_gradient(t, n, n->op ? "the output of " : "a parameter") != OTAD_OK ||
             (n->op && run_vjp(t, n) != OTAD_OK))
             return t->status;
+        if (t->nodes[k].op)
+            otadT_release_grad(t, &t->nodes[k]);
     }
     return OTAD_OK;
 }

@@ -1,4 +1,4 @@
-/* Loops and their gradient modes (DESIGN.md, "Loops").
+/* Loops and their gradient modes.
  *
  * UNROLL records every step.  CHECKPOINT and IMPLICIT record each step,
  * keep the values they need, and rewind, so that the tape holds one loop
@@ -65,8 +65,8 @@ static void state_leaves(otad_tape *t, const loop_record *r, const double *packe
     }
 }
 
-/* The values of a recorded state, packed; a step must keep the shapes. */
-static int pack(otad_tape *t, const loop_record *r, const otad_var *state, double *packed)
+/* A recorded state must keep the shapes of the initial one. */
+static int check_state(otad_tape *t, const loop_record *r, const otad_var *state)
 {
     for (size_t i = 0; i < r->n_state; i++) {
         otad_value v = otad_value_of(t, state[i]);
@@ -76,32 +76,50 @@ static int pack(otad_tape *t, const loop_record *r, const otad_var *state, doubl
         if (v.rows != r->rows[i] || v.cols != r->cols[i])
             return otad_tape_fail(t, OTAD_ESHAPE, "loop: step changed state %zu from %zux%zu to "
                                   "%zux%zu", i, r->rows[i], r->cols[i], v.rows, v.cols);
-        memcpy(packed + r->offset[i], v.data, v.rows * v.cols * sizeof *packed);
     }
     return OTAD_OK;
 }
 
-/* Largest change of an entry over the largest entry of the new state. */
-static double relative_change(const double *before, const double *after, size_t n)
+/* The values of a recorded state, packed. */
+static int pack(otad_tape *t, const loop_record *r, const otad_var *state, double *packed)
 {
-    double change = 0, size = 0;
-    for (size_t k = 0; k < n; k++) {
-        change = fmax(change, fabs(after[k] - before[k]));
-        size = fmax(size, fabs(after[k]));
+    int rc = check_state(t, r, state);
+    for (size_t i = 0; rc == OTAD_OK && i < r->n_state; i++) {
+        otad_value v = otad_value_of(t, state[i]);
+        memcpy(packed + r->offset[i], v.data, v.rows * v.cols * sizeof *packed);
     }
+    return rc;
+}
+
+/* The largest change of an entry from before to after, and the largest
+ * entry of after, updated with n more entries. */
+static void add_change(const double *before, const double *after, size_t n, double *change,
+                       double *size)
+{
+    for (size_t k = 0; k < n; k++) {
+        *change = fmax(*change, fabs(after[k] - before[k]));
+        *size = fmax(*size, fabs(after[k]));
+    }
+}
+
+static double relative(double change, double size)
+{
     return size > 0 ? change / size : change;
 }
 
-/* Whether the state after `steps` steps is converged (checked every
- * check_every steps when a tolerance is set); what the residual records is
- * dropped. */
-static int converged(otad_tape *t, const otad_loop_opts *o, const loop_record *r, int steps,
-                     const otad_var *state, const double *before, const double *after)
+/* Whether a tolerance asks for a convergence check after `steps` steps. */
+static int check_due(const otad_loop_opts *o, int steps)
 {
-    if (!(o->tolerance > 0) || steps % o->check_every != 0)
-        return 0;
+    return o->tolerance > 0 && steps % o->check_every == 0;
+}
+
+/* Whether the state is converged: the residual if one is given (what it
+ * records is dropped), else `change`, the relative change of the last step. */
+static int converged(otad_tape *t, const otad_loop_opts *o, const loop_record *r,
+                     const otad_var *state, double change)
+{
     if (!o->residual)
-        return relative_change(before, after, state_size(r)) <= o->tolerance;
+        return change <= o->tolerance;
     otad_mark m = otad_tape_mark(t);
     double res = o->residual(t, state, r->params, r->instance);
     otad_tape_rewind(t, m);
@@ -110,21 +128,25 @@ static int converged(otad_tape *t, const otad_loop_opts *o, const loop_record *r
 
 /* ---- UNROLL ------------------------------------------------------------- */
 
+/* Every state stays on the tape: the change of a step is read there. */
 static int unroll(otad_tape *t, const otad_loop_opts *o, loop_record *r, const otad_var *init,
-                  otad_var *final, double *before, double *after)
+                  otad_var *final)
 {
     otad_var cur[OTAD_LOOP_MAX_STATE], next[OTAD_LOOP_MAX_STATE];
     memcpy(cur, init, r->n_state * sizeof *cur);
-    int rc = pack(t, r, cur, before);
+    int rc = check_state(t, r, cur);
     for (int l = 0; rc == OTAD_OK && l < o->iterations; l++) {
         if ((rc = r->step(t, cur, r->params, next, r->instance)) != OTAD_OK ||
-            (rc = pack(t, r, next, after)) != OTAD_OK)
+            (rc = check_state(t, r, next)) != OTAD_OK)
             break;
         r->steps = l + 1;
+        double change = 0, size = 0;
+        for (size_t i = 0; check_due(o, r->steps) && !o->residual && i < r->n_state; i++)
+            add_change(otad_value_of(t, cur[i]).data, otad_value_of(t, next[i]).data,
+                       r->rows[i] * r->cols[i], &change, &size);
         memcpy(cur, next, r->n_state * sizeof *cur);
-        if (converged(t, o, r, r->steps, cur, before, after))
+        if (check_due(o, r->steps) && converged(t, o, r, cur, relative(change, size)))
             break;
-        memcpy(before, after, state_size(r) * sizeof *before);
     }
     memcpy(final, cur, r->n_state * sizeof *final);
     return otad_tape_status(t) != OTAD_OK ? t->status : rc;
@@ -132,30 +154,57 @@ static int unroll(otad_tape *t, const otad_loop_opts *o, loop_record *r, const o
 
 /* ---- CHECKPOINT and IMPLICIT: forward ----------------------------------- */
 
-/* The nodes a step recorded after mark m may read nodes from before it only
- * if they are parameters of the loop: the loop node's inputs are all the
- * backward knows the loop depends on. */
-static int check_declared(otad_tape *t, const loop_record *r, otad_mark m)
+/* The nodes from before the loop that its steps read: the loop node's
+ * inputs, so that the backward reaches them (and allocates their gradients
+ * before any step is recorded again and dropped).  Grown with the tape's
+ * allocator while the steps run. */
+typedef struct loop_inputs {
+    otad_var *vars;
+    size_t n, cap;
+} loop_inputs;
+
+static int append_input(otad_tape *t, loop_inputs *in, otad_var v)
+{
+    if (in->n == in->cap) {
+        size_t cap = in->cap ? 2 * in->cap : 32;
+        otad_var *grown = otadA_sys_alloc(&t->mem, cap * sizeof *grown);
+        if (!grown)
+            return otad_tape_fail(t, OTAD_ENOMEM, "loop: out of memory for its inputs");
+        if (in->n)
+            memcpy(grown, in->vars, in->n * sizeof *grown);
+        otadA_sys_free(&t->mem, in->vars, in->cap * sizeof *in->vars);
+        in->vars = grown;
+        in->cap = cap;
+    }
+    in->vars[in->n++] = v;
+    return OTAD_OK;
+}
+
+static int add_input(otad_tape *t, loop_inputs *in, otad_var v)
+{
+    for (size_t k = 0; k < in->n; k++)
+        if (in->vars[k].index == v.index)
+            return OTAD_OK;
+    return append_input(t, in, v);
+}
+
+/* Add what the nodes recorded after mark m read from before it. */
+static int find_reads(otad_tape *t, otad_mark m, loop_inputs *in)
 {
     for (size_t k = m.nodes; k < t->n_nodes; k++) {
         const node *n = &t->nodes[k];
-        for (uint32_t i = 0; i < n->n_in; i++) {
-            size_t used = n->inputs[i], p = 0;
-            while (p < r->n_params && r->params[p].index != used)
-                p++;
-            if (used < m.nodes && p == r->n_params)
-                return otad_tape_fail(t, OTAD_EINVAL, "loop: the step uses node %zu (%s) "
-                                      "without declaring it a parameter of the loop", used,
-                                      t->nodes[used].op ? t->nodes[used].op->name : "a leaf");
-        }
+        for (uint32_t i = 0; i < n->n_in; i++)
+            if (n->inputs[i] < m.nodes &&
+                add_input(t, in, (otad_var){n->inputs[i], t->generation}) != OTAD_OK)
+                return t->status;
     }
     return OTAD_OK;
 }
 
 /* Run the steps recording and dropping each; keep the checkpoints and the
- * last state. */
+ * last state, and add what they read to in. */
 static int run_and_drop(otad_tape *t, const otad_loop_opts *o, loop_record *r, double *cur,
-                        double *next)
+                        double *next, loop_inputs *in)
 {
     size_t size = state_size(r);
     if (r->mode == OTAD_CHECKPOINT)
@@ -166,10 +215,16 @@ static int run_and_drop(otad_tape *t, const otad_loop_opts *o, loop_record *r, d
         state_leaves(t, r, cur, 0, state);
         int rc = r->step(t, state, r->params, out, r->instance);
         if (rc == OTAD_OK)
-            rc = check_declared(t, r, m);
+            rc = find_reads(t, m, in);
         if (rc == OTAD_OK)
             rc = pack(t, r, out, next);
-        int done = rc == OTAD_OK && converged(t, o, r, l + 1, out, cur, next);
+        int done = 0;
+        if (rc == OTAD_OK && check_due(o, l + 1)) {
+            double change = 0, size = 0;
+            if (!o->residual)
+                add_change(cur, next, state_size(r), &change, &size);
+            done = converged(t, o, r, out, relative(change, size));
+        }
         otad_tape_rewind(t, m);
         if (rc != OTAD_OK || otad_tape_status(t) != OTAD_OK)
             return otad_tape_status(t) != OTAD_OK ? t->status : rc;
@@ -503,9 +558,12 @@ static int implicit_vjp(otad_ctx *c, const loop_record *r)
 static int loop_vjp(otad_ctx *c)
 {
     const loop_record *r = *(loop_record *const *)c->params;
-    /* c's argument arrays are the tape's, which the steps recorded here reuse */
+    /* c's argument arrays are the tape's, which the steps recorded here
+     * reuse: the initial states' gradients are taken first (NULL for those
+     * that need none: the sweeps here may move the tape's sink) */
     double *in_grad[OTAD_LOOP_MAX_STATE];
-    memcpy(in_grad, c->in_grad, r->n_state * sizeof *in_grad);
+    for (size_t i = 0; i < r->n_state; i++)
+        in_grad[i] = otad_needs_grad(c, i) ? c->in_grad[i] : NULL;
     return r->mode == OTAD_CHECKPOINT ? checkpoint_vjp(c, r, in_grad) : implicit_vjp(c, r);
 }
 
@@ -537,7 +595,7 @@ static int part_forward(otad_ctx *c)
 
 static int part_vjp(otad_ctx *c)
 {
-    const part_params *p = c->params;
+    const part_params *p = c->params; /* called only when the loop node needs a gradient */
     double *g = c->in_grad[0] + p->record->offset[p->i];
     for (size_t k = 0; k < c->out.rows * c->out.cols; k++)
         g[k] += c->out_grad[k];
@@ -598,6 +656,12 @@ int otad_loop(otad_tape *t, otad_step_fn step, void *instance, size_t n_state,
         r->rows[i] = v.rows, r->cols[i] = v.cols;
         r->offset[i + 1] = r->offset[i] + v.rows * v.cols;
     }
+    if (o.mode == OTAD_UNROLL) {
+        int rc = unroll(t, &o, r, init, final);
+        if (steps)
+            *steps = r->steps;
+        return rc;
+    }
     size_t size = state_size(r), n_checkpoints = 0;
     if (o.mode == OTAD_CHECKPOINT) {
         r->every = o.checkpoint_every ? o.checkpoint_every
@@ -611,21 +675,23 @@ int otad_loop(otad_tape *t, otad_step_fn step, void *instance, size_t n_state,
     double *cur = buffers, *next = buffers + size;
     r->final = buffers + 2 * size;
     r->checkpoints = n_checkpoints ? buffers + 3 * size : NULL;
-    int rc = o.mode == OTAD_UNROLL ? unroll(t, &o, r, init, final, cur, next)
-                                   : (pack(t, r, init, cur) == OTAD_OK
-                                          ? run_and_drop(t, &o, r, cur, next) : t->status);
+    /* the loop node's inputs: the initial states (input i is state i), then
+     * the params and whatever else the steps read */
+    loop_inputs in = {NULL, 0, 0};
+    int rc = OTAD_OK;
+    for (size_t i = 0; i < n_state && rc == OTAD_OK; i++)
+        rc = append_input(t, &in, init[i]);
+    for (size_t i = 0; i < n_params && rc == OTAD_OK; i++)
+        rc = add_input(t, &in, params[i]);
+    if (rc == OTAD_OK && (rc = pack(t, r, init, cur)) == OTAD_OK)
+        rc = run_and_drop(t, &o, r, cur, next, &in);
     if (steps)
         *steps = r->steps;
-    if (rc != OTAD_OK || o.mode == OTAD_UNROLL)
-        return rc;
-    otad_var inputs[OTAD_LOOP_MAX_STATE + OTAD_LOOP_MAX_PARAMS];
-    memcpy(inputs, init, n_state * sizeof *init);
-    if (n_params)
-        memcpy(inputs + n_state, params, n_params * sizeof *params);
-    otad_var node = otad_apply(t, &op_loop, &r, n_state + n_params, inputs);
-    for (size_t i = 0; i < n_state; i++) {
+    otad_var node = rc == OTAD_OK ? otad_apply(t, &op_loop, &r, in.n, in.vars) : (otad_var){0, 0};
+    otadA_sys_free(&t->mem, in.vars, in.cap * sizeof *in.vars);
+    for (size_t i = 0; i < n_state && rc == OTAD_OK; i++) {
         part_params p = {r, i};
         final[i] = otad_apply(t, &op_loop_part, &p, 1, &node);
     }
-    return otad_tape_status(t);
+    return otad_tape_status(t) != OTAD_OK ? t->status : rc;
 }

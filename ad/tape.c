@@ -39,10 +39,14 @@ int otad_tape_new(otad_tape **tape, const otad_tape_opts *opts)
     return OTAD_OK;
 }
 
+/* The ctx of a node's forward, shape or release: what it reads, and which
+ * inputs a backward could ask gradients of. */
 static otad_ctx node_ctx(otad_tape *t, node *n)
 {
-    for (uint32_t i = 0; i < n->n_in; i++)
+    for (uint32_t i = 0; i < n->n_in; i++) {
         t->ctx_in[i] = t->nodes[n->inputs[i]].value;
+        t->ctx_needs[i] = t->nodes[n->inputs[i]].needs_grad;
+    }
     return (otad_ctx){.tape = t, .op = n->op, .n_in = n->n_in, .in = t->ctx_in,
                       .out = n->value, .params = n->params, .saved = n->saved};
 }
@@ -68,7 +72,10 @@ void otad_tape_free(otad_tape **tape)
     otadA_sys_free(&mem, t->nodes, t->cap_nodes * sizeof *t->nodes);
     otadA_sys_free(&mem, t->ctx_in, t->ctx_cap * sizeof *t->ctx_in);
     otadA_sys_free(&mem, t->ctx_grad, t->ctx_cap * sizeof *t->ctx_grad);
-    otadA_sys_free(&mem, t->scratch, t->scratch_bytes + ARENA_ALIGN - 1);
+    otadA_sys_free(&mem, t->ctx_needs, t->ctx_cap * sizeof *t->ctx_needs);
+    for (int d = 0; d < SCRATCH_DEPTHS; d++)
+        otadA_sys_free(&mem, t->scratch[d], t->scratch_bytes[d] + ARENA_ALIGN - 1);
+    otadA_sys_free(&mem, t->sink, t->sink_bytes);
     otadA_destroy(&mem);
     otadA_sys_free(&mem, t, sizeof *t);
     *tape = NULL;
@@ -81,6 +88,7 @@ void otad_tape_reset(otad_tape *t)
     release_from(t, 0);
     t->n_nodes = 0;
     otadA_rewind(&t->mem, (arena_pos){0, 0, 0});
+    otadT_pool_drop(t, 0);
     t->generation = t->generation == UINT32_MAX ? 1 : t->generation + 1; /* never 0 */
     t->grad_floor = 0;
     t->status = OTAD_OK;
@@ -101,6 +109,10 @@ void otad_tape_rewind(otad_tape *t, otad_mark m)
         m.arena_in_use > t->mem.in_use)
         return;
     release_from(t, m.nodes);
+    /* gradients of dropped nodes in memory the rewind keeps serve again */
+    for (size_t k = m.nodes; k < t->n_nodes; k++)
+        if (t->nodes[k].grad && t->nodes[k].grad_at < m.arena_in_use)
+            otadT_release_grad(t, &t->nodes[k]);
     t->n_nodes = m.nodes;
     /* A backward after the mark may have given earlier nodes gradients in
      * memory past the mark: forget them. */
@@ -112,6 +124,7 @@ void otad_tape_rewind(otad_tape *t, otad_mark m)
         }
     }
     otadA_rewind(&t->mem, (arena_pos){m.arena_chunk, m.arena_offset, m.arena_in_use});
+    otadT_pool_drop(t, m.arena_in_use);
 }
 
 void otad_tape_stats_get(const otad_tape *t, otad_tape_stats *s)
@@ -163,15 +176,19 @@ int otadT_reserve_ctx(otad_tape *t, size_t n)
     size_t cap = n < 8 ? 8 : n;
     otad_value *in = otadA_sys_alloc(&t->mem, cap * sizeof *in);
     double **grad = otadA_sys_alloc(&t->mem, cap * sizeof *grad);
-    if (!in || !grad) {
+    unsigned char *needs = otadA_sys_alloc(&t->mem, cap * sizeof *needs);
+    if (!in || !grad || !needs) {
         otadA_sys_free(&t->mem, in, cap * sizeof *in);
         otadA_sys_free(&t->mem, grad, cap * sizeof *grad);
+        otadA_sys_free(&t->mem, needs, cap * sizeof *needs);
         return otad_tape_fail(t, OTAD_ENOMEM, "tape: out of memory for op arguments");
     }
     otadA_sys_free(&t->mem, t->ctx_in, t->ctx_cap * sizeof *t->ctx_in);
     otadA_sys_free(&t->mem, t->ctx_grad, t->ctx_cap * sizeof *t->ctx_grad);
+    otadA_sys_free(&t->mem, t->ctx_needs, t->ctx_cap * sizeof *t->ctx_needs);
     t->ctx_in = in;
     t->ctx_grad = grad;
+    t->ctx_needs = needs;
     t->ctx_cap = cap;
     return OTAD_OK;
 }
@@ -400,19 +417,32 @@ void *otad_alloc(const otad_ctx *c, size_t bytes)
 void *otad_scratch(const otad_ctx *c, size_t bytes)
 {
     otad_tape *t = c->tape;
-    if (bytes > t->scratch_bytes) {
+    unsigned d = c->depth;
+    if (d >= SCRATCH_DEPTHS) {
+        otad_fail(c, OTAD_EINVAL, "workspace asked at call depth %u (at most %d)", d,
+                  SCRATCH_DEPTHS - 1);
+        return NULL;
+    }
+    if (bytes > t->scratch_bytes[d]) {
         void *grown = bytes < SIZE_MAX - ARENA_ALIGN
                           ? otadA_sys_alloc(&t->mem, bytes + ARENA_ALIGN - 1) : NULL;
         if (!grown) {
             otad_fail(c, OTAD_ENOMEM, "out of memory for %zu bytes of workspace", bytes);
             return NULL;
         }
-        otadA_sys_free(&t->mem, t->scratch, t->scratch_bytes + ARENA_ALIGN - 1);
-        t->scratch = grown;
-        t->scratch_bytes = bytes;
+        otadA_sys_free(&t->mem, t->scratch[d], t->scratch_bytes[d] + ARENA_ALIGN - 1);
+        t->scratch[d] = grown;
+        t->scratch_bytes[d] = bytes;
     }
-    uintptr_t p = ((uintptr_t)t->scratch + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1);
+    uintptr_t p = ((uintptr_t)t->scratch[d] + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1);
     return (void *)p;
+}
+
+otad_ctx otad_ctx_nested(const otad_ctx *c)
+{
+    otad_ctx nested = *c;
+    nested.depth++;
+    return nested;
 }
 
 otad_value otad_value_of(const otad_tape *t, otad_var v)
@@ -430,5 +460,5 @@ double otad_scalar(const otad_tape *t, otad_var v)
 const double *otad_grad(const otad_tape *t, otad_var v)
 {
     node *n = otadT_node(t, v);
-    return n && n->grad && n->grad_epoch == t->epoch ? n->grad : NULL;
+    return n && !n->op && n->grad && n->grad_epoch == t->epoch ? n->grad : NULL;
 }

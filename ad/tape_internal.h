@@ -6,6 +6,25 @@
 
 #include "arena.h"
 
+/* Call depths with a scratch buffer of their own (an op, a kernel it calls,
+ * and one more level). */
+#define SCRATCH_DEPTHS 3
+
+/* Gradient buffers of op outputs, released once the sweep has run their
+ * vjp, by size, for the nodes the sweep reaches next.  A released buffer
+ * holds its list link and its arena position (for rewinds). */
+typedef struct free_grad {
+    struct free_grad *next;
+    size_t at;
+} free_grad;
+
+#define GRAD_POOL_SIZES 16
+
+typedef struct grad_pool {
+    size_t bytes[GRAD_POOL_SIZES];    /* 0: slot unused */
+    free_grad *head[GRAD_POOL_SIZES];
+} grad_pool;
+
 typedef struct node {
     const otad_op *op;      /* NULL for a leaf */
     otad_value value;
@@ -28,9 +47,13 @@ struct otad_tape {
      * so backward allocates nothing for them. */
     otad_value *ctx_in;
     double **ctx_grad;
+    unsigned char *ctx_needs; /* otad_needs_grad's answers */
     size_t ctx_cap;
-    void *scratch;          /* otad_scratch's buffer, as allocated */
-    size_t scratch_bytes;
+    void *scratch[SCRATCH_DEPTHS];  /* otad_scratch's buffers, as allocated */
+    size_t scratch_bytes[SCRATCH_DEPTHS];
+    double *sink;           /* in_grad of the inputs that need no gradient */
+    size_t sink_bytes;
+    grad_pool pool;
     uint32_t generation;    /* of the handles; changes at reset */
     uint32_t epoch;         /* of the gradients; changes at each backward */
     size_t grad_floor;      /* nodes below it receive no gradient (an implicit loop's
@@ -52,6 +75,19 @@ int otadT_reserve_ctx(otad_tape *t, size_t n);
 
 /* The node's gradient for the current backward, zeroed on first use. */
 double *otadT_grad(otad_tape *t, node *n);
+
+/* Give the node's gradient buffer back for reuse (its vjp has run). */
+void otadT_release_grad(otad_tape *t, node *n);
+
+/* Forget released buffers at arena position `from` or after (a rewind
+ * gives that memory back to the arena); all of them with from = 0. */
+void otadT_pool_drop(otad_tape *t, size_t from);
+
+/* Whether node index k needs a gradient in the current sweep. */
+static inline int otadT_needs(const otad_tape *t, size_t k)
+{
+    return t->nodes[k].needs_grad && k >= t->grad_floor;
+}
 
 /* The reverse sweep over nodes hi down to lo, in the current backward: what
  * a loop's vjp runs on the steps it records. */

@@ -46,7 +46,7 @@ size_t otad_support_size(const otad_support *s)
 
 otad_kernel otad_support_kernel(otad_tape *t, const otad_support *s)
 {
-    otad_kernel none = {{0, 0}, 0, {{0, 0}}};
+    otad_kernel none = {{0, 0}};
     if (!s || !otad_support_size(s)) {
         otad_tape_fail(t, OTAD_EINVAL, "support: missing, or without points (grid of 1 to 3 "
                        "axes, a graph, or a cost matrix)");

@@ -52,7 +52,7 @@ static int concat_vjp(otad_ctx *c)
     size_t offset = 0, ld = c->out.rows;
     for (size_t i = 0; i < c->n_in; i++) {
         otad_value x = c->in[i];
-        for (size_t j = 0; c->in_grad[i] && j < x.cols; j++) {
+        for (size_t j = 0; otad_needs_grad(c, i) && j < x.cols; j++) {
             const double *g = vertical ? c->out_grad + j * ld + offset
                                        : c->out_grad + (offset + j) * ld;
             double *gx = c->in_grad[i] + j * x.rows;

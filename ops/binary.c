@@ -90,7 +90,7 @@ static int binary_vjp(otad_ctx *c)
     enum binary_kind kind = *(const enum binary_kind *)c->params;
     broadcast s = broadcast_of(c);
     const double *a = c->in[0].data, *b = c->in[1].data;
-    double *ga = c->in_grad[0], *gb = c->in_grad[1];
+    double *ga = otad_wanted_grad(c, 0), *gb = otad_wanted_grad(c, 1);
     for (size_t j = 0; j < s.cols; j++) {
         const double *g = c->out_grad + j * s.rows, *y = c->out.data + j * s.rows;
         size_t ja = j * s.a_col, jb = j * s.b_col;

@@ -236,21 +236,21 @@ static int bures_vjp(otad_ctx *c)
     double g = c->out_grad[0];
     for (size_t i = 0; i < d; i++) {
         double gap = 2 * g * (c->in[MEAN1].data[i] - c->in[MEAN2].data[i]);
-        if (c->in_grad[MEAN1])
+        if (otad_needs_grad(c, MEAN1))
             c->in_grad[MEAN1][i] += gap;
-        if (c->in_grad[MEAN2])
+        if (otad_needs_grad(c, MEAN2))
             c->in_grad[MEAN2][i] -= gap;
     }
-    if (!c->in_grad[COV1] && !c->in_grad[COV2])
+    if (!otad_needs_grad(c, COV1) && !otad_needs_grad(c, COV2))
         return OTAD_OK;
     double *tmp = otad_scratch(c, 3 * d * d * sizeof *tmp);
     if (!tmp)
         return otad_fail(c, OTAD_ENOMEM, "no memory for d = %zu", d);
-    if (c->in_grad[COV1]) {
+    if (otad_needs_grad(c, COV1)) {
         map_power(d, saved, -0.5, 0.25, tmp, tmp + d * d, tmp + 2 * d * d);
         add_identity_minus(d, tmp + 2 * d * d, g, c->in_grad[COV1]);
     }
-    if (c->in_grad[COV2]) {
+    if (otad_needs_grad(c, COV2)) {
         map_power(d, saved, 0.5, -0.25, tmp, tmp + d * d, tmp + 2 * d * d);
         add_identity_minus(d, tmp + 2 * d * d, g, c->in_grad[COV2]);
     }

@@ -26,6 +26,35 @@ static int valid_lower_pattern(size_t n, const size_t *col_start, const size_t *
     return 1;
 }
 
+/* CHOLMOD's settings for our factors: simplicial LLᵀ, packed and
+ * monotonic (what our sweeps read), and silent (the library never prints). */
+static void start_common(cholmod_common *cm)
+{
+    cholmod_start(cm);
+    cm->print = 0;
+    cm->supernodal = CHOLMOD_SIMPLICIAL;
+    cm->final_ll = 1;
+    cm->final_pack = 1;
+    cm->final_monotonic = 1;
+}
+
+/* The numeric factor of the matrix with the pattern's structure and these
+ * values, in cm's memory: a copy of the analysis factorised.  CHOLMOD reads
+ * the matrix only, so the pattern's arrays serve every factor at once. */
+static cholmod_factor *numeric(cholmod_common *cm, const otadC_pattern *p,
+                               const double *values)
+{
+    cholmod_factor *f = cholmod_copy_factor(p->symbolic, cm);
+    if (!f)
+        return NULL;
+    cholmod_sparse a = *p->matrix;
+    a.x = (double *)values;
+    cholmod_factorize(&a, f, cm);
+    return f;
+}
+
+static void find_split(otadC_pattern *p, const cholmod_factor *f);
+
 int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, const size_t *row,
                        otad_error *err)
 {
@@ -35,15 +64,10 @@ int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, cons
     if (!valid_lower_pattern(n, col_start, row) || col_start[n] > (size_t)1 << 31)
         return otad_error_set(err, OTAD_EINVAL, "sparse pattern: not a lower triangle with "
                               "sorted rows and the diagonal first in every column");
-    cholmod_start(&p->cm);
+    start_common(&p->cm);
     p->started = 1;
-    p->cm.print = 0;              /* the library never prints */
-    p->cm.supernodal = CHOLMOD_SIMPLICIAL;
-    p->cm.final_ll = 1;           /* LLᵀ, packed and monotonic: what our sweeps read */
-    p->cm.final_pack = 1;
-    p->cm.final_monotonic = 1;
-    p->cm.nmethods = 9;           /* every ordering, the sparsest factor kept: analysed
-                                     once, it is swept thousands of times */
+    p->cm.nmethods = 9; /* every ordering, the sparsest factor kept: analysed once, it is
+                           swept thousands of times */
     p->n = n;
     p->nnz = col_start[n];
     p->matrix = cholmod_allocate_sparse(n, n, p->nnz, 1, 1, -1, CHOLMOD_REAL, &p->cm);
@@ -53,13 +77,30 @@ int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, cons
     double *x = p->matrix->x;
     for (size_t j = 0; j <= n; j++)
         cp[j] = (int)col_start[j];
-    for (size_t k = 0; k < p->nnz; k++) {
-        ri[k] = (int)row[k];
-        x[k] = 0; /* the values come with each factorisation */
-    }
+    /* values of a diagonally dominant matrix on the pattern: what the trial
+     * factorisation below reads */
+    for (size_t j = 0; j < n; j++)
+        x[col_start[j]] = 1;
+    for (size_t j = 0; j < n; j++)
+        for (size_t k = col_start[j] + 1; k < col_start[j + 1]; k++) {
+            ri[k] = (int)row[k];
+            x[k] = -1;
+            x[col_start[j]] += 1;
+            x[col_start[row[k]]] += 1;
+        }
+    for (size_t j = 0; j < n; j++)
+        ri[col_start[j]] = (int)j;
     p->symbolic = cholmod_analyze(p->matrix, &p->cm);
     if (!p->symbolic || p->cm.status < CHOLMOD_OK)
         return pattern_fail(p, err, OTAD_ENOMEM, "the ordering analysis failed");
+    /* the split of the factors depends on the structure only: found once */
+    cholmod_factor *trial = numeric(&p->cm, p, x);
+    int ok = trial && p->cm.status == CHOLMOD_OK && trial->minor == n;
+    if (ok)
+        find_split(p, trial);
+    cholmod_free_factor(&trial, &p->cm);
+    if (!ok)
+        return pattern_fail(p, err, OTAD_ENOMEM, "the trial factorisation failed");
     return OTAD_OK;
 }
 
@@ -67,9 +108,6 @@ void otadC_pattern_destroy(otadC_pattern *p)
 {
     if (!p->started)
         return;
-    for (size_t k = 0; k < p->pool_size; k++)
-        cholmod_free_factor(&p->pool[k], &p->cm);
-    free(p->pool);
     cholmod_free_factor(&p->symbolic, &p->cm);
     cholmod_free_sparse(&p->matrix, &p->cm);
     cholmod_finish(&p->cm);
@@ -122,19 +160,16 @@ static int copy_rows(const otad_ctx *c, otadC_factor *factor)
  * last child's subtree and the rest — which share no entry of L: two threads
  * can sweep them at once.  Kept when each half holds a quarter of L at
  * least, and checked entry by entry (a factor not in postorder is left
- * whole).  The same for every factor of a pattern: found with the first. */
-static void find_split(otadC_pattern *p, const otadC_factor *factor)
+ * whole).  The same for every factor of a pattern. */
+static void find_split(otadC_pattern *p, const cholmod_factor *f)
 {
-    const int *lp = factor->f->p, *li = factor->f->i, *nz = factor->f->nz;
-    size_t n = factor->f->n;
-    size_t *count = malloc(2 * n * sizeof *count);
-    if (!count)
-        return; /* tried again with the next factor */
-    size_t *weight = count + n;
-    p->split_known = 1;
+    const int *lp = f->p, *li = f->i, *nz = f->nz;
+    size_t n = f->n;
     p->middle = p->top = 0;
-    if (n < 4)
-        goto done;
+    size_t *count = n >= 4 ? malloc(2 * n * sizeof *count) : NULL;
+    if (!count)
+        return; /* no split: one thread sweeps the whole factor */
+    size_t *weight = count + n;
     for (size_t j = 0; j < n; j++)
         count[j] = 1, weight[j] = (size_t)nz[j];
     for (size_t j = 0; j < n; j++)
@@ -164,56 +199,35 @@ done:
     free(count);
 }
 
-int otadC_factorize(const otad_ctx *c, otadC_pattern *p, const double *values,
+int otadC_factorize(const otad_ctx *c, const otadC_pattern *p, const double *values,
                     otadC_factor *factor)
 {
     memset(factor, 0, sizeof *factor);
-    cholmod_factor *f = p->pool_size ? p->pool[--p->pool_size]
-                                     : cholmod_copy_factor(p->symbolic, &p->cm);
+    start_common(&factor->cm);
+    factor->started = 1;
+    cholmod_factor *f = factor->f = numeric(&factor->cm, p, values);
     if (!f)
         return otad_fail(c, OTAD_ENOMEM, "out of memory for a Cholesky factor");
-    factor->f = f;
-    memcpy(p->matrix->x, values, p->nnz * sizeof *values);
-    cholmod_factorize(p->matrix, f, &p->cm);
-    if (p->cm.status == CHOLMOD_NOT_POSDEF || f->minor < p->n) {
-        size_t minor = f->minor;
-        otadC_give_back(p, factor);
+    if (factor->cm.status == CHOLMOD_NOT_POSDEF || f->minor < p->n)
         return otad_fail(c, OTAD_ENOTPOSDEF, "matrix not positive definite (pivot %zu of %zu)",
-                         minor, p->n);
-    }
-    if (p->cm.status < CHOLMOD_OK || !f->is_ll || f->is_super || !f->is_monotonic) {
-        otadC_give_back(p, factor);
+                         (size_t)f->minor, p->n);
+    if (factor->cm.status < CHOLMOD_OK || !f->is_ll || f->is_super || !f->is_monotonic)
         return otad_fail(c, OTAD_ENOMEM, "Cholesky factorisation failed (CHOLMOD status %d)",
-                         p->cm.status);
-    }
-    if (copy_rows(c, factor) != OTAD_OK) {
-        otadC_give_back(p, factor);
+                         factor->cm.status);
+    if (copy_rows(c, factor) != OTAD_OK)
         return OTAD_ENOMEM;
-    }
-    if (!p->split_known)
-        find_split(p, factor);
     factor->middle = p->middle;
     factor->top = p->top;
     return OTAD_OK;
 }
 
-void otadC_give_back(otadC_pattern *p, otadC_factor *factor)
+void otadC_factor_free(otadC_factor *factor)
 {
-    cholmod_factor *f = factor->f;
-    memset(factor, 0, sizeof *factor);
-    if (!f)
+    if (!factor->started)
         return;
-    if (p->pool_size == p->pool_cap) {
-        size_t cap = p->pool_cap ? 2 * p->pool_cap : 4;
-        cholmod_factor **grown = realloc(p->pool, cap * sizeof *grown);
-        if (!grown) {
-            cholmod_free_factor(&f, &p->cm);
-            return;
-        }
-        p->pool = grown;
-        p->pool_cap = cap;
-    }
-    p->pool[p->pool_size++] = f;
+    cholmod_free_factor(&factor->f, &factor->cm);
+    cholmod_finish(&factor->cm);
+    memset(factor, 0, sizeof *factor);
 }
 
 void otadC_gather(const otadC_factor *f, size_t stride, size_t ncols, const double *x,

@@ -11,16 +11,15 @@
 
 #include "ops.h"
 
+/* An analysed pattern: read only once made, so any number of factors, on
+ * any threads, may be made from it at once. */
 typedef struct otadC_pattern {
-    cholmod_common cm;
-    cholmod_sparse *matrix;    /* lower triangle; values written per factorisation */
+    cholmod_common cm;         /* for the analysis' own memory */
+    cholmod_sparse *matrix;    /* lower triangle: the pattern (values unused) */
     cholmod_factor *symbolic;  /* the analysis, copied into each numeric factor */
     size_t n, nnz;
     int started;               /* cm is live: destroy must finish it */
-    cholmod_factor **pool;     /* numeric factors not in use, kept for reuse */
-    size_t pool_size, pool_cap;
-    int split_known;           /* the factors' split (otadC_factor) is found: */
-    size_t middle, top;        /* it depends on the pattern only */
+    size_t middle, top;        /* the factors' split (otadC_factor): the pattern's alone */
 } otadC_pattern;
 
 /* Analyse the lower-triangle pattern (col_start[n+1], row[nnz], rows sorted
@@ -29,10 +28,13 @@ int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, cons
                        otad_error *err);
 void otadC_pattern_destroy(otadC_pattern *p);
 
-/* A numeric factor LLᵀ: CHOLMOD's (by columns, the backward sweep's order)
+/* A numeric factor LLᵀ, owned by whoever made it (a kernel, an op) with its
+ * own CHOLMOD workspace: CHOLMOD's (by columns, the backward sweep's order)
  * and a copy of L's strictly lower part by rows with the inverses of its
  * diagonal (the forward sweep's order: each row gathered, never scattered). */
 typedef struct otadC_factor {
+    cholmod_common cm;
+    int started;
     cholmod_factor *f;
     const int *row_start, *row_col;
     const double *row_val, *inv_diag;
@@ -42,13 +44,12 @@ typedef struct otadC_factor {
     size_t middle, top;
 } otadC_factor;
 
-/* Factorise the matrix with these values (nnz, in pattern order) into a
- * factor taken from the pool, its rows in c's arena; c names the op in
- * errors (OTAD_ENOTPOSDEF). */
-int otadC_factorize(const otad_ctx *c, otadC_pattern *p, const double *values,
+/* Factorise the matrix with these values (nnz, in pattern order) into
+ * factor, its rows in c's arena; c names the op in errors
+ * (OTAD_ENOTPOSDEF).  otadC_factor_free releases it, failed or not. */
+int otadC_factorize(const otad_ctx *c, const otadC_pattern *p, const double *values,
                     otadC_factor *factor);
-/* Return factor->f to the pool (nothing when NULL) and clear it. */
-void otadC_give_back(otadC_pattern *p, otadC_factor *factor);
+void otadC_factor_free(otadC_factor *factor);
 
 /* Between n×ncols column-major values and the factor's permuted, interleaved
  * layout with rows of `stride` entries: xi[k·stride + c] = x[perm[k] + c·n]

@@ -56,7 +56,7 @@ static int sqdist_vjp(otad_ctx *c)
 {
     otad_value x = c->in[0], y = c->in[1];
     otadO_sqdist_vjp(x.data, x.rows, y.data, y.rows, x.cols, 0, y.rows, c->out_grad,
-                     c->in_grad[0], c->in_grad[1]);
+                     otad_wanted_grad(c, 0), otad_wanted_grad(c, 1));
     return OTAD_OK;
 }
 

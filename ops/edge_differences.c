@@ -192,8 +192,6 @@ static int differences_vjp(otad_ctx *c)
 {
     const otad_graph *g = ((const differences_params *)c->params)->graph;
     const size_t *start = g->neighbour_start, *list = g->neighbours, m = g->n_edges;
-    if (!c->in_grad[0])
-        return OTAD_OK;
     for (size_t col = 0; col < c->in[0].cols; col++) {
         const double *ybar = c->out_grad + col * m;
         double *wbar = c->in_grad[0] + col * m;

@@ -1,8 +1,7 @@
 /* Kernels on the tape: the kernel node, and the apply ops every kernel
  * shares.  A kernel node depends on the kernel's parameters and holds its
  * state; an apply takes (x, kernel node, parameters...) as inputs, so that
- * its vjp can add the parameters' gradients directly. */
-#include <math.h>
+ * its vjp adds the parameters' gradients where the engine gives them. */
 #include <string.h>
 
 #include "ops.h"
@@ -17,8 +16,20 @@ struct otad_kernel_handle {
     const otad_kernel_class *cls;
     otad_kernel_info info;
     void *state;
+    size_t n_params;
+    otad_var inputs[OTAD_KERNEL_MAX_INPUTS]; /* the node, then the parameters */
 };
-typedef otad_kernel_handle kernel_state;
+
+/* Where parameter i's gradient goes when the kernel's parameters are the
+ * op's inputs from `first` on. */
+static otad_kernel_grads grads_from(const otad_ctx *c, const otad_kernel_handle *k,
+                                    size_t first)
+{
+    otad_kernel_grads g = {k->n_params, {NULL}};
+    for (size_t i = 0; i < k->n_params; i++)
+        g.param[i] = otad_wanted_grad(c, first + i);
+    return g;
+}
 
 /* ---- the kernel node ---------------------------------------------------- */
 
@@ -32,8 +43,9 @@ static int kernel_shape(const otad_ctx *c, size_t *rows, size_t *cols)
 static int kernel_forward(otad_ctx *c)
 {
     const kernel_config *k = c->params;
-    kernel_state *s = c->saved;
+    otad_kernel_handle *s = c->saved;
     s->cls = k->cls;
+    s->n_params = c->n_in;
     if (k->cls->state_bytes) {
         if (!(s->state = otad_alloc(c, k->cls->state_bytes)))
             return OTAD_ENOMEM;
@@ -50,32 +62,34 @@ static int kernel_forward(otad_ctx *c)
     return OTAD_OK;
 }
 
-/* Reached after every apply of this kernel in the reverse sweep. */
+/* Reached after every apply of this kernel in the reverse sweep, when a
+ * parameter needs a gradient: what the applies deferred is added now. */
 static int kernel_vjp(otad_ctx *c)
 {
-    kernel_state *s = c->saved;
-    if (!s->cls->finish_backward)
+    otad_kernel_handle *s = c->saved;
+    if (!s->cls->finish)
         return OTAD_OK;
-    return s->cls->finish_backward(c, s->state, c->in_grad);
+    otad_kernel_grads g = grads_from(c, s, 0);
+    return s->cls->finish(c, s->state, &g);
 }
 
 static void kernel_release(otad_ctx *c)
 {
-    kernel_state *s = c->saved;
+    otad_kernel_handle *s = c->saved;
     if (s->cls && s->cls->release)
         s->cls->release(s->state);
 }
 
 static const otad_op op_kernel = {.name = "kernel", .arity = OTAD_VARIADIC,
                                   .params_bytes = sizeof(kernel_config),
-                                  .saved_bytes = sizeof(kernel_state), .shape = kernel_shape,
-                                  .forward = kernel_forward, .vjp = kernel_vjp,
-                                  .release = kernel_release};
+                                  .saved_bytes = sizeof(otad_kernel_handle),
+                                  .shape = kernel_shape, .forward = kernel_forward,
+                                  .vjp = kernel_vjp, .release = kernel_release};
 
 otad_kernel otad_kernel_new(otad_tape *t, const otad_kernel_class *cls, const void *config,
                             size_t n_params, const otad_var *params)
 {
-    otad_kernel k = {{0, 0}, 0, {{0, 0}}};
+    otad_kernel k = {{0, 0}};
     if (!cls || !cls->name || !cls->setup || !cls->apply || (cls->apply_log && !cls->vjp_log)) {
         otad_tape_fail(t, OTAD_EINVAL, "kernel: a class needs a name, setup and apply (and "
                        "vjp_log with apply_log)");
@@ -86,25 +100,90 @@ otad_kernel otad_kernel_new(otad_tape *t, const otad_kernel_class *cls, const vo
                        n_params, OTAD_KERNEL_MAX_PARAMS);
         return k;
     }
+    if (n_params && !cls->vjp) {
+        otad_tape_fail(t, OTAD_EINVAL, "kernel %s: has parameters but no vjp for their "
+                       "gradients", cls->name);
+        return k;
+    }
     kernel_config kc = {cls, config};
     k.node = otad_apply(t, &op_kernel, &kc, n_params, params);
-    k.n_params = n_params;
-    for (size_t i = 0; i < n_params; i++)
-        k.params[i] = params[i];
+    otad_kernel_handle *s = otad_saved_of(t, k.node, &op_kernel);
+    if (s) {
+        s->inputs[0] = k.node;
+        memcpy(s->inputs + 1, params, n_params * sizeof *params);
+    }
     return k;
 }
 
 otad_kernel_info otad_kernel_info_of(const otad_tape *t, otad_kernel k)
 {
-    const kernel_state *s = otad_saved_of(t, k.node, &op_kernel);
+    const otad_kernel_handle *s = otad_saved_of(t, k.node, &op_kernel);
     return s ? s->info : (otad_kernel_info){0, 0, 0, 0, 0, 0};
+}
+
+/* ---- kernels inside other ops ------------------------------------------- */
+
+otad_kernel_handle *otad_kernel_handle_of(otad_tape *t, otad_kernel k)
+{
+    otad_kernel_handle *s = otad_saved_of(t, k.node, &op_kernel);
+    if (!s)
+        otad_tape_fail(t, OTAD_EINVAL, "kernel: not a kernel of this tape");
+    return s;
+}
+
+size_t otad_kernel_inputs(otad_tape *t, otad_kernel k, otad_var inputs[OTAD_KERNEL_MAX_INPUTS])
+{
+    otad_kernel_handle *s = otad_kernel_handle_of(t, k);
+    if (!s)
+        return 0;
+    memcpy(inputs, s->inputs, (1 + s->n_params) * sizeof *inputs);
+    return 1 + s->n_params;
+}
+
+otad_kernel_info otad_kernel_handle_info(const otad_kernel_handle *k)
+{
+    return k->info;
+}
+
+otad_kernel_grads otad_kernel_grads_at(const otad_ctx *c, const otad_kernel_handle *k,
+                                       size_t first)
+{
+    return grads_from(c, k, first + 1);
+}
+
+/* The gradients of an apply, for a ctx at the kernel's depth. */
+static int apply_vjp_at(const otad_ctx *c, otad_kernel_handle *k, int log_domain,
+                        const otad_kernel_vjp_args *a, const otad_kernel_grads *g)
+{
+    if (log_domain)
+        return k->cls->vjp_log(c, k->state, a, g);
+    if (k->cls->vjp)
+        return k->cls->vjp(c, k->state, a, g);
+    if (!a->xbar)
+        return OTAD_OK;
+    return k->cls->apply(c, k->state, a->product ^ OTAD_KERNEL_TRANSPOSE, a->ncols, a->ybar,
+                         1.0, a->xbar);
+}
+
+int otad_kernel_call(const otad_ctx *c, otad_kernel_handle *k, unsigned product, size_t ncols,
+                     const double *x, double beta, double *y)
+{
+    otad_ctx nested = otad_ctx_nested(c);
+    return k->cls->apply(&nested, k->state, product, ncols, x, beta, y);
+}
+
+int otad_kernel_call_vjp(const otad_ctx *c, otad_kernel_handle *k,
+                         const otad_kernel_vjp_args *args, const otad_kernel_grads *grads)
+{
+    otad_ctx nested = otad_ctx_nested(c);
+    return apply_vjp_at(&nested, k, 0, args, grads);
 }
 
 /* ---- applies ------------------------------------------------------------ */
 
 /* Inputs: x, the kernel node, then the kernel's parameters. */
 typedef struct apply_params {
-    kernel_state *kernel;
+    otad_kernel_handle *kernel;
     unsigned product;
     int log_domain;
 } apply_params;
@@ -130,72 +209,24 @@ static int apply_shape(const otad_ctx *c, size_t *rows, size_t *cols)
     return OTAD_OK;
 }
 
-otad_kernel_handle *otad_kernel_handle_of(otad_tape *t, otad_kernel k)
-{
-    kernel_state *s = otad_saved_of(t, k.node, &op_kernel);
-    if (!s)
-        otad_tape_fail(t, OTAD_EINVAL, "kernel: not a kernel of this tape");
-    return s;
-}
-
-otad_kernel_info otad_kernel_handle_info(const otad_kernel_handle *k)
-{
-    return k->info;
-}
-
-int otad_kernel_call(const otad_ctx *c, otad_kernel_handle *k, unsigned product, size_t ncols,
-                     const double *x, double beta, double *y)
-{
-    return k->cls->apply(c, k->state, product, ncols, x, beta, y);
-}
-
-/* The kernel node's gradient is zeroed at the start of every backward: the
- * first apply to see it zero starts the kernel's backward. */
-static void start_backward(kernel_state *k, double *kernel_grad)
-{
-    if (kernel_grad && *kernel_grad == 0) {
-        if (k->cls->begin_backward)
-            k->cls->begin_backward(k->state);
-        *kernel_grad = 1;
-    }
-}
-
-int otad_kernel_call_vjp(const otad_ctx *c, otad_kernel_handle *k, double *kernel_grad,
-                         double *const *param_grad, const otad_kernel_vjp_args *args)
-{
-    otad_kernel_vjp_args a = *args;
-    a.param_grad = kernel_grad ? param_grad : NULL;
-    start_backward(k, kernel_grad);
-    if (k->cls->vjp && (kernel_grad || a.xbar))
-        return k->cls->vjp(c, k->state, &a);
-    if (!a.xbar)
-        return OTAD_OK;
-    return k->cls->apply(c, k->state, a.product ^ OTAD_KERNEL_TRANSPOSE, a.ncols, a.ybar, 1.0,
-                         a.xbar);
-}
-
 static int apply_forward(otad_ctx *c)
 {
     const apply_params *p = c->params;
-    kernel_state *k = p->kernel;
+    otad_kernel_handle *k = p->kernel;
     if (p->log_domain)
         return k->cls->apply_log(c, k->state, p->product, c->in[0].cols, c->in[0].data,
                                  c->out.data);
-    return otad_kernel_call(c, k, p->product, c->in[0].cols, c->in[0].data, 0.0, c->out.data);
+    return k->cls->apply(c, k->state, p->product, c->in[0].cols, c->in[0].data, 0.0,
+                         c->out.data);
 }
 
 static int apply_vjp(otad_ctx *c)
 {
     const apply_params *p = c->params;
-    kernel_state *k = p->kernel;
     otad_kernel_vjp_args a = {p->product, c->in[0].cols, c->in[0].data, c->out.data,
-                              c->out_grad, c->in_grad[0], c->in_grad + 2};
-    if (!p->log_domain)
-        return otad_kernel_call_vjp(c, k, c->in_grad[1], c->in_grad + 2, &a);
-    start_backward(k, c->in_grad[1]);
-    if (!c->in_grad[1])
-        a.param_grad = NULL;
-    return k->cls->vjp_log(c, k->state, &a);
+                              c->out_grad, otad_wanted_grad(c, 0)};
+    otad_kernel_grads g = grads_from(c, p->kernel, 2);
+    return apply_vjp_at(c, p->kernel, p->log_domain, &a, &g);
 }
 
 static const otad_op op_kernel_apply = {.name = "kernel_apply", .arity = OTAD_VARIADIC,
@@ -206,14 +237,13 @@ static const otad_op op_kernel_apply = {.name = "kernel_apply", .arity = OTAD_VA
 static otad_var record_apply(otad_tape *t, otad_kernel k, unsigned product, otad_var x,
                              int log_domain)
 {
-    kernel_state *s = otad_kernel_handle_of(t, k);
+    otad_kernel_handle *s = otad_kernel_handle_of(t, k);
     if (!s)
         return (otad_var){0, 0};
-    otad_var in[2 + OTAD_KERNEL_MAX_PARAMS] = {x, k.node};
-    for (size_t i = 0; i < k.n_params && i < OTAD_KERNEL_MAX_PARAMS; i++)
-        in[2 + i] = k.params[i];
+    otad_var in[1 + OTAD_KERNEL_MAX_INPUTS] = {x};
+    memcpy(in + 1, s->inputs, (1 + s->n_params) * sizeof *in);
     apply_params p = {s, product & (OTAD_KERNEL_TRANSPOSE | OTAD_KERNEL_COST), log_domain};
-    return otad_apply(t, &op_kernel_apply, &p, 2 + k.n_params, in);
+    return otad_apply(t, &op_kernel_apply, &p, 2 + s->n_params, in);
 }
 
 otad_var otad_kernel_apply(otad_tape *t, otad_kernel k, unsigned product, otad_var x)

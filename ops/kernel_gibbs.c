@@ -5,9 +5,11 @@
  * an n×m matrix; done apply by apply that is one pass over n×m memory per
  * apply.  Instead the vectors are packed as the applies' vjps run, and
  * C̄ += K ⊙ (−Σȳxᵀ/ε) is formed when the pack is full or the backward reaches
- * the kernel: one matrix product per pack, computed in column blocks that
- * stay in cache while the elementwise factor is applied.  Given points, each
- * block of C̄ goes into the points' gradients at once: no n×m matrix but K. */
+ * the kernel (finish): one matrix product per pack, computed in column blocks
+ * that stay in cache while the elementwise factor is applied.  Given points,
+ * each block of C̄ goes into the points' gradients at once: no n×m matrix
+ * but K.  The packs are empty between backwards: finish empties them, and
+ * only a backward that wants the parameters' gradients fills them. */
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
@@ -64,38 +66,38 @@ static const double *cost_block(const gibbs *g, size_t j0, size_t w, double *buf
 /* Columns j0..j0+w of C̄ into the parameters' gradients: C̄ itself, or
  * x̄_i += 2 Σ_j C̄_ij (x_i − y_j), ȳ_j −= 2 Σ_i C̄_ij (x_i − y_j). */
 static void add_cost_gradient(const gibbs *g, size_t j0, size_t w, const double *cbar,
-                              double *const *param_grad)
+                              const otad_kernel_grads *grads)
 {
     size_t n = g->n, m = g->m;
     if (g->cost) {
-        double *gc = param_grad[0] + j0 * n;
+        double *gc = grads->param[0] + j0 * n;
         for (size_t k = 0; k < w * n; k++)
             gc[k] += cbar[k];
         return;
     }
-    otadO_sqdist_vjp(g->x, n, g->y, m, g->d, j0, w, cbar, param_grad[0], param_grad[1]);
+    otadO_sqdist_vjp(g->x, n, g->y, m, g->d, j0, w, cbar, grads->param[0], grads->param[1]);
 }
 
 /* The same for one entry C̄_ij. */
 static void add_entry_gradient(const gibbs *g, size_t i, size_t j, double cbar,
-                               double *const *param_grad)
+                               const otad_kernel_grads *grads)
 {
     if (g->cost) {
-        param_grad[0][i + j * g->n] += cbar;
+        grads->param[0][i + j * g->n] += cbar;
         return;
     }
     for (size_t k = 0; k < g->d; k++) {
         double t = 2 * cbar * (g->x[i + k * g->n] - g->y[j + k * g->m]);
-        if (param_grad[0])
-            param_grad[0][i + k * g->n] += t;
-        if (param_grad[1])
-            param_grad[1][j + k * g->m] -= t;
+        if (grads->param[0])
+            grads->param[0][i + k * g->n] += t;
+        if (grads->param[1])
+            grads->param[1][j + k * g->m] -= t;
     }
 }
 
-static int wants_gradient(const gibbs *g, double *const *param_grad)
+static int wants_gradient(const gibbs *g, const otad_kernel_grads *grads)
 {
-    return param_grad && (param_grad[0] || (!g->cost && param_grad[1]));
+    return grads->param[0] || (!g->cost && grads->param[1]);
 }
 
 static int gibbs_setup(otad_ctx *c, void *state, const void *config, otad_kernel_info *info)
@@ -198,7 +200,7 @@ static int gibbs_apply(const otad_ctx *c, void *state, unsigned product, size_t 
 
 /* C̄ = K ⊙ (−Σ_K/ε + (1 − C/ε) ⊙ Σ_KC), Σ the pending products, block by
  * block into the parameters' gradients. */
-static int flush(const otad_ctx *c, gibbs *g, double *const *param_grad)
+static int flush(const otad_ctx *c, gibbs *g, const otad_kernel_grads *grads)
 {
     pending *pk = &g->of_k, *pkc = &g->of_kc;
     if (!pk->count && !pkc->count)
@@ -225,20 +227,21 @@ static int flush(const otad_ctx *c, gibbs *g, double *const *param_grad)
         double inv_eps = 1 / g->eps;
         for (size_t k = 0; k < size; k++)
             tk[k] = kb[k] * (-tk[k] * inv_eps + (1 - cb[k] * inv_eps) * tkc[k]);
-        add_cost_gradient(g, j0, (size_t)w, tk, param_grad);
+        add_cost_gradient(g, j0, (size_t)w, tk, grads);
     }
     pk->count = pkc->count = 0;
     return OTAD_OK;
 }
 
 /* Queue the terms of one apply: ȳxᵀ for y = op(K)x, or xȳᵀ for the transpose. */
-static int collect(const otad_ctx *c, gibbs *g, const otad_kernel_vjp_args *a)
+static int collect(const otad_ctx *c, gibbs *g, const otad_kernel_vjp_args *a,
+                   const otad_kernel_grads *grads)
 {
     pending *p = (a->product & OTAD_KERNEL_COST) ? &g->of_kc : &g->of_k;
     int transpose = a->product & OTAD_KERNEL_TRANSPOSE;
     const double *left = transpose ? a->x : a->ybar, *right = transpose ? a->ybar : a->x;
     for (size_t col = 0; col < a->ncols; col++) {
-        if (p->count == g->cap && flush(c, g, a->param_grad) != OTAD_OK)
+        if (p->count == g->cap && flush(c, g, grads) != OTAD_OK)
             return OTAD_ENOMEM;
         memcpy(p->left + p->count * g->n, left + col * g->n, g->n * sizeof *left);
         memcpy(p->right + p->count * g->m, right + col * g->m, g->m * sizeof *right);
@@ -247,7 +250,8 @@ static int collect(const otad_ctx *c, gibbs *g, const otad_kernel_vjp_args *a)
     return OTAD_OK;
 }
 
-static int gibbs_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a)
+static int gibbs_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a,
+                     const otad_kernel_grads *grads)
 {
     gibbs *g = state;
     if (a->xbar) {
@@ -256,18 +260,12 @@ static int gibbs_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args 
         if (rc != OTAD_OK)
             return rc;
     }
-    return wants_gradient(g, a->param_grad) ? collect(c, g, a) : OTAD_OK;
+    return wants_gradient(g, grads) ? collect(c, g, a, grads) : OTAD_OK;
 }
 
-static void gibbs_begin_backward(void *state)
+static int gibbs_finish(const otad_ctx *c, void *state, const otad_kernel_grads *grads)
 {
-    gibbs *g = state;
-    g->of_k.count = g->of_kc.count = 0;
-}
-
-static int gibbs_finish_backward(const otad_ctx *c, void *state, double *const *param_grad)
-{
-    return wants_gradient(state, param_grad) ? flush(c, state, param_grad) : OTAD_OK;
+    return wants_gradient(state, grads) ? flush(c, state, grads) : OTAD_OK;
 }
 
 /* ---- log domain --------------------------------------------------------- */
@@ -330,12 +328,13 @@ static int gibbs_apply_log(const otad_ctx *c, void *state, unsigned product, siz
  * derivative is −1/ε, and for K⊙C, d log(C e^{−C/ε})/dC = 1/C − 1/ε, times
  * P_ij = C_ij e^{…}: so C̄_ij += ȳ_i e^{x_j − C_ij/ε − y_i} (1 − C_ij/ε).
  * Roles of i and j swap for the transpose. */
-static int gibbs_vjp_log(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a)
+static int gibbs_vjp_log(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a,
+                         const otad_kernel_grads *grads)
 {
     (void)c;
     gibbs *g = state;
     int transpose = a->product & OTAD_KERNEL_TRANSPOSE, cost = a->product & OTAD_KERNEL_COST;
-    int grad_cost = wants_gradient(g, a->param_grad);
+    int grad_cost = wants_gradient(g, grads);
     double inv_eps = 1 / g->eps;
     size_t n = g->n, m = g->m, in = transpose ? n : m, out = transpose ? m : n;
     for (size_t b = 0; b < a->ncols; b++) {
@@ -351,7 +350,7 @@ static int gibbs_vjp_log(const otad_ctx *c, void *state, const otad_kernel_vjp_a
                     xbar[transpose ? i : j] += yb * p;
                 if (grad_cost)
                     add_entry_gradient(g, i, j, yb * (cost ? e * (1 - cij * inv_eps)
-                                                           : -p * inv_eps), a->param_grad);
+                                                           : -p * inv_eps), grads);
             }
     }
     return OTAD_OK;
@@ -363,8 +362,7 @@ static const otad_kernel_class gibbs_class = {
     .setup = gibbs_setup,
     .apply = gibbs_apply,
     .vjp = gibbs_vjp,
-    .begin_backward = gibbs_begin_backward,
-    .finish_backward = gibbs_finish_backward,
+    .finish = gibbs_finish,
     .apply_log = gibbs_apply_log,
     .vjp_log = gibbs_vjp_log,
 };

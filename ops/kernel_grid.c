@@ -281,8 +281,10 @@ static void log_chain_vjp(double *w, grid *g, size_t cost_axis, size_t ncols, co
     }
 }
 
-static int grid_vjp_log(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a)
+static int grid_vjp_log(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a,
+                        const otad_kernel_grads *grads)
 {
+    (void)grads; /* no parameters */
     grid *g = state;
     if (!a->xbar)
         return OTAD_OK;
@@ -322,7 +324,7 @@ otad_kernel otad_kernel_grid(otad_tape *t, size_t dims, const size_t *shape, dou
     if (!shape || dims < 1 || dims > MAX_DIMS) {
         otad_tape_fail(t, OTAD_EINVAL, "grid kernel: %zu dimensions, supports 1 to %d", dims,
                        MAX_DIMS);
-        return (otad_kernel){{0, 0}, 0, {{0, 0}}};
+        return (otad_kernel){{0, 0}};
     }
     memcpy(config.shape, shape, dims * sizeof *shape);
     return otad_kernel_new(t, &grid_class, &config, 0, NULL);

@@ -69,9 +69,7 @@ static int heat_setup(otad_ctx *c, void *state, const void *config, otad_kernel_
 
 static void heat_release(void *state)
 {
-    heat *h = state;
-    if (h->graph)
-        otadC_give_back(&h->graph->chol, &h->factor);
+    otadC_factor_free(&((heat *)state)->factor);
 }
 
 static int heat_apply(const otad_ctx *c, void *state, unsigned product, size_t ncols,
@@ -129,10 +127,11 @@ static void add_edge_terms(const heat *h, size_t B, const double *fresh, const d
     }
 }
 
-static int heat_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a)
+static int heat_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a,
+                    const otad_kernel_grads *grads)
 {
     heat *h = state;
-    double *w_bar = a->param_grad ? a->param_grad[0] : NULL;
+    double *w_bar = grads->param[0];
     if (!w_bar)
         return heat_apply(c, h, a->product, a->ncols, a->ybar, 1.0, a->xbar);
     /* A working block of rows [x_k | y_k] (B entries each) advances x_k =

@@ -43,7 +43,7 @@ static int loss_vjp(otad_ctx *c)
 {
     enum loss_kind kind = *(const enum loss_kind *)c->params;
     otad_value p = c->in[0], q = c->in[1];
-    double *gp = c->in_grad[0], *gq = c->in_grad[1];
+    double *gp = otad_wanted_grad(c, 0), *gq = otad_wanted_grad(c, 1);
     for (size_t j = 0; j < p.cols; j++) {
         size_t pj = j * p.rows, qj = q.cols > 1 ? j * q.rows : 0;
         double g = c->out_grad[j];

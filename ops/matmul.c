@@ -57,7 +57,7 @@ static int matmul_vjp(otad_ctx *c)
     int k = (int)(p->transpose_a ? a.rows : a.cols);
     int lda = (int)a.rows, ldb = (int)b.rows;
     const double *g = c->out_grad;
-    if (c->in_grad[0]) {
+    if (otad_needs_grad(c, 0)) {
         if (!p->transpose_a) /* A‾ (m×k) = G op(B)ᵀ */
             cblas_dgemm(CblasColMajor, CblasNoTrans, flag(!p->transpose_b), m, k, n, 1.0, g, m,
                         b.data, ldb, 1.0, c->in_grad[0], lda);
@@ -65,7 +65,7 @@ static int matmul_vjp(otad_ctx *c)
             cblas_dgemm(CblasColMajor, flag(p->transpose_b), CblasTrans, k, m, n, 1.0, b.data,
                         ldb, g, m, 1.0, c->in_grad[0], lda);
     }
-    if (c->in_grad[1]) {
+    if (otad_needs_grad(c, 1)) {
         if (!p->transpose_b) /* B‾ (k×n) = op(A)ᵀ G */
             cblas_dgemm(CblasColMajor, flag(!p->transpose_a), CblasNoTrans, k, n, m, 1.0, a.data,
                         lda, g, m, 1.0, c->in_grad[1], ldb);
@@ -118,10 +118,10 @@ static int combine_vjp(otad_ctx *c)
     int n = (int)x.rows, r = (int)w.rows;
     for (size_t f = 0; f < w.cols; f++) {
         const double *block = x.data + f * w.rows * x.rows, *g = c->out_grad + f * x.rows;
-        if (c->in_grad[0])
+        if (otad_needs_grad(c, 0))
             cblas_dger(CblasColMajor, n, r, 1.0, g, 1, w.data + f * w.rows, 1,
                        c->in_grad[0] + f * w.rows * x.rows, n);
-        if (c->in_grad[1])
+        if (otad_needs_grad(c, 1))
             cblas_dgemv(CblasColMajor, CblasTrans, n, r, 1.0, block, n, g, 1, 1.0,
                         c->in_grad[1] + f * w.rows, 1);
     }

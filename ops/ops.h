@@ -85,15 +85,16 @@ otad_var otad_sqdist(otad_tape *tape, otad_var x, otad_var y);
 
 /* ---- kernels ------------------------------------------------------------ */
 
-/* A kernel K (rows×cols) lives on a tape as a node that depends on its
- * parameters (a cost matrix, edge weights: ordinary tape values).  Sinkhorn,
- * barycenters and losses use kernels only through otad_kernel_apply and
- * otad_kernel_apply_log, so they work with any kernel below or a new one. */
+/* A kernel is a linear operator K (rows×cols) on blocks of columns, living on
+ * a tape as one node whose inputs are its parameters (a cost matrix, edge
+ * weights: ordinary tape values).  Sinkhorn, barycenters and losses use
+ * kernels only through otad_kernel_apply and otad_kernel_apply_log, so they
+ * work with any kernel below or a new one (see "writing a kernel").  A step
+ * of otad_loop may apply a kernel it reaches through its instance: the loop
+ * finds the kernel and its parameters by itself. */
 #define OTAD_KERNEL_MAX_PARAMS 4
 typedef struct otad_kernel {
     otad_var node;
-    size_t n_params;
-    otad_var params[OTAD_KERNEL_MAX_PARAMS];
 } otad_kernel;
 
 /* What an apply multiplies by: K, or Kᵀ, or the cost-weighted K ⊙ C (C the
@@ -146,7 +147,8 @@ otad_kernel otad_kernel_grid(otad_tape *tape, size_t dims, const size_t *shape, 
 /* An undirected connected graph for heat kernels: vertices 0..n−1, edges
  * given as vertex pairs, each with a Laplacian scale (for grids, 1/h² along
  * the edge's axis).  Holds the sparsity analysis of I − τL_w, done once and
- * shared by every kernel built on it.  Not tied to a tape. */
+ * read by every kernel built on it (each kernel owns its factorisation):
+ * kernels on one graph may run on several tapes and threads at once. */
 typedef struct otad_graph otad_graph;
 
 /* ends holds 2·n_edges vertex indices (edge e joins ends[2e] and ends[2e+1]);
@@ -186,8 +188,8 @@ size_t otad_graph_edge_neighbours(otad_graph *graph, size_t e, const size_t **li
  * (n_edges × B): ‖D w‖² is the smoothness prior f_s of seed 004 eq. (9). */
 otad_var otad_edge_differences(otad_tape *tape, otad_graph *graph, otad_var w);
 
-/* Frees the graph and sets *graph to NULL.  Kernels built on it must have
- * been released (their tapes reset or freed) first. */
+/* Frees the graph and sets *graph to NULL.  Kernels built on it must not be
+ * applied, nor their tapes' backward run, after this. */
 void otad_graph_free(otad_graph **graph);
 
 /* Heat kernel K = M^(−S), M = I − ε/(4S)·L_w, L_w = W − diag(W·1) with
@@ -229,46 +231,59 @@ otad_var otad_loss_kl(otad_tape *tape, otad_var p, otad_var q);
 
 /* ---- writing a kernel --------------------------------------------------- */
 
-/* What a kernel's vjp receives: the apply's input x, output y and its
- * gradient ybar; it adds op(K)ᵀ·ybar into xbar (when not NULL) and the
- * parameters' share into param_grad[i] (those not NULL). */
+/* Where an apply's vjp adds the kernel's parameter gradients: one buffer
+ * per parameter, the parameter's shape, NULL when that parameter needs no
+ * gradient in this backward.  Add into them, never assign. */
+typedef struct otad_kernel_grads {
+    size_t n_params;
+    double *param[OTAD_KERNEL_MAX_PARAMS];
+} otad_kernel_grads;
+
+/* One apply y = op(K)·x (or its log-domain form) seen from backward: its
+ * input x, output y and the gradient ybar of y.  xbar (x's shape) receives
+ * op(K)ᵀ·ybar; NULL when x needs no gradient. */
 typedef struct otad_kernel_vjp_args {
     unsigned product;
     size_t ncols;
     const double *x, *y, *ybar;
     double *xbar;
-    double *const *param_grad;
 } otad_kernel_vjp_args;
 
-/* A kernel implementation.  Functions get the ctx of the op being run (for
- * otad_alloc and otad_fail) and the kernel's state (state_bytes, zeroed).
- * Optional members may be NULL. */
+/* A kernel implementation: a linear operator with parameters.  Functions get
+ * the ctx of the op being run (for otad_alloc, otad_scratch and otad_fail;
+ * c->in are the kernel's parameters in setup only) and the kernel's state
+ * (state_bytes, zeroed).  Optional members may be NULL. */
 typedef struct otad_kernel_class {
     const char *name;
     size_t state_bytes;
-    /* Build the kernel from its parameters (c->in) and config; fill info. */
+    /* Build the kernel from its parameters (c->in) and config; fill info
+     * (rows, cols, eps > 0, has_cost, flops; has_log is set from apply_log). */
     int (*setup)(otad_ctx *c, void *state, const void *config, otad_kernel_info *info);
     /* y ← β·y + op(K)·x on ncols columns (β is 0 or 1). */
     int (*apply)(const otad_ctx *c, void *state, unsigned product, size_t ncols,
                  const double *x, double beta, double *y);
-    /* Optional: gradients of an apply.  NULL: xbar += op(K)ᵀ·ybar through
-     * apply (a kernel without parameters needs no more). */
-    int (*vjp)(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a);
-    /* Optional, for kernels with parameters: called before the first vjp of
-     * each backward, and at the kernel's node after the last one (to add
-     * what vjp deferred into param_grad). */
-    void (*begin_backward)(void *state);
-    int (*finish_backward)(const otad_ctx *c, void *state, double *const *param_grad);
-    /* Optional: y = log(op(K)·exp(x)) and its gradients (same args, x and y
-     * in the log domain). */
+    /* The gradients of one apply: a->xbar += op(K)ᵀ·ybar when not NULL, and
+     * each parameter's share into grads.  Needed when the kernel has
+     * parameters; NULL: xbar through apply with the product transposed. */
+    int (*vjp)(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a,
+               const otad_kernel_grads *grads);
+    /* Optional: add into grads what vjp deferred (a kernel may collect the
+     * terms of all its applies and form them at once).  Called once per
+     * backward at the kernel's node, after the last apply's vjp, whenever
+     * a parameter needed a gradient. */
+    int (*finish)(const otad_ctx *c, void *state, const otad_kernel_grads *grads);
+    /* Optional: y = log(op(K)·exp(x)), and its gradients (same arguments, x
+     * and y in the log domain; required with apply_log). */
     int (*apply_log)(const otad_ctx *c, void *state, unsigned product, size_t ncols,
                      const double *x, double *y);
-    int (*vjp_log)(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a);
+    int (*vjp_log)(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a,
+                   const otad_kernel_grads *grads);
     /* Optional: free outside resources. */
     void (*release)(void *state);
 } otad_kernel_class;
 
-/* Record a kernel of class cls on its parameters. */
+/* Record a kernel of class cls on its parameters (at most
+ * OTAD_KERNEL_MAX_PARAMS); config is read by setup, during this call only. */
 otad_kernel otad_kernel_new(otad_tape *tape, const otad_kernel_class *cls, const void *config,
                             size_t n_params, const otad_var *params);
 
@@ -276,26 +291,36 @@ otad_kernel otad_kernel_new(otad_tape *tape, const otad_kernel_class *cls, const
 
 /* An op that runs many applies inside its own forward and vjp (a fused
  * iteration, which keeps only what its backward needs) takes the kernel's
- * node and parameters among its inputs, the kernel's handle in its params,
- * and calls the kernel through these.  The kernel takes its workspace from
- * otad_scratch: buffers given to it must come from otad_alloc. */
+ * inputs among its own — otad_kernel_inputs writes them, the kernel's node
+ * and parameters, and returns their number — and the kernel's handle in its
+ * params.  It calls the kernel through otad_kernel_call and, in its vjp,
+ * otad_kernel_call_vjp with the grads of otad_kernel_grads_at.  Buffers
+ * given to a kernel come from otad_alloc or the op's own otad_scratch (the
+ * kernel runs a depth deeper, with its own). */
 typedef struct otad_kernel_handle otad_kernel_handle;
+
+#define OTAD_KERNEL_MAX_INPUTS (1 + OTAD_KERNEL_MAX_PARAMS)
+
+size_t otad_kernel_inputs(otad_tape *tape, otad_kernel k, otad_var inputs[OTAD_KERNEL_MAX_INPUTS]);
 
 /* The kernel behind k, owned by its tape; NULL with the tape failed. */
 otad_kernel_handle *otad_kernel_handle_of(otad_tape *tape, otad_kernel k);
 
 otad_kernel_info otad_kernel_handle_info(const otad_kernel_handle *k);
 
+/* In the op's vjp: where the kernel's parameter gradients go, the kernel's
+ * inputs being the op's inputs from `first` on. */
+otad_kernel_grads otad_kernel_grads_at(const otad_ctx *c, const otad_kernel_handle *k,
+                                       size_t first);
+
 /* y ← β·y + op(K)·x on ncols columns (β is 0 or 1). */
 int otad_kernel_call(const otad_ctx *c, otad_kernel_handle *k, unsigned product, size_t ncols,
                      const double *x, double beta, double *y);
 
-/* The gradients of one such apply: xbar += op(K)ᵀ·ybar, and the parameters'
- * share into param_grad.  kernel_grad and param_grad are the calling op's
- * in_grad entries of the kernel node and of its parameters (kernel_grad
- * NULL: the parameters need no gradient); args->param_grad is ignored. */
-int otad_kernel_call_vjp(const otad_ctx *c, otad_kernel_handle *k, double *kernel_grad,
-                         double *const *param_grad, const otad_kernel_vjp_args *args);
+/* The gradients of one such apply: args->xbar (if not NULL) += op(K)ᵀ·ybar,
+ * and the parameters' share into grads. */
+int otad_kernel_call_vjp(const otad_ctx *c, otad_kernel_handle *k,
+                         const otad_kernel_vjp_args *args, const otad_kernel_grads *grads);
 
 /* ---- closed forms ------------------------------------------------------- */
 

@@ -205,7 +205,7 @@ static int ot_1d_vjp(otad_ctx *c)
 {
     const ot_1d_saved *sv = c->saved;
     line_problem pb = problem_of(c);
-    double g = c->out_grad[0], *gx = c->in_grad[0], *gy = c->in_grad[2];
+    double g = c->out_grad[0], *gx = otad_wanted_grad(c, 0), *gy = otad_wanted_grad(c, 2);
     if (gx || gy)
         for (size_t k = 0; k < sv->cells; k++) {
             size_t i = sv->plan.row[k], j = sv->plan.col[k];
@@ -215,9 +215,9 @@ static int ot_1d_vjp(otad_ctx *c)
             if (gy)
                 gy[j] -= slope;
         }
-    if (c->in_grad[1])
+    if (otad_needs_grad(c, 1))
         add_centred(c->in_grad[1], sv->plan.f, pb.n, g);
-    if (c->in_grad[3])
+    if (otad_needs_grad(c, 3))
         add_centred(c->in_grad[3], sv->plan.g, pb.m, g);
     return OTAD_OK;
 }

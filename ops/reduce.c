@@ -90,9 +90,9 @@ static int dot_vjp(otad_ctx *c)
 {
     int n = (int)(c->in[0].rows * c->in[0].cols);
     double g = c->out_grad[0];
-    if (c->in_grad[0])
+    if (otad_needs_grad(c, 0))
         cblas_daxpy(n, g, c->in[1].data, 1, c->in_grad[0], 1);
-    if (c->in_grad[1])
+    if (otad_needs_grad(c, 1))
         cblas_daxpy(n, g, c->in[0].data, 1, c->in_grad[1], 1);
     return OTAD_OK;
 }

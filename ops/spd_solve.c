@@ -48,7 +48,6 @@ void otad_spd_pattern_free(otad_spd_pattern **pattern)
 
 typedef struct solve_state {
     otadC_factor factor;
-    otadC_pattern *chol;
 } solve_state;
 
 static int solve_shape(const otad_ctx *c, size_t *rows, size_t *cols)
@@ -78,7 +77,6 @@ static int solve_forward(otad_ctx *c)
 {
     otad_spd_pattern *p = *(otad_spd_pattern *const *)c->params;
     solve_state *s = c->saved;
-    s->chol = &p->chol;
     int rc = otadC_factorize(c, &p->chol, c->in[0].data, &s->factor);
     if (rc != OTAD_OK)
         return rc;
@@ -98,10 +96,10 @@ static int solve_vjp(otad_ctx *c)
     if (!b_bar)
         return OTAD_ENOMEM;
     solve_with(&s->factor, ncols, c->out_grad, b_bar, b_bar + n * ncols);
-    if (c->in_grad[1])
+    if (otad_needs_grad(c, 1))
         for (size_t k = 0; k < n * ncols; k++)
             c->in_grad[1][k] += b_bar[k];
-    if (c->in_grad[0]) {
+    if (otad_needs_grad(c, 0)) {
         const int *row = p->chol.matrix->i;
         const double *x = c->out.data;
         for (size_t k = 0; k < p->chol.nnz; k++) {
@@ -119,9 +117,7 @@ static int solve_vjp(otad_ctx *c)
 
 static void solve_release(otad_ctx *c)
 {
-    solve_state *s = c->saved;
-    if (s->chol)
-        otadC_give_back(s->chol, &s->factor);
+    otadC_factor_free(&((solve_state *)c->saved)->factor);
 }
 
 static const otad_op op_spd_solve = {.name = "spd_solve", .arity = 2,

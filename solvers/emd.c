@@ -219,11 +219,11 @@ static int emd_vjp(otad_ctx *c)
 {
     const otad_emd_result *res = &((const emd_saved *)c->saved)->solution;
     double ybar = c->out_grad[0];
-    if (c->in_grad[0])
+    if (otad_needs_grad(c, 0))
         add_centred(c->in_grad[0], res->f, res->n, ybar);
-    if (c->in_grad[1])
+    if (otad_needs_grad(c, 1))
         add_centred(c->in_grad[1], res->g, res->m, ybar);
-    if (c->in_grad[2])
+    if (otad_needs_grad(c, 2))
         for (size_t k = 0; k < res->nonzeros; k++)
             c->in_grad[2][res->row[k] + res->col[k] * res->n] += ybar * res->mass[k];
     return OTAD_OK;

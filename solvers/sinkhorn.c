@@ -1,7 +1,6 @@
 /* Sinkhorn's iterations as the seeds define them, in the scaling or the log
  * domain (the values of the result are in sinkhorn_values.c). */
 #include <math.h>
-#include <string.h>
 
 #include "solvers.h"
 
@@ -88,28 +87,20 @@ static int check_divisor(otad_tape *t, otad_var num, otad_var den, const char *w
     return OTAD_OK;
 }
 
-/* The loop's parameters: a, b (their logs in the log domain), then the
- * kernel's node and parameters. */
-enum { A, B, KERNEL };
+/* The loop's parameters: a and b (their logs in the log domain); the step
+ * reaches the kernel through the instance. */
+enum { A, B };
 
 typedef struct iteration {
     int log_domain;
-    size_t n_kernel_params;
+    otad_kernel kernel;
     double marginal_error; /* the last residual measured */
 } iteration;
 
-static otad_kernel kernel_in(const otad_var *params, size_t n_kernel_params)
+static otad_var apply(otad_tape *t, const iteration *it, unsigned product, otad_var x)
 {
-    otad_kernel k = {params[KERNEL], n_kernel_params, {{0, 0}}};
-    memcpy(k.params, params + KERNEL + 1, n_kernel_params * sizeof *k.params);
-    return k;
-}
-
-static otad_var apply(otad_tape *t, const iteration *it, otad_kernel k, unsigned product,
-                      otad_var x)
-{
-    return it->log_domain ? otad_kernel_apply_log(t, k, product, x)
-                          : otad_kernel_apply(t, k, product, x);
+    return it->log_domain ? otad_kernel_apply_log(t, it->kernel, product, x)
+                          : otad_kernel_apply(t, it->kernel, product, x);
 }
 
 /* One update of the seeds: u = a / (K v), v = b / (Kᵀ u); state (u, v).
@@ -122,12 +113,11 @@ static int update(otad_tape *t, const otad_var *state, const otad_var *params, o
                   void *instance)
 {
     const iteration *it = instance;
-    otad_kernel k = kernel_in(params, it->n_kernel_params);
-    otad_var kv = apply(t, it, k, 0, state[1]);
+    otad_var kv = apply(t, it, 0, state[1]);
     if (!it->log_domain && check_divisor(t, params[A], kv, "K v") != OTAD_OK)
         return otad_tape_status(t);
     otad_var u = it->log_domain ? otad_sub(t, params[A], kv) : otad_div(t, params[A], kv);
-    otad_var ktu = apply(t, it, k, OTAD_KERNEL_TRANSPOSE, u);
+    otad_var ktu = apply(t, it, OTAD_KERNEL_TRANSPOSE, u);
     if (!it->log_domain && check_divisor(t, params[B], ktu, "Kᵀu") != OTAD_OK)
         return otad_tape_status(t);
     otad_var v = it->log_domain ? otad_sub(t, params[B], ktu) : otad_div(t, params[B], ktu);
@@ -149,7 +139,7 @@ static double marginal_error(otad_tape *t, const otad_var *state, const otad_var
                              void *instance)
 {
     iteration *it = instance;
-    otad_var kv = apply(t, it, kernel_in(params, it->n_kernel_params), 0, state[1]);
+    otad_var kv = apply(t, it, 0, state[1]);
     otad_value vu = otad_value_of(t, state[0]), vk = otad_value_of(t, kv);
     otad_value va = otad_value_of(t, params[A]);
     if (!vk.data)
@@ -192,11 +182,10 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
     iteration *it = otad_tape_alloc(t, sizeof *it);
     if (!it)
         return otad_tape_status(t);
-    *it = (iteration){o.log_domain, k.n_params, NAN};
-    otad_var params[KERNEL + 1 + OTAD_KERNEL_MAX_PARAMS] = {a, b, k.node};
+    *it = (iteration){o.log_domain, k, NAN};
+    otad_var params[2] = {a, b};
     if (o.log_domain)
         params[A] = otad_log(t, a), params[B] = otad_log(t, b);
-    memcpy(params + KERNEL + 1, k.params, k.n_params * sizeof *k.params);
     otad_var init[2] = {otad_const_fill(t, info.rows, batch, o.log_domain ? 0 : 1),
                         otad_const_fill(t, info.cols, batch, o.log_domain ? 0 : 1)}, last[2];
     otad_loop_opts lo;
@@ -208,8 +197,7 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
     lo.check_every = o.check_every;
     lo.residual = marginal_error;
     lo.adjoint_tolerance = o.adjoint_tolerance;
-    rc = otad_loop(t, update, it, 2, init, KERNEL + 1 + k.n_params, params, &lo, last,
-                   &out->iterations);
+    rc = otad_loop(t, update, it, 2, init, 2, params, &lo, last, &out->iterations);
     out->u = last[0];
     out->v = last[1];
     out->marginal_error = it->marginal_error;

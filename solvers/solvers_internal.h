@@ -4,9 +4,9 @@
 
 #include "solvers.h"
 
-/* otad_barycenter in the scaling domain, UNROLL, as one op that keeps K v
- * and Kᵀu per iteration only. */
-otad_var otadS_barycenter_unrolled(otad_tape *tape, otad_kernel k, otad_var inputs,
-                                   otad_var weights, int iterations);
+/* One barycenter iteration in the scaling domain, w' = Kᵀ(a / K(b/w)) with
+ * b = Π_r w_r^λ_r per barycenter, as one op (barycenter_step.c). */
+otad_var otadS_barycenter_step(otad_tape *tape, otad_var w, otad_var inputs, otad_var weights,
+                               otad_kernel k);
 
 #endif

@@ -103,14 +103,14 @@ static void test_strerror_names_every_code(void **state)
 
 /* ---- allocation failure ------------------------------------------------- */
 
-/* A graph with many allocation points: chunks of 4 KiB, more than 256 nodes
+/* A graph with many allocation points: chunks from 4 KiB, thousands of nodes
  * (the node array grows), a 9-input concat (the argument arrays grow). */
 static int build_and_differentiate(otad_tape *t, const double *x, double *g, double *value)
 {
     otad_var p = otad_param(t, 40, 3, x, g);
     otad_var h = p;
-    for (int i = 0; i < 150; i++)
-        h = otad_exp(t, otad_scale(t, h, 0.01));
+    for (int i = 0; i < 1000; i++)
+        h = otad_exp(t, otad_scale(t, h, 0.01 / (1 + i % 2)));
     otad_var parts[9];
     for (int i = 0; i < 9; i++)
         parts[i] = otad_cols(t, h, (size_t)i % 3, 1);
