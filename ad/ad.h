@@ -387,13 +387,27 @@ typedef struct otad_check_result {
     double max_abs_err[OTAD_CHECK_MAX_INPUTS]; /* per input */
     double max_rel_err[OTAD_CHECK_MAX_INPUTS];
     double order;       /* Taylor test: fitted order of the remainder (2 is right) */
-    char report[200];   /* one line for a human */
+    /* The worst comparison: input, entry (row and column of the input; the
+     * dot-product test finds it when an input fails, SIZE_MAX otherwise),
+     * the reference (finite differences, or a backward from zero), the
+     * gradient's value, and the tolerance that judged them. */
+    size_t worst_input, worst_row, worst_col;
+    double worst_expected, worst_got, tolerance;
+    int assigns;        /* a vjp assigned to a gradient instead of adding (see below) */
+    char report[320];   /* one line for a human */
 } otad_check_result;
 
-/* Dot-product test of an op at the given inputs: for random ū and v_i,
- * ⟨ū, (f(x+hv_i) − f(x−hv_i))/2h⟩ against ⟨J_iᵀū, v_i⟩, per input i.
- * Returns OTAD_OK when the check ran (res->passed says how it went), else the
- * error that stopped it (the op failing at x, bad arguments). */
+/* Every check below that runs a backward runs it twice: once with every
+ * gradient buffer starting at non-zero values (taken off again when the sweep
+ * reaches the node) and once from zero.  A vjp that assigns to an input's
+ * gradient instead of adding makes them differ: the check fails with
+ * res->assigns set and a report naming the op.
+ *
+ * Dot-product test of an op at the given inputs: for random ū and v_i,
+ * ⟨ū, (f(x+hv_i) − f(x−hv_i))/2h⟩ against ⟨J_iᵀū, v_i⟩, per input i; for an
+ * input that fails, its entries one by one (up to 4096 of them) to name the
+ * worst.  Returns OTAD_OK when the check ran (res->passed says how it went),
+ * else the error that stopped it (the op failing at x, bad arguments). */
 int otad_check_op(const otad_op *op, const void *params, size_t n_in,
                   const otad_value *inputs, const otad_check_opts *opts,
                   otad_check_result *res);

@@ -1,7 +1,16 @@
 /* The reverse sweep. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tape_internal.h"
+
+/* Where an audited backward starts gradient entry k: non-zero, exact in
+ * binary, different from its neighbours. */
+static double audit_pattern(size_t k)
+{
+    return 0.125 * (double)(1 + k % 7);
+}
 
 /* Arena bytes of a gradient of `size` entries: the pool's key. */
 static size_t grad_bytes(size_t size)
@@ -78,7 +87,12 @@ double *otadT_grad(otad_tape *t, node *n)
         n->grad_epoch = 0;
     }
     if (n->grad_epoch != t->epoch) {
-        memset(n->grad, 0, size * sizeof *n->grad);
+        n->prefilled = t->audit && t->audit->phase == 1 && t->vjp_depth == 0;
+        if (n->prefilled)
+            for (size_t k = 0; k < size; k++)
+                n->grad[k] = audit_pattern(k);
+        else
+            memset(n->grad, 0, size * sizeof *n->grad);
         n->grad_epoch = t->epoch;
     }
     return n->grad;
@@ -141,7 +155,9 @@ static int run_vjp(otad_tape *t, node *n)
     otad_ctx c = {.tape = t, .op = op, .n_in = n->n_in, .in = t->ctx_in, .out = n->value,
                   .params = n->params, .saved = n->saved, .out_grad = n->grad,
                   .in_grad = t->ctx_grad};
+    t->vjp_depth++;
     int rc = op->vjp(&c);
+    t->vjp_depth--;
     if (rc != OTAD_OK)
         return t->status != OTAD_OK ? t->status
                                     : otad_tape_fail(t, rc, "%s: vjp failed", op->name);
@@ -204,20 +220,71 @@ int otad_backward_seeded(otad_tape *t, otad_var y, const double *ybar)
     return OTAD_OK;
 }
 
+/* An audited backward reaching node k: the pattern taken off, and the
+ * gradient kept (phase 1) or compared (phase 2) at the outermost sweep. */
+static int audit_node(otad_tape *t, size_t k)
+{
+    grad_audit *a = t->audit;
+    node *n = &t->nodes[k];
+    size_t size = n->value.rows * n->value.cols;
+    for (size_t e = 0; n->prefilled && e < size; e++)
+        n->grad[e] -= audit_pattern(e);
+    n->prefilled = 0;
+    if (t->sweep_depth != 1 || k >= a->n)
+        return OTAD_OK;
+    if (a->phase == 1) {
+        if (!(a->kept[k] = malloc(size * sizeof *n->grad)))
+            return otad_tape_fail(t, OTAD_ENOMEM, "check: out of memory for gradients");
+        memcpy(a->kept[k], n->grad, size * sizeof *n->grad);
+        for (size_t e = 0; e < size; e++)
+            a->scale = fmax(a->scale, fabs(n->grad[e]));
+        return OTAD_OK;
+    }
+    /* rounding of (pattern + g) − pattern is about DBL_EPSILON times the
+     * scale; a vjp that assigns loses a pattern entry, at least 1/8 */
+    for (size_t e = 0; !a->differs && a->kept[k] && e < size; e++)
+        if (fabs(n->grad[e] - a->kept[k][e]) > 1e-8 * a->scale)
+            *a = (grad_audit){a->phase, a->kept, a->n, a->scale, 1, k, e, n->grad[e],
+                              a->kept[k][e]};
+    return OTAD_OK;
+}
+
 int otadT_sweep(otad_tape *t, size_t hi, size_t lo)
 {
-    for (size_t k = hi + 1; k-- > lo;) {
+    int rc = OTAD_OK;
+    t->sweep_depth++;
+    for (size_t k = hi + 1; rc == OTAD_OK && k-- > lo;) {
         node *n = &t->nodes[k];
         if (!n->needs_grad || !n->grad || n->grad_epoch != t->epoch)
             continue;
         /* run_vjp may record (a loop's vjp does), moving t->nodes */
-        if (check_gradient(t, n, n->op ? "the output of " : "a parameter") != OTAD_OK ||
+        if ((t->audit && audit_node(t, k) != OTAD_OK) ||
+            check_gradient(t, n, n->op ? "the output of " : "a parameter") != OTAD_OK ||
             (n->op && run_vjp(t, n) != OTAD_OK))
-            return t->status;
-        if (t->nodes[k].op)
+            rc = t->status;
+        else if (t->nodes[k].op)
             otadT_release_grad(t, &t->nodes[k]);
     }
-    return OTAD_OK;
+    t->sweep_depth--;
+    return rc;
+}
+
+int otadT_backward_audited(otad_tape *t, otad_var y, const double *ybar, grad_audit *a)
+{
+    *a = (grad_audit){.phase = 1, .n = t->n_nodes, .scale = 1};
+    if (!(a->kept = calloc(a->n ? a->n : 1, sizeof *a->kept)))
+        return otad_tape_fail(t, OTAD_ENOMEM, "check: out of memory for gradients");
+    t->audit = a;
+    int rc = otad_backward_seeded(t, y, ybar);
+    a->phase = 2;
+    if (rc == OTAD_OK)
+        rc = otad_backward_seeded(t, y, ybar);
+    t->audit = NULL;
+    for (size_t k = 0; k < a->n; k++)
+        free(a->kept[k]);
+    free(a->kept);
+    a->kept = NULL;
+    return rc;
 }
 
 int otad_backward(otad_tape *t, otad_var y)

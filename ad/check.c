@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ad.h"
+#include "tape_internal.h"
 
 void otad_check_opts_init(otad_check_opts *opts)
 {
@@ -50,32 +50,73 @@ static void result_init(otad_check_result *res, size_t n_inputs)
     res->passed = 1;
     res->n_inputs = n_inputs;
     res->order = NAN;
+    res->worst_row = res->worst_col = SIZE_MAX;
 }
 
-/* Compare one finite-difference and one algorithmic derivative of input i. */
-static void judge(otad_check_result *res, size_t i, double fd, double ad, double noise,
-                  const otad_check_opts *o)
+/* How far a comparison is past what it may differ by: > 1 fails. */
+static double badness(double fd, double ad, double noise, const otad_check_opts *o)
 {
+    double abs_err = fabs(fd - ad), scale = fmax(fabs(fd), fabs(ad));
+    double allowed = fmax(o->tolerance * scale, fmax(o->abs_floor, noise));
+    return allowed > 0 ? abs_err / allowed : abs_err > 0 ? INFINITY : 0;
+}
+
+/* A check's result and how bad its worst comparison so far was. */
+typedef struct verdict {
+    otad_check_result *res;
+    double worst;
+} verdict;
+
+/* Compare one finite-difference and one algorithmic derivative of input i
+ * (entry (row, col) of it, or SIZE_MAX for a whole direction); the worst
+ * so far is kept with its numbers. */
+static int judge(verdict *v, size_t i, size_t row, size_t col, double fd, double ad,
+                 double noise, const otad_check_opts *o)
+{
+    otad_check_result *res = v->res;
     double abs_err = fabs(fd - ad), scale = fmax(fabs(fd), fabs(ad));
     double rel_err = scale > 0 ? abs_err / scale : 0;
     if (!(abs_err <= res->max_abs_err[i]))
         res->max_abs_err[i] = abs_err;
     if (!(rel_err <= res->max_rel_err[i]))
         res->max_rel_err[i] = rel_err;
-    if (!(rel_err <= o->tolerance || abs_err <= fmax(o->abs_floor, noise)))
+    double bad = badness(fd, ad, noise, o);
+    if (!res->assigns && !(bad <= v->worst)) { /* an assigning vjp is the news */
+        v->worst = bad;
+        res->worst_input = i, res->worst_row = row, res->worst_col = col;
+        res->worst_expected = fd, res->worst_got = ad;
+    }
+    if (!res->assigns)
+        res->tolerance = o->tolerance;
+    if (!(bad <= 1))
         res->passed = 0;
+    return !(bad <= 1);
 }
 
-static void report_errors(otad_check_result *res, const char *test)
+/* The report line; for a failure with the worst comparison, the reference
+ * and the gradient named as given. */
+static void report_errors(otad_check_result *res, const char *test, const char *expected,
+                          const char *got)
 {
+    if (res->assigns)
+        return; /* its report says so */
     size_t worst = 0;
     for (size_t i = 1; i < res->n_inputs; i++)
         if (!(res->max_rel_err[i] <= res->max_rel_err[worst]))
             worst = i;
-    snprintf(res->report, sizeof res->report,
-             "%s: %s, %zu input%s, max rel err %.2e (input %zu), max abs err %.2e", test,
-             res->passed ? "PASS" : "FAIL", res->n_inputs, res->n_inputs == 1 ? "" : "s",
-             res->max_rel_err[worst], worst, res->max_abs_err[worst]);
+    int n = snprintf(res->report, sizeof res->report,
+                     "%s: %s, %zu input%s, max rel err %.2e (input %zu), max abs err %.2e", test,
+                     res->passed ? "PASS" : "FAIL", res->n_inputs,
+                     res->n_inputs == 1 ? "" : "s", res->max_rel_err[worst], worst,
+                     res->max_abs_err[worst]);
+    if (res->passed || n < 0 || (size_t)n >= sizeof res->report)
+        return;
+    char entry[64] = "";
+    if (res->worst_row != SIZE_MAX)
+        snprintf(entry, sizeof entry, " entry (%zu,%zu)", res->worst_row, res->worst_col);
+    snprintf(res->report + n, sizeof res->report - (size_t)n, "; worst: input %zu%s, %.6e %s, "
+             "%.6e %s (rel tolerance %.1e)", res->worst_input, entry, res->worst_expected,
+             expected, res->worst_got, got, res->tolerance);
 }
 
 static int stopped(otad_check_result *res, const char *test, int rc, const char *why)
@@ -220,6 +261,49 @@ static int central_difference(graph *g, size_t which, const double *dir, double 
     return OTAD_OK;
 }
 
+/* The op that used node k and its place among the op's inputs: the first
+ * found (name "?" when none). */
+static const char *consumer_of(const otad_tape *t, size_t k, size_t *slot)
+{
+    for (size_t m = k + 1; m < t->n_nodes; m++)
+        for (uint32_t i = 0; i < t->nodes[m].n_in; i++)
+            if (t->nodes[m].inputs[i] == k && t->nodes[m].op) {
+                *slot = i;
+                return t->nodes[m].op->name;
+            }
+    *slot = 0;
+    return "?";
+}
+
+/* The graph's backward seeded with ubar (NULL: 1), audited (see ad.h); a
+ * vjp that assigns fails the check, its report naming the op. */
+static int audited_backward(graph *g, const double *ubar, otad_check_result *res,
+                            const char *test)
+{
+    static const double one = 1.0;
+    grad_audit a;
+    int rc = otadT_backward_audited(g->tape, g->out, ubar ? ubar : &one, &a);
+    if (rc != OTAD_OK || !a.differs || res->assigns)
+        return rc;
+    size_t slot, rows = g->tape->nodes[a.node].value.rows;
+    const char *op = consumer_of(g->tape, a.node, &slot);
+    res->passed = 0;
+    res->assigns = 1;
+    res->worst_input = SIZE_MAX;
+    for (size_t i = 0; i < g->n_in; i++)
+        if (g->vars[i].index == a.node)
+            res->worst_input = i;
+    res->worst_row = a.entry % rows, res->worst_col = a.entry / rows;
+    res->worst_expected = a.from_zero, res->worst_got = a.from_pattern;
+    res->tolerance = 1e-8;
+    snprintf(res->report, sizeof res->report, "%s: FAIL, the vjp of '%s' assigns to its input "
+             "%zu's gradient instead of adding: entry (%zu,%zu) is %.6e from a zero start, "
+             "%.6e from a non-zero one (tolerance %.0e of %.2g)", test, op, slot,
+             res->worst_row, res->worst_col, a.from_zero, a.from_pattern, res->tolerance,
+             a.scale);
+    return OTAD_OK;
+}
+
 static double step_for(const otad_check_opts *o, otad_value x)
 {
     return o->step * fmax(1.0, max_abs(x.data, numel(x)));
@@ -234,6 +318,30 @@ static const otad_check_opts *or_defaults(const otad_check_opts *opts, otad_chec
 }
 
 /* ---- dot-product test --------------------------------------------------- */
+
+/* Input i's entries one by one (the first LOCATE_MAX of them), to name the
+ * worst after its directions failed: ⟨ū, ∂f/∂x_e⟩ by differences against
+ * the gradient's entry e. */
+#define LOCATE_MAX 4096
+
+static int locate_worst(graph *g, verdict *v, size_t i, const buffers *b,
+                        const otad_check_opts *o)
+{
+    otad_value x = g->inputs[i];
+    size_t n = numel(x), count = n < LOCATE_MAX ? n : LOCATE_MAX;
+    double h = step_for(o, x), fd, f_scale;
+    memset(b->dir, 0, n * sizeof *b->dir);
+    v->worst = -1; /* from now on the worst is an entry */
+    for (size_t e = 0; e < count; e++) {
+        b->dir[e] = 1;
+        int rc = central_difference(g, i, b->dir, h, b->ubar, b->plus, &fd, &f_scale);
+        b->dir[e] = 0;
+        if (rc != OTAD_OK)
+            return rc;
+        judge(v, i, e % x.rows, e / x.rows, fd, g->grads[i][e], rounding_noise(f_scale, h), o);
+    }
+    return OTAD_OK;
+}
 
 int otad_check_graph(otad_record_fn record, void *instance, size_t n_in,
                      const otad_value *inputs, const otad_check_opts *opts,
@@ -251,11 +359,13 @@ int otad_check_graph(otad_record_fn record, void *instance, size_t n_in,
     buffers b = {malloc(g.n_out * sizeof(double)), malloc(g.n_out * sizeof(double)),
                  malloc(largest_input(&g) * sizeof(double))};
     otad_rng rng = {o->seed};
+    verdict v = {res, -1};
+    int failed[OTAD_CHECK_MAX_INPUTS] = {0}, any_failed = 0;
     if (!b.ubar || !b.plus || !b.dir)
         rc = OTAD_ENOMEM;
     if (rc == OTAD_OK) {
         otad_rng_fill(&rng, b.ubar, g.n_out, -1, 1);
-        rc = otad_backward_seeded(g.tape, g.out, b.ubar);
+        rc = audited_backward(&g, b.ubar, res, test);
     }
     for (int trial = 0; rc == OTAD_OK && trial < o->trials; trial++)
         for (size_t i = 0; rc == OTAD_OK && i < n_in; i++) {
@@ -263,14 +373,18 @@ int otad_check_graph(otad_record_fn record, void *instance, size_t n_in,
             otad_rng_fill(&rng, b.dir, n, -1, 1);
             double h = step_for(o, inputs[i]), fd, f_scale;
             rc = central_difference(&g, i, b.dir, h, b.ubar, b.plus, &fd, &f_scale);
-            if (rc == OTAD_OK)
-                judge(res, i, fd, dot(g.grads[i], b.dir, n), rounding_noise(f_scale, h), o);
+            if (rc == OTAD_OK && judge(&v, i, SIZE_MAX, SIZE_MAX, fd, dot(g.grads[i], b.dir, n),
+                                       rounding_noise(f_scale, h), o))
+                failed[i] = any_failed = 1;
         }
+    for (size_t i = 0; rc == OTAD_OK && any_failed && !res->assigns && i < n_in; i++)
+        if (failed[i])
+            rc = locate_worst(&g, &v, i, &b, o);
     free(b.ubar), free(b.plus), free(b.dir);
     if (rc != OTAD_OK)
         return graph_stop(&g, res, test, rc);
     graph_close(&g);
-    report_errors(res, test);
+    report_errors(res, test, "by differences", "by the gradient");
     return OTAD_OK;
 }
 
@@ -360,19 +474,21 @@ int otad_check_jacobian(otad_record_fn record, void *instance, size_t n_in,
     if (rc == OTAD_OK)
         rc = record_at(&g, 0, NULL, 1, &y);
     /* Row k of the Jacobian is the gradient of output k. */
+    verdict v = {res, -1};
     for (size_t k = 0; rc == OTAD_OK && k < g.n_out; k++) {
         b.ubar[k] = 1;
-        rc = otad_backward_seeded(g.tape, g.out, b.ubar);
+        rc = audited_backward(&g, b.ubar, res, test);
         b.ubar[k] = 0;
         for (size_t i = 0, col = 0; rc == OTAD_OK && i < n_in; i++)
             for (size_t e = 0; e < numel(inputs[i]); e++, col++)
-                judge(res, i, jac[col * g.n_out + k], g.grads[i][e], noise[col], o);
+                judge(&v, i, e % inputs[i].rows, e / inputs[i].rows, jac[col * g.n_out + k],
+                      g.grads[i][e], noise[col], o);
     }
     free(jac), free(noise), free(b.ubar), free(b.plus);
     if (rc != OTAD_OK)
         return graph_stop(&g, res, test, rc);
     graph_close(&g);
-    report_errors(res, test);
+    report_errors(res, test, "by differences", "by the gradient");
     return OTAD_OK;
 }
 
@@ -443,7 +559,7 @@ int otad_check_taylor(otad_build_fn build, void *instance, size_t n, const doubl
     int rc = graph_start(&g, res, test, record_objective, &obj, 1, &input, 1);
     if (rc != OTAD_OK)
         return rc;
-    if ((rc = otad_backward(g.tape, g.out)) != OTAD_OK)
+    if ((rc = audited_backward(&g, NULL, res, test)) != OTAD_OK)
         return graph_stop(&g, res, test, rc);
     double f0 = otad_scalar(g.tape, g.out), h[TAYLOR_STEPS], r[TAYLOR_STEPS];
     double noise, plus, fd, f_scale;
@@ -461,8 +577,11 @@ int otad_check_taylor(otad_build_fn build, void *instance, size_t n, const doubl
     free(dir);
     if (rc != OTAD_OK)
         return graph_stop(&g, res, test, rc);
-    judge(res, 0, fd, slope, rounding_noise(f_scale, step_for(o, input)), o);
+    verdict v = {res, -1};
+    judge(&v, 0, SIZE_MAX, SIZE_MAX, fd, slope, rounding_noise(f_scale, step_for(o, input)), o);
     graph_close(&g);
+    if (res->assigns)
+        return OTAD_OK;
 
     /* Fit the smallest steps whose remainder is clear of rounding: where a
      * wrong gradient's O(h) term dominates and a right one is asymptotic. */
@@ -481,9 +600,13 @@ int otad_check_taylor(otad_build_fn build, void *instance, size_t n, const doubl
     }
     res->order = fitted_order(h, r, first, last);
     res->passed = res->order >= 1.8;
-    snprintf(res->report, sizeof res->report, "%s: %s, remainder order %.2f over h in "
-             "[%.1e, %.1e] (2 expected), directional derivative rel err %.2e", test,
-             res->passed ? "PASS" : "FAIL", res->order, h[last], h[first], res->max_rel_err[0]);
+    int len = snprintf(res->report, sizeof res->report, "%s: %s, remainder order %.2f over h in "
+                     "[%.1e, %.1e] (2 expected), directional derivative rel err %.2e", test,
+                     res->passed ? "PASS" : "FAIL", res->order, h[last], h[first],
+                     res->max_rel_err[0]);
+    if (!res->passed && len > 0 && (size_t)len < sizeof res->report)
+        snprintf(res->report + len, sizeof res->report - (size_t)len, " (%.6e by differences, "
+                 "%.6e by the gradient)", res->worst_expected, res->worst_got);
     return OTAD_OK;
 }
 
@@ -504,6 +627,7 @@ int otad_check_adjoint(otad_linop_fn apply, void *instance, size_t rows, size_t 
     double *y = malloc(rows * ncols * sizeof *y), *aty = malloc(cols * ncols * sizeof *aty);
     int rc = x && ax && y && aty ? OTAD_OK : OTAD_ENOMEM;
     otad_rng rng = {o->seed};
+    verdict v = {res, -1};
     for (int trial = 0; rc == OTAD_OK && trial < o->trials; trial++) {
         /* Positive x and y: no cancellation in ⟨Ax, y⟩ for a positive kernel,
          * so the relative error measures the operators, not the sum. */
@@ -512,11 +636,12 @@ int otad_check_adjoint(otad_linop_fn apply, void *instance, size_t rows, size_t 
         if ((rc = apply(instance, 0, ncols, x, ax)) != OTAD_OK ||
             (rc = apply(instance, 1, ncols, y, aty)) != OTAD_OK)
             break;
-        judge(res, 0, dot(ax, y, rows * ncols), dot(x, aty, cols * ncols), 0, o);
+        judge(&v, 0, SIZE_MAX, SIZE_MAX, dot(ax, y, rows * ncols), dot(x, aty, cols * ncols), 0,
+              o);
     }
     free(x), free(ax), free(y), free(aty);
     if (rc != OTAD_OK)
         return stopped(res, test, rc, otad_strerror(rc));
-    report_errors(res, test);
+    report_errors(res, test, "as <Ax, y>", "as <x, A^T y>");
     return OTAD_OK;
 }

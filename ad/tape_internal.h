@@ -25,6 +25,22 @@ typedef struct grad_pool {
     free_grad *head[GRAD_POOL_SIZES];
 } grad_pool;
 
+/* A backward run twice to catch a vjp that assigns to its inputs' gradients
+ * instead of adding: first with every gradient buffer the outermost sweep
+ * hands out starting at a non-zero pattern (taken off again when the sweep
+ * reaches the node), its gradients kept; then from zero, compared with
+ * them node by node.  Buffers of the sweeps that a loop's vjp runs inside
+ * start at zero: their seeds may be far smaller than the pattern. */
+typedef struct grad_audit {
+    int phase;           /* 1: buffers start at the pattern; 2: compared */
+    double **kept;       /* per node of the tape swept: its gradient in phase 1 */
+    size_t n;
+    double scale;        /* the largest entry kept (at least 1) */
+    int differs;         /* phase 2 found a difference: */
+    size_t node, entry;  /* the first node the sweep reached with one, and where */
+    double from_zero, from_pattern;
+} grad_audit;
+
 typedef struct node {
     const otad_op *op;      /* NULL for a leaf */
     otad_value value;
@@ -36,6 +52,7 @@ typedef struct node {
     uint32_t n_in;
     uint32_t release_prev;  /* previous node with a release function, plus one */
     unsigned char needs_grad, is_param;
+    unsigned char prefilled; /* an audited backward started grad at its pattern */
     void *params, *saved;
 } node;
 
@@ -54,6 +71,9 @@ struct otad_tape {
     double *sink;           /* in_grad of the inputs that need no gradient */
     size_t sink_bytes;
     grad_pool pool;
+    grad_audit *audit;      /* during otadT_backward_audited */
+    int sweep_depth;        /* sweeps running (a loop's vjp sweeps inside one) */
+    int vjp_depth;          /* vjps running (a loop's vjp runs others inside) */
     uint32_t generation;    /* of the handles; changes at reset */
     uint32_t epoch;         /* of the gradients; changes at each backward */
     size_t grad_floor;      /* nodes below it receive no gradient (an implicit loop's
@@ -92,6 +112,11 @@ static inline int otadT_needs(const otad_tape *t, size_t k)
 /* The reverse sweep over nodes hi down to lo, in the current backward: what
  * a loop's vjp runs on the steps it records. */
 int otadT_sweep(otad_tape *t, size_t hi, size_t lo);
+
+/* otad_backward_seeded, run as grad_audit describes; on return the
+ * parameters hold the gradients of the run from zero, and a->differs says
+ * whether the two runs disagreed (a->kept is freed). */
+int otadT_backward_audited(otad_tape *t, otad_var y, const double *ybar, grad_audit *a);
 
 /* First non-finite entry of x[0..n), or n. */
 size_t otadT_first_nonfinite(const double *x, size_t n);

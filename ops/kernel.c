@@ -151,10 +151,16 @@ otad_kernel_grads otad_kernel_grads_at(const otad_ctx *c, const otad_kernel_hand
     return grads_from(c, k, first + 1);
 }
 
-/* The gradients of an apply, for a ctx at the kernel's depth. */
+/* The gradients of an apply, for a ctx at the kernel's depth: the kernel
+ * is called only when some gradient is wanted, as the engine calls ops. */
 static int apply_vjp_at(const otad_ctx *c, otad_kernel_handle *k, int log_domain,
                         const otad_kernel_vjp_args *a, const otad_kernel_grads *g)
 {
+    int wanted = a->xbar != NULL;
+    for (size_t i = 0; i < g->n_params; i++)
+        wanted |= g->param[i] != NULL;
+    if (!wanted)
+        return OTAD_OK;
     if (log_domain)
         return k->cls->vjp_log(c, k->state, a, g);
     if (k->cls->vjp)

@@ -89,6 +89,97 @@ static void test_errors_reported_per_input(void **state)
     free(in[0].data), free(in[1].data);
 }
 
+/* ---- a vjp that assigns, a gradient wrong in one entry ----------------- */
+
+/* cube with a vjp that assigns its gradient: right when the buffer starts
+ * at zero, so a plain backward cannot tell. */
+static int cube_assigning_vjp(otad_ctx *c)
+{
+    const double *x = c->in[0].data;
+    for (size_t k = 0; k < c->out.rows * c->out.cols; k++)
+        c->in_grad[0][k] = 3 * x[k] * x[k] * c->out_grad[k];
+    return OTAD_OK;
+}
+
+static const otad_op op_cube_assigning = {.name = "cube_assigning", .arity = 1,
+                                          .shape = cube_shape, .forward = cube_forward,
+                                          .vjp = cube_assigning_vjp};
+
+static otad_var record_assigning(otad_tape *t, const otad_var *in, void *instance)
+{
+    (void)instance;
+    return otad_apply(t, &op_cube_assigning, NULL, 1, in);
+}
+
+static otad_var build_assigning(otad_tape *t, otad_var theta, void *instance)
+{
+    return otad_sum(t, record_assigning(t, &theta, instance));
+}
+
+static void test_assigning_vjp_is_caught(void **state)
+{
+    (void)state;
+    double *x = random_matrix(6, 4, 2, -1, 1);
+    otad_value in = {x, 4, 2};
+    otad_check_result res;
+    const char *words = "the vjp of 'cube_assigning' assigns to its input 0's gradient instead "
+                        "of adding";
+    assert_int_equal(otad_check_op(&op_cube_assigning, NULL, 1, &in, NULL, &res), OTAD_OK);
+    print_message("%s\n", res.report);
+    assert_false(res.passed);
+    assert_true(res.assigns);
+    assert_non_null(strstr(res.report, words));
+    assert_int_equal(res.worst_input, 0);
+    assert_true(res.worst_row < 4 && res.worst_col < 2);
+    assert_true(fabs(res.worst_expected - res.worst_got) > 0.1);
+    assert_int_equal(otad_check_jacobian(record_assigning, NULL, 1, &in, NULL, &res), OTAD_OK);
+    assert_false(res.passed);
+    assert_non_null(strstr(res.report, words));
+    assert_int_equal(otad_check_taylor(build_assigning, NULL, 8, x, NULL, &res), OTAD_OK);
+    assert_false(res.passed);
+    assert_non_null(strstr(res.report, words));
+    /* the same op with a vjp that adds passes all three */
+    cube_params right = {1};
+    assert_int_equal(otad_check_op(&op_cube, &right, 1, &in, NULL, &res), OTAD_OK);
+    assert_true(res.passed);
+    assert_false(res.assigns);
+    free(x);
+}
+
+/* cube whose gradient is off in entry (2,1) only. */
+static int cube_one_wrong_vjp(otad_ctx *c)
+{
+    const double *x = c->in[0].data;
+    for (size_t k = 0; k < c->out.rows * c->out.cols; k++)
+        c->in_grad[0][k] += (k == 2 + 1 * c->out.rows ? 1.5 : 1) * 3 * x[k] * x[k] *
+                            c->out_grad[k];
+    return OTAD_OK;
+}
+
+static const otad_op op_cube_one_wrong = {.name = "cube_one_wrong", .arity = 1,
+                                          .shape = cube_shape, .forward = cube_forward,
+                                          .vjp = cube_one_wrong_vjp};
+
+static void test_worst_entry_is_named(void **state)
+{
+    (void)state;
+    double *x = random_matrix(7, 5, 3, 0.5, 1.5);
+    otad_value in = {x, 5, 3};
+    otad_check_result res;
+    assert_int_equal(otad_check_op(&op_cube_one_wrong, NULL, 1, &in, NULL, &res), OTAD_OK);
+    print_message("%s\n", res.report);
+    assert_false(res.passed);
+    assert_false(res.assigns);
+    assert_int_equal(res.worst_input, 0);
+    assert_int_equal(res.worst_row, 2);
+    assert_int_equal(res.worst_col, 1);
+    assert_close(res.worst_got, 1.5 * res.worst_expected, 1e-6 * fabs(res.worst_expected));
+    assert_close(res.tolerance, 1e-6, 0);
+    assert_non_null(strstr(res.report, "worst: input 0 entry (2,1)"));
+    assert_non_null(strstr(res.report, "rel tolerance 1.0e-06"));
+    free(x);
+}
+
 /* ---- Taylor ------------------------------------------------------------- */
 
 typedef struct objective {
@@ -217,6 +308,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_op_check_passes_and_fails),
         cmocka_unit_test(test_errors_reported_per_input),
+        cmocka_unit_test(test_assigning_vjp_is_caught),
+        cmocka_unit_test(test_worst_entry_is_named),
         cmocka_unit_test(test_taylor_detects_wrong_vjp),
         cmocka_unit_test(test_taylor_linear_function),
         cmocka_unit_test(test_check_reports_failures),
