@@ -108,10 +108,8 @@ otad_kernel otad_kernel_new(otad_tape *t, const otad_kernel_class *cls, const vo
     kernel_config kc = {cls, config};
     k.node = otad_apply(t, &op_kernel, &kc, n_params, params);
     otad_kernel_handle *s = otad_saved_of(t, k.node, &op_kernel);
-    if (s) {
-        s->inputs[0] = k.node;
-        memcpy(s->inputs + 1, params, n_params * sizeof *params);
-    }
+    for (size_t i = 0; s && i <= n_params; i++)
+        s->inputs[i] = i ? params[i - 1] : k.node;
     return k;
 }
 
