@@ -156,55 +156,51 @@ static int unroll(otad_tape *t, const otad_loop_opts *o, loop_record *r, const o
 
 /* The nodes from before the loop that its steps read: the loop node's
  * inputs, so that the backward reaches them (and allocates their gradients
- * before any step is recorded again and dropped).  Grown with the tape's
- * allocator while the steps run. */
-typedef struct loop_inputs {
-    otad_var *vars;
-    size_t n, cap;
-} loop_inputs;
-
-static int append_input(otad_tape *t, loop_inputs *in, otad_var v)
+ * before any step is recorded again and dropped).  They are the entries
+ * from `first` on of the tape's stack of them, which a later evaluation
+ * reuses. */
+static int push_input(otad_tape *t, otad_var v)
 {
-    if (in->n == in->cap) {
-        size_t cap = in->cap ? 2 * in->cap : 32;
+    if (t->n_loop_reads == t->cap_loop_reads) {
+        size_t cap = t->cap_loop_reads ? 2 * t->cap_loop_reads : 32;
         otad_var *grown = otadA_sys_alloc(&t->mem, cap * sizeof *grown);
         if (!grown)
             return otad_tape_fail(t, OTAD_ENOMEM, "loop: out of memory for its inputs");
-        if (in->n)
-            memcpy(grown, in->vars, in->n * sizeof *grown);
-        otadA_sys_free(&t->mem, in->vars, in->cap * sizeof *in->vars);
-        in->vars = grown;
-        in->cap = cap;
+        if (t->n_loop_reads)
+            memcpy(grown, t->loop_reads, t->n_loop_reads * sizeof *grown);
+        otadA_sys_free(&t->mem, t->loop_reads, t->cap_loop_reads * sizeof *t->loop_reads);
+        t->loop_reads = grown;
+        t->cap_loop_reads = cap;
     }
-    in->vars[in->n++] = v;
+    t->loop_reads[t->n_loop_reads++] = v;
     return OTAD_OK;
 }
 
-static int add_input(otad_tape *t, loop_inputs *in, otad_var v)
+static int add_input(otad_tape *t, size_t first, otad_var v)
 {
-    for (size_t k = 0; k < in->n; k++)
-        if (in->vars[k].index == v.index)
+    for (size_t k = first; k < t->n_loop_reads; k++)
+        if (t->loop_reads[k].index == v.index)
             return OTAD_OK;
-    return append_input(t, in, v);
+    return push_input(t, v);
 }
 
 /* Add what the nodes recorded after mark m read from before it. */
-static int find_reads(otad_tape *t, otad_mark m, loop_inputs *in)
+static int find_reads(otad_tape *t, otad_mark m, size_t first)
 {
     for (size_t k = m.nodes; k < t->n_nodes; k++) {
         const node *n = &t->nodes[k];
         for (uint32_t i = 0; i < n->n_in; i++)
             if (n->inputs[i] < m.nodes &&
-                add_input(t, in, (otad_var){n->inputs[i], t->generation}) != OTAD_OK)
+                add_input(t, first, (otad_var){n->inputs[i], t->generation}) != OTAD_OK)
                 return t->status;
     }
     return OTAD_OK;
 }
 
 /* Run the steps recording and dropping each; keep the checkpoints and the
- * last state, and add what they read to in. */
+ * last state, and add what they read to the loop's inputs. */
 static int run_and_drop(otad_tape *t, const otad_loop_opts *o, loop_record *r, double *cur,
-                        double *next, loop_inputs *in)
+                        double *next, size_t first_input)
 {
     size_t size = state_size(r);
     if (r->mode == OTAD_CHECKPOINT)
@@ -215,7 +211,7 @@ static int run_and_drop(otad_tape *t, const otad_loop_opts *o, loop_record *r, d
         state_leaves(t, r, cur, 0, state);
         int rc = r->step(t, state, r->params, out, r->instance);
         if (rc == OTAD_OK)
-            rc = find_reads(t, m, in);
+            rc = find_reads(t, m, first_input);
         if (rc == OTAD_OK)
             rc = pack(t, r, out, next);
         int done = 0;
@@ -677,18 +673,20 @@ int otad_loop(otad_tape *t, otad_step_fn step, void *instance, size_t n_state,
     r->checkpoints = n_checkpoints ? buffers + 3 * size : NULL;
     /* the loop node's inputs: the initial states (input i is state i), then
      * the params and whatever else the steps read */
-    loop_inputs in = {NULL, 0, 0};
+    size_t first = t->n_loop_reads;
     int rc = OTAD_OK;
     for (size_t i = 0; i < n_state && rc == OTAD_OK; i++)
-        rc = append_input(t, &in, init[i]);
+        rc = push_input(t, init[i]);
     for (size_t i = 0; i < n_params && rc == OTAD_OK; i++)
-        rc = add_input(t, &in, params[i]);
+        rc = add_input(t, first, params[i]);
     if (rc == OTAD_OK && (rc = pack(t, r, init, cur)) == OTAD_OK)
-        rc = run_and_drop(t, &o, r, cur, next, &in);
+        rc = run_and_drop(t, &o, r, cur, next, first);
     if (steps)
         *steps = r->steps;
-    otad_var node = rc == OTAD_OK ? otad_apply(t, &op_loop, &r, in.n, in.vars) : (otad_var){0, 0};
-    otadA_sys_free(&t->mem, in.vars, in.cap * sizeof *in.vars);
+    otad_var node = rc == OTAD_OK ? otad_apply(t, &op_loop, &r, t->n_loop_reads - first,
+                                               t->loop_reads + first)
+                                  : (otad_var){0, 0};
+    t->n_loop_reads = first;
     for (size_t i = 0; i < n_state && rc == OTAD_OK; i++) {
         part_params p = {r, i};
         final[i] = otad_apply(t, &op_loop_part, &p, 1, &node);

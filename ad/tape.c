@@ -76,6 +76,7 @@ void otad_tape_free(otad_tape **tape)
     for (int d = 0; d < SCRATCH_DEPTHS; d++)
         otadA_sys_free(&mem, t->scratch[d], t->scratch_bytes[d] + ARENA_ALIGN - 1);
     otadA_sys_free(&mem, t->sink, t->sink_bytes);
+    otadA_sys_free(&mem, t->loop_reads, t->cap_loop_reads * sizeof *t->loop_reads);
     otadA_destroy(&mem);
     otadA_sys_free(&mem, t, sizeof *t);
     *tape = NULL;
@@ -87,6 +88,7 @@ void otad_tape_reset(otad_tape *t)
         return;
     release_from(t, 0);
     t->n_nodes = 0;
+    t->n_loop_reads = 0;
     otadA_rewind(&t->mem, (arena_pos){0, 0, 0});
     otadT_pool_drop(t, 0);
     t->generation = t->generation == UINT32_MAX ? 1 : t->generation + 1; /* never 0 */

@@ -71,6 +71,9 @@ struct otad_tape {
     double *sink;           /* in_grad of the inputs that need no gradient */
     size_t sink_bytes;
     grad_pool pool;
+    otad_var *loop_reads;   /* what running loops' steps read, a stack (a step may run
+                               a loop); kept across resets */
+    size_t n_loop_reads, cap_loop_reads;
     grad_audit *audit;      /* during otadT_backward_audited */
     int sweep_depth;        /* sweeps running (a loop's vjp sweeps inside one) */
     int vjp_depth;          /* vjps running (a loop's vjp runs others inside) */

@@ -2,8 +2,6 @@
  * 2015), F of them at once: the R·F scalings are the columns of one value,
  * so each iteration is one kernel apply on R·F columns.  Column f·R + r
  * belongs to input r of barycenter f. */
-#include <math.h>
-#include <string.h>
 
 #include "solvers_internal.h"
 

@@ -96,6 +96,15 @@ static void test_vector_output_seeded(void **state)
     otad_tape_free(&t);
 }
 
+/* x ← x/2 + r, r the node the instance points at */
+static int halve_and_add(otad_tape *t, const otad_var *state, const otad_var *params,
+                         otad_var *next, void *instance)
+{
+    (void)params;
+    next[0] = otad_add(t, otad_scale(t, state[0], 0.5), *(const otad_var *)instance);
+    return otad_tape_status(t);
+}
+
 /* The second evaluation of a graph, after a reset, asks the allocator for
  * nothing; so do the thousand after it, and the result does not change. */
 static void test_reset_reuses_memory(void **state)
@@ -121,6 +130,19 @@ static void test_reset_reuses_memory(void **state)
         otad_kernel k = otad_kernel_grid(t, 2, (size_t[]){4, 2}, 0.5);
         otad_var kx = otad_kernel_apply(t, k, 0, otad_const_fill(t, 8, 3, 1));
         y = otad_add(t, y, otad_scale(t, otad_sum(t, kx), 0));
+        /* loops that record and drop their steps, which read y unannounced */
+        for (int mode = OTAD_CHECKPOINT; mode <= OTAD_IMPLICIT; mode++) {
+            otad_loop_opts o;
+            otad_loop_opts_init(&o);
+            o.mode = (otad_grad_mode)mode;
+            o.iterations = 20;
+            otad_var *read = otad_tape_alloc(t, sizeof *read), init = otad_const_fill(t, 1, 1, 0);
+            *read = y;
+            otad_var out;
+            assert_int_equal(otad_loop(t, halve_and_add, read, 1, &init, 0, NULL, &o, &out, NULL),
+                             OTAD_OK);
+            y = otad_add(t, y, otad_scale(t, out, 1e-3));
+        }
         assert_int_equal(otad_backward(t, y), OTAD_OK);
         if (cycle == 0) {
             first = otad_scalar(t, y);
