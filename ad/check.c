@@ -81,13 +81,12 @@ static int judge(verdict *v, size_t i, size_t row, size_t col, double fd, double
     if (!(rel_err <= res->max_rel_err[i]))
         res->max_rel_err[i] = rel_err;
     double bad = badness(fd, ad, noise, o);
-    if (!res->assigns && !(bad <= v->worst)) { /* an assigning vjp is the news */
+    if (!res->assigns && !(bad <= v->worst)) { /* once found, an assigning vjp is the news */
         v->worst = bad;
         res->worst_input = i, res->worst_row = row, res->worst_col = col;
         res->worst_expected = fd, res->worst_got = ad;
-    }
-    if (!res->assigns)
         res->tolerance = o->tolerance;
+    }
     if (!(bad <= 1))
         res->passed = 0;
     return !(bad <= 1);

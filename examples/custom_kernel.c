@@ -209,7 +209,8 @@ static double apply_seconds(otad_tape *t, otad_kernel k, otad_var x)
         otad_kernel_apply(t, k, 0, x);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         otad_tape_rewind(t, mark);
-        best = fmin(best, (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+        double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        best = fmin(best, seconds);
     }
     return best;
 }

@@ -249,11 +249,11 @@ typedef struct otad_kernel_vjp_args {
     double *xbar;
 } otad_kernel_vjp_args;
 
-/* A kernel implementation: a linear operator with parameters.  vjp and
- * vjp_log are called only when x or some parameter wants a gradient.  Functions get
- * the ctx of the op being run (for otad_alloc, otad_scratch and otad_fail;
- * c->in are the kernel's parameters in setup only) and the kernel's state
- * (state_bytes, zeroed).  Optional members may be NULL. */
+/* A kernel implementation: a linear operator with parameters.  Functions
+ * get the ctx of the op being run (for otad_alloc, otad_scratch and
+ * otad_fail; c->in are the kernel's parameters in setup only) and the
+ * kernel's state (state_bytes, zeroed); vjp and vjp_log are called only when
+ * x or some parameter wants a gradient.  Optional members may be NULL. */
 typedef struct otad_kernel_class {
     const char *name;
     size_t state_bytes;

@@ -33,21 +33,29 @@ static otad_spd_pattern *tridiagonal;
 
 /* ---- elementwise, reductions, linear algebra, arranging ----------------- */
 
-static otad_var rec_add(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_add(t, x[0], x[1]); }
-static otad_var rec_sub(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_sub(t, x[0], x[1]); }
-static otad_var rec_mul(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_mul(t, x[0], x[1]); }
-static otad_var rec_div(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_div(t, x[0], x[1]); }
-static otad_var rec_xlogy(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_xlogy(t, x[0], x[1]); }
-static otad_var rec_scale(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_scale(t, x[0], -1.7); }
-static otad_var rec_exp(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_exp(t, x[0]); }
-static otad_var rec_log(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_log(t, x[0]); }
-static otad_var rec_pow(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_pow(t, x[0], 1.7); }
-static otad_var rec_tanh(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_tanh(t, x[0]); }
-static otad_var rec_sum(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_sum(t, x[0]); }
-static otad_var rec_sum_cols(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_sum_cols(t, x[0]); }
-static otad_var rec_dot(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_dot(t, x[0], x[1]); }
-static otad_var rec_softmax(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_softmax(t, x[0]); }
-static otad_var rec_logsumexp(otad_tape *t, const otad_var *x, void *i) { (void)i; return otad_logsumexp(t, x[0]); }
+/* A row's record function of one expression in the inputs x. */
+#define RECORD(name, expression)                                            \
+    static otad_var name(otad_tape *t, const otad_var *x, void *instance)   \
+    {                                                                       \
+        (void)instance;                                                     \
+        return expression;                                                  \
+    }
+
+RECORD(rec_add, otad_add(t, x[0], x[1]))
+RECORD(rec_sub, otad_sub(t, x[0], x[1]))
+RECORD(rec_mul, otad_mul(t, x[0], x[1]))
+RECORD(rec_div, otad_div(t, x[0], x[1]))
+RECORD(rec_xlogy, otad_xlogy(t, x[0], x[1]))
+RECORD(rec_scale, otad_scale(t, x[0], -1.7))
+RECORD(rec_exp, otad_exp(t, x[0]))
+RECORD(rec_log, otad_log(t, x[0]))
+RECORD(rec_pow, otad_pow(t, x[0], 1.7))
+RECORD(rec_tanh, otad_tanh(t, x[0]))
+RECORD(rec_sum, otad_sum(t, x[0]))
+RECORD(rec_sum_cols, otad_sum_cols(t, x[0]))
+RECORD(rec_dot, otad_dot(t, x[0], x[1]))
+RECORD(rec_softmax, otad_softmax(t, x[0]))
+RECORD(rec_logsumexp, otad_logsumexp(t, x[0]))
 
 /* Aᵀ B and A Bᵀ side by side (4×3 each). */
 static otad_var rec_matmul(otad_tape *t, const otad_var *x, void *i)
@@ -73,17 +81,9 @@ static otad_var rec_slices(otad_tape *t, const otad_var *x, void *i)
     return otad_hcat(t, 2, parts);
 }
 
-static otad_var rec_combine(otad_tape *t, const otad_var *x, void *i)
-{
-    (void)i;
-    return otad_combine_blocks(t, x[0], x[1]);
-}
+RECORD(rec_combine, otad_combine_blocks(t, x[0], x[1]))
 
-static otad_var rec_sqdist(otad_tape *t, const otad_var *x, void *i)
-{
-    (void)i;
-    return otad_sqdist(t, x[0], x[1]);
-}
+RECORD(rec_sqdist, otad_sqdist(t, x[0], x[1]))
 
 static otad_var rec_losses(otad_tape *t, const otad_var *x, void *i)
 {
@@ -108,17 +108,9 @@ static otad_var kernel_products(otad_tape *t, otad_kernel k, otad_var x, otad_va
 }
 
 /* inputs C (4×3), x (3×2), z (4×2) */
-static otad_var rec_gibbs(otad_tape *t, const otad_var *x, void *i)
-{
-    (void)i;
-    return kernel_products(t, otad_kernel_gibbs(t, x[0], 0.5), x[1], x[2], 0);
-}
+RECORD(rec_gibbs, kernel_products(t, otad_kernel_gibbs(t, x[0], 0.5), x[1], x[2], 0))
 
-static otad_var rec_gibbs_log(otad_tape *t, const otad_var *x, void *i)
-{
-    (void)i;
-    return kernel_products(t, otad_kernel_gibbs(t, x[0], 0.5), x[1], x[2], 1);
-}
+RECORD(rec_gibbs_log, kernel_products(t, otad_kernel_gibbs(t, x[0], 0.5), x[1], x[2], 1))
 
 /* inputs X (4×2), Y (3×2), x (3×2), z (4×2) */
 static otad_var rec_gibbs_points(otad_tape *t, const otad_var *x, void *i)
@@ -144,11 +136,7 @@ static otad_var rec_heat(otad_tape *t, const otad_var *x, void *i)
     return otad_hcat(t, 2, parts);
 }
 
-static otad_var rec_edge_differences(otad_tape *t, const otad_var *x, void *i)
-{
-    (void)i;
-    return otad_edge_differences(t, grid3x3, x[0]);
-}
+RECORD(rec_edge_differences, otad_edge_differences(t, grid3x3, x[0]))
 
 /* The tridiagonal 4×4 pattern's 7 values from x: diagonal 2 + x², so that
  * any x gives a positive definite matrix; b is 4×2. */
@@ -218,20 +206,13 @@ static const otad_kernel_class dense_class = {.name = "dense", .state_bytes = si
                                               .vjp = dense_vjp};
 
 /* inputs A (4×3), x (3×2), z (4×2) */
-static otad_var rec_kernel_new(otad_tape *t, const otad_var *x, void *i)
-{
-    (void)i;
-    return kernel_products(t, otad_kernel_new(t, &dense_class, NULL, 1, &x[0]), x[1], x[2], 0);
-}
+RECORD(rec_kernel_new,
+       kernel_products(t, otad_kernel_new(t, &dense_class, NULL, 1, &x[0]), x[1], x[2], 0))
 
 /* ---- closed forms and exact OT ------------------------------------------ */
 
 /* inputs x (4×1), weight logits (4×1), y (3×1), weight logits (3×1) */
-static otad_var rec_ot_1d(otad_tape *t, const otad_var *x, void *i)
-{
-    (void)i;
-    return otad_ot_1d(t, x[0], otad_softmax(t, x[1]), x[2], otad_softmax(t, x[3]), 1.5);
-}
+RECORD(rec_ot_1d, otad_ot_1d(t, x[0], otad_softmax(t, x[1]), x[2], otad_softmax(t, x[3]), 1.5))
 
 /* S = AᵀA + I from a 2×2 A: positive definite whatever A */
 static otad_var spd_of(otad_tape *t, otad_var a)
@@ -241,18 +222,10 @@ static otad_var spd_of(otad_tape *t, otad_var a)
 }
 
 /* inputs m1 (2×1), A1 (2×2), m2 (2×1), A2 (2×2) */
-static otad_var rec_gaussian_w2(otad_tape *t, const otad_var *x, void *i)
-{
-    (void)i;
-    return otad_gaussian_w2(t, x[0], spd_of(t, x[1]), x[2], spd_of(t, x[3]));
-}
+RECORD(rec_gaussian_w2, otad_gaussian_w2(t, x[0], spd_of(t, x[1]), x[2], spd_of(t, x[3])))
 
 /* inputs weight logits (4×1), (3×1), C (4×3) */
-static otad_var rec_emd_cost(otad_tape *t, const otad_var *x, void *i)
-{
-    (void)i;
-    return otad_emd_cost(t, otad_softmax(t, x[0]), otad_softmax(t, x[1]), x[2], NULL);
-}
+RECORD(rec_emd_cost, otad_emd_cost(t, otad_softmax(t, x[0]), otad_softmax(t, x[1]), x[2], NULL))
 
 /* ---- Sinkhorn and barycenters ---------------------------------------------- */
 
