@@ -117,6 +117,12 @@ static double *sink(otad_tape *t, size_t size)
     return t->sink;
 }
 
+/* Whether node index k needs a gradient in the current sweep. */
+static int needs_in_sweep(const otad_tape *t, size_t k)
+{
+    return t->nodes[k].needs_grad && k >= t->grad_floor;
+}
+
 int otad_needs_grad(const otad_ctx *c, size_t i)
 {
     return c && i < c->n_in && c->tape->ctx_needs[i];
@@ -131,7 +137,7 @@ static int run_vjp(otad_tape *t, node *n)
     int any = 0;
     for (uint32_t i = 0; i < n->n_in; i++) {
         node *in = &t->nodes[n->inputs[i]];
-        t->ctx_needs[i] = (unsigned char)otadT_needs(t, n->inputs[i]);
+        t->ctx_needs[i] = (unsigned char)needs_in_sweep(t, n->inputs[i]);
         t->ctx_in[i] = in->value;
         t->ctx_grad[i] = NULL;
         if (!t->ctx_needs[i]) {
@@ -221,7 +227,8 @@ int otad_backward_seeded(otad_tape *t, otad_var y, const double *ybar)
 }
 
 /* An audited backward reaching node k: the pattern taken off, and the
- * gradient kept (phase 1) or compared (phase 2) at the outermost sweep. */
+ * gradient kept (phase 1) or compared (phase 2) in the outermost sweep,
+ * the one that runs while no vjp does. */
 static int audit_node(otad_tape *t, size_t k)
 {
     grad_audit *a = t->audit;
@@ -230,7 +237,7 @@ static int audit_node(otad_tape *t, size_t k)
     for (size_t e = 0; n->prefilled && e < size; e++)
         n->grad[e] -= audit_pattern(e);
     n->prefilled = 0;
-    if (t->sweep_depth != 1 || k >= a->n)
+    if (t->vjp_depth != 0 || k >= a->n)
         return OTAD_OK;
     if (a->phase == 1) {
         if (!(a->kept[k] = malloc(size * sizeof *n->grad)))
@@ -251,9 +258,7 @@ static int audit_node(otad_tape *t, size_t k)
 
 int otadT_sweep(otad_tape *t, size_t hi, size_t lo)
 {
-    int rc = OTAD_OK;
-    t->sweep_depth++;
-    for (size_t k = hi + 1; rc == OTAD_OK && k-- > lo;) {
+    for (size_t k = hi + 1; k-- > lo;) {
         node *n = &t->nodes[k];
         if (!n->needs_grad || !n->grad || n->grad_epoch != t->epoch)
             continue;
@@ -261,12 +266,11 @@ int otadT_sweep(otad_tape *t, size_t hi, size_t lo)
         if ((t->audit && audit_node(t, k) != OTAD_OK) ||
             check_gradient(t, n, n->op ? "the output of " : "a parameter") != OTAD_OK ||
             (n->op && run_vjp(t, n) != OTAD_OK))
-            rc = t->status;
-        else if (t->nodes[k].op)
+            return t->status;
+        if (t->nodes[k].op)
             otadT_release_grad(t, &t->nodes[k]);
     }
-    t->sweep_depth--;
-    return rc;
+    return OTAD_OK;
 }
 
 int otadT_backward_audited(otad_tape *t, otad_var y, const double *ybar, grad_audit *a)

@@ -75,8 +75,8 @@ struct otad_tape {
                                a loop); kept across resets */
     size_t n_loop_reads, cap_loop_reads;
     grad_audit *audit;      /* during otadT_backward_audited */
-    int sweep_depth;        /* sweeps running (a loop's vjp sweeps inside one) */
-    int vjp_depth;          /* vjps running (a loop's vjp runs others inside) */
+    int vjp_depth;          /* vjps running (a loop's vjp runs others inside): 0 while
+                               the outermost sweep runs */
     uint32_t generation;    /* of the handles; changes at reset */
     uint32_t epoch;         /* of the gradients; changes at each backward */
     size_t grad_floor;      /* nodes below it receive no gradient (an implicit loop's
@@ -105,12 +105,6 @@ void otadT_release_grad(otad_tape *t, node *n);
 /* Forget released buffers at arena position `from` or after (a rewind
  * gives that memory back to the arena); all of them with from = 0. */
 void otadT_pool_drop(otad_tape *t, size_t from);
-
-/* Whether node index k needs a gradient in the current sweep. */
-static inline int otadT_needs(const otad_tape *t, size_t k)
-{
-    return t->nodes[k].needs_grad && k >= t->grad_floor;
-}
 
 /* The reverse sweep over nodes hi down to lo, in the current backward: what
  * a loop's vjp runs on the steps it records. */
