@@ -36,7 +36,7 @@ SAN_TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/san/tests/%)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib check check-sanitize demo bench install clean
+.PHONY: all lib check check-sanitize check-faults demo bench install clean
 .DELETE_ON_ERROR:
 
 all: lib $(TESTS) $(EXAMPLES) $(BENCHES)
@@ -107,6 +107,25 @@ check-sanitize: $(SAN_TESTS)
 	@set -e; for t in $(SAN_TESTS); do echo "== $$t"; \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
 	@echo "make check-sanitize: all tests passed under ASan/UBSan"
+
+# Allocation failure in every allocator (tests/faults/): the library's own
+# malloc, calloc, realloc and C++ operator new reach the counters through
+# --wrap, CHOLMOD's through SuiteSparse_config, a tape's through its options.
+FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=_Znwm,--wrap=_Znam
+FAULT_SRC := tests/faults/check_faults.c tests/faults/inject.c
+$(BUILD)/san/faults/inject_new.o: tests/faults/inject_new.cpp tests/faults/inject.h $(BUILD)/config.mk
+	@mkdir -p $(@D)
+	$(CXX) $(CXXWARN) -O1 -g $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) -c $< -o $@
+
+$(BUILD)/san/faults/check_faults: $(FAULT_SRC) tests/faults/inject.h $(TEST_SUPPORT) tests/support.h \
+                                  $(BUILD)/san/faults/inject_new.o $(BUILD)/san/libotad.a
+	$(CC) $(WARN) $(OPENMP) -O1 -g $(ARCH) $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CMOCKA_CFLAGS) \
+	    $(FAULT_SRC) $(TEST_SUPPORT) $(BUILD)/san/faults/inject_new.o -o $@ $(FAULT_WRAP) \
+	    $(BUILD)/san/libotad.a $(CMOCKA_LIBS) $(DEPS_LIBS) -lsuitesparseconfig $(LDFLAGS)
+
+check-faults: $(BUILD)/san/faults/check_faults
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $<
+	@echo "make check-faults: every allocation failure gave a clean error"
 
 # ---- examples and benchmarks ----------------------------------------------
 

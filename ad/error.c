@@ -1,5 +1,6 @@
 /* Error codes and the tape's sticky status. */
 #include <stdio.h>
+#include <string.h>
 
 #include "tape_internal.h"
 
@@ -22,6 +23,15 @@ const char *otad_strerror(int code)
     }
 }
 
+/* An out-of-memory error says so, whichever layer worded it. */
+static void say_memory(int code, char *message, size_t size)
+{
+    if (code != OTAD_ENOMEM || strstr(message, "memory"))
+        return;
+    size_t used = strlen(message);
+    snprintf(message + used, size - used, "%s", " (out of memory)");
+}
+
 int otadT_failv(otad_tape *t, int code, const char *prefix, const char *fmt, va_list ap)
 {
     if (!t)
@@ -33,6 +43,7 @@ int otadT_failv(otad_tape *t, int code, const char *prefix, const char *fmt, va_
     if (n < 0 || (size_t)n >= sizeof t->message)
         n = 0;
     vsnprintf(t->message + n, sizeof t->message - (size_t)n, fmt, ap);
+    say_memory(t->status, t->message, sizeof t->message);
     return t->status;
 }
 
@@ -43,6 +54,7 @@ int otad_error_set(otad_error *err, int code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
+        say_memory(code, err->message, sizeof err->message);
     }
     return code;
 }

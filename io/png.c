@@ -33,7 +33,8 @@ typedef struct png_io {
 static void on_error(png_structp png, png_const_charp message)
 {
     png_io *io = png_get_error_ptr(png);
-    snprintf(io->message, sizeof io->message, "%s", message);
+    if (!io->ours) /* else ours is already there */
+        snprintf(io->message, sizeof io->message, "%s", message);
     png_longjmp(png, 1);
 }
 
@@ -47,6 +48,7 @@ static void fail_png(png_io *io, int code, const char *message)
 {
     io->code = code;
     io->ours = 1;
+    snprintf(io->message, sizeof io->message, "%s", message);
     png_error(io->png, message);
 }
 
@@ -81,6 +83,26 @@ static int png_failure(png_io *io, otad_error *err)
     if (io->ours)
         return otadI_fail(err, io->code, io->path, "%s", io->message);
     return otadI_fail(err, io->code, io->path, "malformed PNG (libpng: %s)", io->message);
+}
+
+/* libpng's memory comes from malloc here, so that when it runs out the
+ * failure it raises is out of memory, not a malformed file. */
+static png_voidp png_memory(png_structp png, png_alloc_size_t bytes)
+{
+    void *block = malloc(bytes);
+    if (!block) {
+        png_io *io = png_get_mem_ptr(png);
+        io->code = OTAD_ENOMEM;
+        io->ours = 1;
+        snprintf(io->message, sizeof io->message, "%s", "out of memory (in libpng)");
+    }
+    return block;
+}
+
+static void png_release(png_structp png, png_voidp block)
+{
+    (void)png;
+    free(block);
 }
 
 /* ---- reading -------------------------------------------------------------- */
@@ -149,7 +171,8 @@ static int read_png(png_io *io, const char *path, otad_error *err)
              : otadI_fail(err, OTAD_EFORMAT, path, "not a PNG file%s",
                           got ? "" : " (the file is empty)");
     if (rc == OTAD_OK) {
-        io->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, io, on_error, on_warning);
+        io->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, io, on_error, on_warning,
+                                           io, png_memory, png_release);
         io->info = io->png ? png_create_info_struct(io->png) : NULL;
         rc = io->info ? decode(io) : (io->code = OTAD_ENOMEM);
         if (rc != OTAD_OK)
@@ -271,7 +294,8 @@ int otad_png_write_rgb(const char *path, const unsigned char *rgb, size_t width,
     int rc = otadI_output_open(&io.out, path, err);
     if (rc != OTAD_OK)
         return rc;
-    io.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &io, on_error, on_warning);
+    io.png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &io, on_error, on_warning, &io,
+                                       png_memory, png_release);
     io.info = io.png ? png_create_info_struct(io.png) : NULL;
     rc = io.info ? encode(&io, rgb, width, height) : OTAD_ENOMEM;
     if (rc != OTAD_OK)

@@ -157,18 +157,20 @@ static int start_point(const otad_barycoords *p, const double *start, double *th
 
 /* λ and the per-target losses at θ, on a tape of their own. */
 static int fitted(const otad_barycoords *p, const double *theta, double *weights,
-                  double *losses)
+                  double *losses, otad_error *err)
 {
     otad_tape *t;
     int rc = otad_tape_new(&t, NULL);
     if (rc != OTAD_OK)
-        return rc;
+        return otad_error_set(err, rc, "barycoords: no tape for the fitted losses");
     size_t n = p->n_histograms * p->n_targets;
     otad_var lambda, loss = target_losses(t, otad_const(t, n, 1, theta), p, &lambda);
     rc = otad_tape_status(t);
     if (rc == OTAD_OK) {
         memcpy(weights, otad_value_of(t, lambda).data, n * sizeof *weights);
         memcpy(losses, otad_value_of(t, loss).data, p->n_targets * sizeof *losses);
+    } else {
+        otad_error_set(err, rc, "barycoords: the fitted losses: %s", otad_tape_message(t));
     }
     otad_tape_free(&t);
     return rc;
@@ -196,8 +198,8 @@ int otad_barycoords_fit(const otad_barycoords *p, const double *start,
         if (rc != OTAD_OK)
             otad_error_set(err, rc, "%s", result->lbfgs.message);
     }
-    if (rc == OTAD_OK && (rc = fitted(p, theta, weights, losses)) != OTAD_OK)
-        otad_error_set(err, rc, "barycoords: evaluating the fitted losses failed");
+    if (rc == OTAD_OK)
+        rc = fitted(p, theta, weights, losses, err);
     free(theta);
     if (rc != OTAD_OK) {
         free(weights), free(losses);

@@ -249,9 +249,14 @@ int otad_mke_fit(const otad_mke *p, const double *start, const otad_lbfgs_params
         free(theta);
         return rc;
     }
+    rc = otad_mke_evaluate(p, theta, &result->points, &result->weights, &result->n_model,
+                           NULL, err);
+    if (rc != OTAD_OK) {
+        free(theta);
+        return rc;
+    }
     result->theta = theta;
-    return otad_mke_evaluate(p, theta, &result->points, &result->weights, &result->n_model,
-                             NULL, err);
+    return OTAD_OK;
 }
 
 void otad_mke_result_free(otad_mke_result *r)

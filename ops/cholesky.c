@@ -5,10 +5,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int pattern_fail(otadC_pattern *p, otad_error *err, int code, const char *what)
+/* What a CHOLMOD call that failed says in cm->status, as an otad error.
+ * Running out of memory anywhere inside CHOLMOD is OTAD_ENOMEM. */
+static int cholmod_failure(const cholmod_common *cm, otad_error *err, const char *what)
 {
+    switch (cm->status) {
+    case CHOLMOD_OUT_OF_MEMORY:
+        return otad_error_set(err, OTAD_ENOMEM, "%s: out of memory (in CHOLMOD)", what);
+    case CHOLMOD_TOO_LARGE:
+        return otad_error_set(err, OTAD_ENOMEM, "%s: out of memory (the factor is too large "
+                              "for CHOLMOD's integers)", what);
+    case CHOLMOD_NOT_POSDEF:
+        return otad_error_set(err, OTAD_ENOTPOSDEF, "%s: matrix not positive definite", what);
+    default:
+        return otad_error_set(err, OTAD_EINVAL, "%s: CHOLMOD failed (status %d)", what,
+                              cm->status);
+    }
+}
+
+static int pattern_fail(otadC_pattern *p, otad_error *err, const char *what)
+{
+    int rc = cholmod_failure(&p->cm, err, what);
     otadC_pattern_destroy(p);
-    return otad_error_set(err, code, "sparse pattern: %s", what);
+    return rc;
 }
 
 /* Rows in range, sorted within columns, diagonal first in every column. */
@@ -72,7 +91,7 @@ int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, cons
     p->nnz = col_start[n];
     p->matrix = cholmod_allocate_sparse(n, n, p->nnz, 1, 1, -1, CHOLMOD_REAL, &p->cm);
     if (!p->matrix)
-        return pattern_fail(p, err, OTAD_ENOMEM, "out of memory");
+        return pattern_fail(p, err, "sparse pattern");
     int *cp = p->matrix->p, *ri = p->matrix->i;
     double *x = p->matrix->x;
     for (size_t j = 0; j <= n; j++)
@@ -92,15 +111,15 @@ int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, cons
         ri[col_start[j]] = (int)j;
     p->symbolic = cholmod_analyze(p->matrix, &p->cm);
     if (!p->symbolic || p->cm.status < CHOLMOD_OK)
-        return pattern_fail(p, err, OTAD_ENOMEM, "the ordering analysis failed");
+        return pattern_fail(p, err, "sparse pattern: ordering analysis");
     /* the split of the factors depends on the structure only: found once */
     cholmod_factor *trial = numeric(&p->cm, p, x);
     int ok = trial && p->cm.status == CHOLMOD_OK && trial->minor == n;
     if (ok)
         find_split(p, trial);
     cholmod_free_factor(&trial, &p->cm);
-    if (!ok)
-        return pattern_fail(p, err, OTAD_ENOMEM, "the trial factorisation failed");
+    if (!ok) /* the trial matrix is diagonally dominant: only CHOLMOD's own failure */
+        return pattern_fail(p, err, "sparse pattern: trial factorisation");
     return OTAD_OK;
 }
 
@@ -206,14 +225,17 @@ int otadC_factorize(const otad_ctx *c, const otadC_pattern *p, const double *val
     start_common(&factor->cm);
     factor->started = 1;
     cholmod_factor *f = factor->f = numeric(&factor->cm, p, values);
-    if (!f)
-        return otad_fail(c, OTAD_ENOMEM, "out of memory for a Cholesky factor");
+    if (!f || factor->cm.status < CHOLMOD_OK) {
+        otad_error err;
+        int rc = cholmod_failure(&factor->cm, &err, "Cholesky factorisation");
+        return otad_fail(c, rc, "%s", err.message);
+    }
     if (factor->cm.status == CHOLMOD_NOT_POSDEF || f->minor < p->n)
         return otad_fail(c, OTAD_ENOTPOSDEF, "matrix not positive definite (pivot %zu of %zu)",
                          (size_t)f->minor, p->n);
-    if (factor->cm.status < CHOLMOD_OK || !f->is_ll || f->is_super || !f->is_monotonic)
-        return otad_fail(c, OTAD_ENOMEM, "Cholesky factorisation failed (CHOLMOD status %d)",
-                         factor->cm.status);
+    if (!f->is_ll || f->is_super || !f->is_monotonic)
+        return otad_fail(c, OTAD_EINVAL, "Cholesky factorisation: CHOLMOD returned a factor "
+                         "of another kind than asked");
     if (copy_rows(c, factor) != OTAD_OK)
         return OTAD_ENOMEM;
     factor->middle = p->middle;

@@ -96,9 +96,53 @@ class BipartiteBase {
     int n_, m_;
 };
 
+// A value per node or per arc in a vector sized once.  LEMON's own maps
+// register with the graph's change notifier, inserting into a list under a
+// mutex: an allocation failure there throws with the mutex held, and the
+// destructor of a map registered before waits on it forever.  Our graph never
+// changes, so its maps need no notifier, and the simplex's maps are these.
+template <typename Item, typename V> class FixedMap {
+  public:
+    typedef Item Key;
+    typedef V Value;
+    typedef typename std::vector<V>::reference Reference;
+    typedef typename std::vector<V>::const_reference ConstReference;
+    typedef lemon::True ReferenceMapTag;
+
+    template <typename Graph>
+    explicit FixedMap(const Graph &graph, const V &value = V())
+        : values_(static_cast<size_t>(graph.maxId(Item()) + 1), value)
+    {
+    }
+    Reference operator[](const Key &key) { return values_[static_cast<size_t>(id(key))]; }
+    ConstReference operator[](const Key &key) const
+    {
+        return values_[static_cast<size_t>(id(key))];
+    }
+    void set(const Key &key, const V &value) { (*this)[key] = value; }
+
+  private:
+    static int id(const Key &key) { return BipartiteBase::id(key); }
+    std::vector<V> values_;
+};
+
 class Bipartite : public lemon::DigraphExtender<BipartiteBase> {
   public:
     Bipartite(int n, int m) { resize(n, m); }
+    template <typename V> class NodeMap : public FixedMap<Node, V> {
+      public:
+        explicit NodeMap(const Bipartite &graph, const V &value = V())
+            : FixedMap<Node, V>(graph, value)
+        {
+        }
+    };
+    template <typename V> class ArcMap : public FixedMap<Arc, V> {
+      public:
+        explicit ArcMap(const Bipartite &graph, const V &value = V())
+            : FixedMap<Arc, V>(graph, value)
+        {
+        }
+    };
 };
 
 // The cost matrix as a LEMON map over the arcs, read where it lies.
@@ -107,6 +151,19 @@ struct CostMap {
     typedef double Value;
     const double *cost;
     double operator[](const Key &arc) const { return cost[Bipartite::id(arc)]; }
+};
+
+// The supplies a_i of the sources and −b_j of the sinks, read where they lie.
+struct SupplyMap {
+    typedef Bipartite::Node Key;
+    typedef double Value;
+    const double *a, *b;
+    int n;
+    double operator[](const Key &node) const
+    {
+        const int id = Bipartite::id(node);
+        return id < n ? a[id] : -b[id - n];
+    }
 };
 
 typedef lemon::NetworkSimplex<Bipartite, double, double> Simplex;
@@ -124,14 +181,9 @@ long solve(size_t n, size_t m, const double *a, const double *b, const double *c
            size_t *row, size_t *col, double *mass, double *f, double *g)
 {
     Bipartite graph(static_cast<int>(n), static_cast<int>(m));
-    Bipartite::NodeMap<double> supply(graph);
-    for (size_t i = 0; i < n; i++)
-        supply[Bipartite::nodeFromId(static_cast<int>(i))] = a[i];
-    for (size_t j = 0; j < m; j++)
-        supply[Bipartite::nodeFromId(static_cast<int>(n + j))] = -b[j];
-
     Simplex simplex(graph);
     CostMap costs = {cost};
+    SupplyMap supply = {a, b, static_cast<int>(n)};
     simplex.costMap(costs).supplyMap(supply);
     if (simplex.run() != Simplex::OPTIMAL)
         return OTAD_ENOCONV;
