@@ -86,12 +86,8 @@ static int adjacent_edges(const otad_graph *g, size_t **start_out, size_t **list
     return OTAD_OK;
 }
 
-/* The grid's same-orientation neighbours, or for an edge list the edges
- * sharing an endpoint, into g, once. */
-static int default_neighbours(otad_graph *g, otad_error *err)
+int otadG_default_neighbours(otad_graph *g, otad_error *err)
 {
-    if (g->neighbour_start)
-        return OTAD_OK;
     size_t *start = NULL, *list = NULL;
     if (g->dims) {
         start = malloc((g->n_edges + 1) * sizeof *start);
@@ -143,13 +139,18 @@ int otad_graph_set_edge_neighbours(otad_graph *g, const size_t *start, const siz
     return OTAD_OK;
 }
 
-size_t otad_graph_edge_neighbours(otad_graph *g, size_t e, const size_t **list)
+int otad_graph_edge_neighbours(const otad_graph *g, size_t e, const size_t **list,
+                               size_t *count, otad_error *err)
 {
-    *list = NULL;
-    if (!g || e >= g->n_edges || default_neighbours(g, NULL) != OTAD_OK)
-        return 0;
+    if (!g || !list || !count)
+        return otad_error_set(err, OTAD_EINVAL, "edge neighbours: NULL %s",
+                              !g ? "graph" : !list ? "list pointer" : "count pointer");
+    if (e >= g->n_edges)
+        return otad_error_set(err, OTAD_EINVAL, "edge neighbours: edge %zu of a graph with %zu "
+                              "edges", e, g->n_edges);
     *list = g->neighbours + g->neighbour_start[e];
-    return g->neighbour_start[e + 1] - g->neighbour_start[e];
+    *count = g->neighbour_start[e + 1] - g->neighbour_start[e];
+    return OTAD_OK;
 }
 
 /* ---- the op ---------------------------------------------------------------- */
@@ -214,12 +215,6 @@ otad_var otad_edge_differences(otad_tape *t, otad_graph *g, otad_var w)
     static const otad_var none;
     if (!g) {
         otad_tape_fail(t, OTAD_EINVAL, "edge_differences: no graph");
-        return none;
-    }
-    otad_error err;
-    int rc = default_neighbours(g, &err);
-    if (rc != OTAD_OK) {
-        otad_tape_fail(t, rc, "edge_differences: %s", err.message);
         return none;
     }
     differences_params p = {g};

@@ -102,8 +102,10 @@ static int build_pattern(otad_graph *g, otad_error *err)
     return rc;
 }
 
-int otad_graph_new(otad_graph **graph, size_t n_vertices, size_t n_edges, const size_t *ends,
-                   const double *scale, otad_error *err)
+/* A graph from its edges; a grid graph with its shape (dims 0 otherwise),
+ * which its default edge neighbours follow. */
+static int new_graph(otad_graph **graph, size_t n_vertices, size_t n_edges, const size_t *ends,
+                     const double *scale, size_t dims, const size_t *shape, otad_error *err)
 {
     if (!graph)
         return otad_error_set(err, OTAD_EINVAL, "graph: NULL result pointer");
@@ -140,6 +142,9 @@ int otad_graph_new(otad_graph **graph, size_t n_vertices, size_t n_edges, const 
         return otad_error_set(err, OTAD_ENOMEM, "graph: out of memory");
     }
     memcpy(g->ends, ends, 2 * n_edges * sizeof *ends);
+    g->dims = dims;
+    if (dims)
+        memcpy(g->shape, shape, dims * sizeof *shape);
     order_edges(g);
     for (size_t e = 0; e < n_edges; e++)
         g->scale[e] = scale ? scale[e] : 1;
@@ -148,12 +153,20 @@ int otad_graph_new(otad_graph **graph, size_t n_vertices, size_t n_edges, const 
     int rc = parts == 1 ? build_pattern(g, err)
                         : otad_error_set(err, OTAD_EDOMAIN, "graph: not connected (%zu "
                                          "components); a heat kernel needs one", parts);
+    if (rc == OTAD_OK)
+        rc = otadG_default_neighbours(g, err);
     if (rc != OTAD_OK) {
         otad_graph_free(&g);
         return rc;
     }
     *graph = g;
     return OTAD_OK;
+}
+
+int otad_graph_new(otad_graph **graph, size_t n_vertices, size_t n_edges, const size_t *ends,
+                   const double *scale, otad_error *err)
+{
+    return new_graph(graph, n_vertices, n_edges, ends, scale, 0, NULL, err);
 }
 
 /* Grid graphs: the edges along each axis in turn, each axis' edges in the
@@ -186,12 +199,8 @@ static int grid_graph(otad_graph **graph, size_t dims, const size_t *shape, otad
             }
         stride *= shape[a];
     }
-    int rc = otad_graph_new(graph, n, m, ends, scale, err);
+    int rc = new_graph(graph, n, m, ends, scale, dims, shape, err);
     free(ends), free(scale);
-    if (rc == OTAD_OK) {
-        (*graph)->dims = dims;
-        memcpy((*graph)->shape, shape, dims * sizeof *shape);
-    }
     return rc;
 }
 

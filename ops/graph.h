@@ -14,8 +14,11 @@ struct otad_graph {
     size_t *sorted_edges;  /* per edge (i, j, e), i < j its ends, sorted by i: on a grid
                               the rows an edge reads are near those of the last */
     size_t dims, shape[3]; /* a grid graph's shape; dims 0 for an edge list */
-    size_t *neighbour_start, *neighbours; /* each edge's neighbour edges (CSR), or NULL
-                                             until first needed */
+    size_t *neighbour_start, *neighbours; /* each edge's neighbour edges (CSR) */
 };
+
+/* The default edge neighbours (ops.h, otad_graph_edge_neighbours) into a
+ * graph whose edges and grid shape are set (edge_differences.c). */
+int otadG_default_neighbours(otad_graph *g, otad_error *err);
 
 #endif

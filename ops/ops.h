@@ -177,12 +177,15 @@ size_t otad_graph_grid_shape(const otad_graph *graph, size_t shape[3]);
  * grid graph the edges of the same orientation next to an edge in that
  * orientation's array (±1 along each axis: up to 4 in 2-D, 6 in 3-D; seed
  * 004 Fig. 2); on a graph from an edge list, the edges sharing an endpoint
- * with it.  Or the caller's: edge e's neighbours are list[start[e] ..
+ * with it (Σ_v deg v·(deg v − 1) entries in all).  The graph holds them from
+ * its creation.  Or the caller's: edge e's neighbours are list[start[e] ..
  * start[e+1]) (start has n_edges + 1 entries; lists are copied, need not be
- * symmetric).  edge_neighbours gives edge e's list and its length. */
+ * symmetric; not while a tape uses the graph).  edge_neighbours gives edge
+ * e's list and its length, borrowed from the graph. */
 int otad_graph_set_edge_neighbours(otad_graph *graph, const size_t *start, const size_t *list,
                                    otad_error *err);
-size_t otad_graph_edge_neighbours(otad_graph *graph, size_t e, const size_t **list);
+int otad_graph_edge_neighbours(const otad_graph *graph, size_t e, const size_t **list,
+                               size_t *count, otad_error *err);
 
 /* (D w)_e = Σ_{e' neighbour of e} (w_e − w_e') for the columns of w
  * (n_edges × B): ‖D w‖² is the smoothness prior f_s of seed 004 eq. (9). */

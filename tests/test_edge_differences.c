@@ -7,7 +7,8 @@
 static size_t neighbours_of(otad_graph *g, size_t e, size_t *out)
 {
     const size_t *list;
-    size_t count = otad_graph_edge_neighbours(g, e, &list);
+    size_t count;
+    assert_int_equal(otad_graph_edge_neighbours(g, e, &list, &count, NULL), OTAD_OK);
     for (size_t k = 0; k < count; k++)
         out[k] = list[k];
     return count;
@@ -136,6 +137,15 @@ static void test_errors(void **state)
     assert_non_null(strstr(err.message, "edge 0 lists 5"));
     assert_int_equal(otad_graph_set_edge_neighbours(g, falling, two, &err), OTAD_EINVAL);
     assert_non_null(strstr(err.message, "below"));
+    const size_t *list;
+    size_t count = 99;
+    assert_int_equal(otad_graph_edge_neighbours(g, 5, &list, &count, &err), OTAD_EINVAL);
+    assert_string_equal(err.message, "edge neighbours: edge 5 of a graph with 5 edges");
+    assert_int_equal(count, 99);
+    assert_int_equal(otad_graph_edge_neighbours(NULL, 0, &list, &count, &err), OTAD_EINVAL);
+    assert_string_equal(err.message, "edge neighbours: NULL graph");
+    assert_int_equal(otad_graph_edge_neighbours(g, 0, NULL, &count, &err), OTAD_EINVAL);
+    assert_string_equal(err.message, "edge neighbours: NULL list pointer");
     otad_tape *t = new_tape();
     otad_edge_differences(t, g, otad_const_fill(t, 4, 1, 1.0));
     assert_int_equal(otad_tape_status(t), OTAD_ESHAPE);
