@@ -66,19 +66,21 @@ int otad_shortest_paths(size_t n, size_t n_edges, const size_t *ends, const doub
     rc = igraph_matrix_init(&result, 0, 0) == IGRAPH_SUCCESS ? OTAD_OK : OTAD_ENOMEM;
     if (rc == OTAD_OK) {
         rc = distances(n, n_edges, ends, lengths, &result);
+        if (rc != OTAD_OK)
+            otad_error_set(err, rc, "shortest_paths: out of memory");
+        /* checked before dist is written: on failure it stays as it was */
+        for (size_t j = 0; rc == OTAD_OK && j < n; j++)
+            for (size_t i = 0; rc == OTAD_OK && i < n; i++)
+                if (isinf(MATRIX(result, i, j)))
+                    rc = otad_error_set(err, OTAD_EDOMAIN, "shortest_paths: the graph is not "
+                                        "connected (no path from vertex %zu to %zu)", i, j);
         if (rc == OTAD_OK) /* igraph's matrices are column-major too */
             memcpy(dist, &MATRIX(result, 0, 0), n * n * sizeof *dist);
         igraph_matrix_destroy(&result);
+    } else {
+        otad_error_set(err, rc, "shortest_paths: out of memory");
     }
     igraph_set_error_handler(error_handler);
     igraph_set_warning_handler(warning_handler);
-    if (rc != OTAD_OK)
-        return otad_error_set(err, rc, "shortest_paths: out of memory");
-
-    for (size_t j = 0; j < n; j++)
-        for (size_t i = 0; i < n; i++)
-            if (isinf(dist[i + j * n]))
-                return otad_error_set(err, OTAD_EDOMAIN, "shortest_paths: the graph is not "
-                                      "connected (no path from vertex %zu to %zu)", i, j);
-    return OTAD_OK;
+    return rc;
 }

@@ -372,8 +372,12 @@ static void test_shortest_paths(void **state)
     assert_int_equal(otad_shortest_paths(N, EDGES, ends, lengths, dist, &err), OTAD_EINVAL);
     assert_non_null(strstr(err.message, "edge 2 joins"));
     size_t split[4] = {0, 1, 2, 3};
+    for (size_t k = 0; k < 16; k++)
+        dist[k] = -1;
     assert_int_equal(otad_shortest_paths(4, 2, split, lengths, dist, &err), OTAD_EDOMAIN);
     assert_non_null(strstr(err.message, "not connected"));
+    for (size_t k = 0; k < 16; k++) /* the caller's buffer as it was */
+        assert_close(dist[k], -1, 0);
     assert_int_equal(otad_shortest_paths(0, 0, NULL, NULL, dist, &err), OTAD_EINVAL);
 }
 
