@@ -256,7 +256,8 @@ static void emd_cost_op(outcome *o)
  * distance (LAPACK's work space), with the plan and the map outside a tape. */
 static void ot_1d_and_bures(outcome *o)
 {
-    static const double S1[4] = {2, 0.5, 0.5, 1}, S2[4] = {1, -0.2, -0.2, 3}, mean[4] = {0, 1, 0.5, -1};
+    static const double S1[4] = {2, 0.5, 0.5, 1}, S2[4] = {1, -0.2, -0.2, 3};
+    static const double mean[4] = {0, 1, 0.5, -1};
     double grad[N + 8], map[4], mass[N + M - 1];
     size_t row[N + M - 1], col[N + M - 1];
     fill_sentinel(grad, N + 8);
@@ -518,9 +519,9 @@ static void png_io(outcome *o)
 
 /* ---- the harness -------------------------------------------------------------- */
 
-static const char *current = "";
-static fault_allocator current_allocator;
-static size_t current_call;
+/* What is failing, for the messages: "emd: new call 3" or "emd: new calls
+ * from 3 on". */
+static char failing[128];
 
 /* The library never hangs: a run that has not returned after this long is
  * reported as a hang. */
@@ -530,69 +531,67 @@ static void on_watchdog(int signal)
 {
     (void)signal;
     char line[256];
-    int n = snprintf(line, sizeof line, "HANG: %s with %s call %zu failing did not return in "
-                     "%d s\n", current, current_allocator < FAULT_ALLOCATORS
-                     ? fault_allocator_names[current_allocator] : "no", current_call,
+    int n = snprintf(line, sizeof line, "HANG: %s failing, no return in %d s\n", failing,
                      WATCHDOG_SECONDS);
     if (write(STDERR_FILENO, line, (size_t)n) < 0)
         _exit(3);
     _exit(2);
 }
 
-static void run(scenario_fn scenario, fault_allocator target, size_t call, outcome *o)
+static void run(const char *name, scenario_fn scenario, fault_allocator target, size_t call,
+                int persistent, outcome *o)
 {
+    snprintf(failing, sizeof failing, persistent ? "%s: %s calls from %zu on" : "%s: %s call %zu",
+             name, target < FAULT_ALLOCATORS ? fault_allocator_names[target] : "no", call);
     memset(o, 0, sizeof *o);
-    current_allocator = target;
-    current_call = call;
     alarm(WATCHDOG_SECONDS);
-    fault_arm(target, call);
+    fault_arm(target, call, persistent);
     scenario(o);
     fault_disarm();
     alarm(0);
     if (__lsan_do_recoverable_leak_check())
-        fail_msg("%s: leak with %s call %zu failing (report above)", current,
-                 fault_allocator_names[target], call);
+        fail_msg("%s failing: a leak (report above)", failing);
+}
+
+/* One failed run: the clean answer, or a clean error. */
+static void judge(const outcome *o, const outcome *clean, size_t *failed, size_t *absorbed)
+{
+    if (o->code == OTAD_OK) {
+        for (size_t i = 0; i < clean->n_digest; i++)
+            if (o->n_digest != clean->n_digest ||
+                !(fabs(o->digest[i] - clean->digest[i]) <= 1e-12 * fmax(1, fabs(clean->digest[i]))))
+                fail_msg("%s failing: it succeeded with another answer (entry %zu: %.17g, "
+                         "not %.17g)", failing, i, o->digest[i], clean->digest[i]);
+        ++*absorbed;
+        return;
+    }
+    ++*failed;
+    if (o->code != OTAD_ENOMEM || !strstr(o->message, "memory"))
+        fail_msg("%s failing: it returned %s \"%s\", not out of memory", failing,
+                 otad_strerror(o->code), o->message);
+    if (!o->buffers_kept)
+        fail_msg("%s failing: the caller's buffers were changed", failing);
 }
 
 static void exercise(const char *name, scenario_fn scenario)
 {
-    current = name;
     outcome clean, o;
-    run(scenario, FAULT_ALLOCATORS, 0, &clean);
+    run(name, scenario, FAULT_ALLOCATORS, 0, 0, &clean);
     if (clean.code != OTAD_OK)
         fail_msg("%s: the clean run failed: %s", name, clean.message);
     size_t calls[FAULT_ALLOCATORS], failed = 0, absorbed = 0;
     for (int a = 0; a < FAULT_ALLOCATORS; a++)
         calls[a] = fault_calls((fault_allocator)a);
-    for (int a = 0; a < FAULT_ALLOCATORS; a++)
-        for (size_t k = 1; k <= calls[a]; k++) {
-            run(scenario, (fault_allocator)a, k, &o);
-            const char *who = fault_allocator_names[a];
-            if (!fault_fired())
-                continue; /* an earlier failure changed the path: fewer calls */
-            if (o.code == OTAD_OK) {
-                if (o.n_digest != clean.n_digest)
-                    fail_msg("%s: %s call %zu failed, yet it succeeded with another answer",
-                             name, who, k);
-                for (size_t i = 0; i < o.n_digest; i++)
-                    if (!(fabs(o.digest[i] - clean.digest[i]) <=
-                          1e-12 * fmax(1, fabs(clean.digest[i]))))
-                        fail_msg("%s: %s call %zu failed, yet it succeeded with another "
-                                 "answer (entry %zu: %.17g, not %.17g)", name, who, k, i,
-                                 o.digest[i], clean.digest[i]);
-                absorbed++;
-                continue;
+    /* call k fails alone, then with every later call of its allocator */
+    for (int persistent = 0; persistent < 2; persistent++)
+        for (int a = 0; a < FAULT_ALLOCATORS; a++)
+            for (size_t k = 1; k <= calls[a]; k++) {
+                run(name, scenario, (fault_allocator)a, k, persistent, &o);
+                if (fault_fired()) /* else an earlier failure took another path */
+                    judge(&o, &clean, &failed, &absorbed);
             }
-            failed++;
-            if (o.code != OTAD_ENOMEM || !strstr(o.message, "memory"))
-                fail_msg("%s: %s call %zu failed; returned %s \"%s\", not out of memory",
-                         name, who, k, otad_strerror(o.code), o.message);
-            if (!o.buffers_kept)
-                fail_msg("%s: %s call %zu failed; the caller's buffers were changed", name,
-                         who, k);
-        }
-    printf("%-20s tape %3zu  malloc %3zu  CHOLMOD %3zu  new %2zu calls: %3zu failed cleanly, "
-           "%3zu absorbed\n", name, calls[FAULT_TAPE], calls[FAULT_MALLOC],
+    printf("%-20s tape %3zu  malloc %3zu  CHOLMOD %3zu  new %2zu calls: %3zu runs failed "
+           "cleanly, %3zu absorbed\n", name, calls[FAULT_TAPE], calls[FAULT_MALLOC],
            calls[FAULT_CHOLMOD], calls[FAULT_NEW], failed, absorbed);
 }
 

@@ -16,15 +16,17 @@ static struct {
     int armed;
     fault_allocator target;
     size_t fail_at, fired;
+    int persistent;
     size_t calls[FAULT_ALLOCATORS];
     const void *sites[FAULT_ALLOCATORS][MAX_SITES];
     size_t n_sites[FAULT_ALLOCATORS];
 } state = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-void fault_arm(fault_allocator target, size_t fail_at)
+void fault_arm(fault_allocator target, size_t fail_at, int persistent)
 {
     pthread_mutex_lock(&state.lock);
     state.armed = 1;
+    state.persistent = persistent;
     state.target = target;
     state.fail_at = fail_at;
     state.fired = 0;
@@ -71,7 +73,8 @@ int fault_take(fault_allocator a, const void *site)
     if (state.armed) {
         note_site(a, site);
         size_t call = ++state.calls[a];
-        fail = a == state.target && call == state.fail_at;
+        fail = a == state.target && state.fail_at &&
+               (call == state.fail_at || (state.persistent && call > state.fail_at));
         state.fired += (size_t)fail;
     }
     pthread_mutex_unlock(&state.lock);

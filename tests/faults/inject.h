@@ -23,8 +23,9 @@ extern const char *const fault_allocator_names[FAULT_ALLOCATORS];
 void fault_install(void);
 
 /* Count the calls of every allocator from now on, failing the one numbered
- * fail_at (from 1) of `target`, or none when fail_at is 0. */
-void fault_arm(fault_allocator target, size_t fail_at);
+ * fail_at (from 1) of `target` — and every later one when persistent — or
+ * none when fail_at is 0. */
+void fault_arm(fault_allocator target, size_t fail_at, int persistent);
 
 /* Stop counting and failing (the harness's own allocations pass). */
 void fault_disarm(void);
