@@ -1,6 +1,7 @@
 /* Allocation failure everywhere (make check-faults): each scenario below is
  * run once to count the calls of every allocator it reaches, then once per
- * call k of each allocator with call k failing.  Every run must return
+ * call k of each allocator with call k failing, and once more with call k
+ * and every later call of that allocator failing.  Every run must return
  * (a watchdog catches a hang), either succeed with the answer of the clean
  * run or fail with OTAD_ENOMEM and a message that says memory, leave the
  * caller's buffers as they were, and leak nothing (LeakSanitizer).  Built
@@ -50,15 +51,17 @@ static void keep(outcome *o, const double *x, size_t n)
         o->digest[o->n_digest++] = x[i];
 }
 
-/* A tape on the counted allocator, with small chunks: many allocations. */
-static otad_tape *counted_tape(void)
+/* A tape on the counted allocator, with small chunks: many allocations.
+ * NULL, with the code in o, when it cannot be made. */
+static otad_tape *counted_tape(outcome *o)
 {
     otad_tape_opts opts;
     otad_tape_opts_init(&opts);
     opts.allocator = &fault_tape_allocator;
     opts.chunk_bytes = 4096;
     otad_tape *t = NULL;
-    otad_tape_new(&t, &opts);
+    o->code = otad_tape_new(&t, &opts);
+    snprintf(o->message, sizeof o->message, "%s", otad_strerror(o->code));
     return t;
 }
 
@@ -67,8 +70,6 @@ static otad_tape *counted_tape(void)
 static void finish_tape(outcome *o, otad_tape *t, otad_var y, const double *grad, size_t n)
 {
     if (!t) {
-        o->code = OTAD_ENOMEM;
-        snprintf(o->message, sizeof o->message, "%s", "tape: out of memory");
         o->buffers_kept = all_sentinel(grad, n);
         return;
     }
@@ -101,7 +102,7 @@ static void sinkhorn_in(outcome *o, otad_grad_mode mode, int log_domain)
 {
     double grad[N * M];
     fill_sentinel(grad, N * M);
-    otad_tape *t = counted_tape();
+    otad_tape *t = counted_tape(o);
     otad_var y = {0, 0};
     if (t) {
         otad_sinkhorn_opts opts;
@@ -135,7 +136,7 @@ static void barycenter_in(outcome *o, otad_grad_mode mode)
             inputs[i + r * GRID] = exp(-pow((double)i - 4.0 * (double)r - 1, 2) / 4) + 1e-3;
     }
     fill_sentinel(grad, INPUTS);
-    otad_tape *t = counted_tape();
+    otad_tape *t = counted_tape(o);
     otad_var y = {0, 0};
     if (t) {
         otad_barycenter_opts opts;
@@ -178,7 +179,7 @@ static void heat_kernel(outcome *o)
     size_t count = 0;
     if (otad_graph_edge_neighbours(g, 4, &list, &count, &err) == OTAD_OK)
         keep(o, (double[]){(double)count}, 1);
-    otad_tape *t = counted_tape();
+    otad_tape *t = counted_tape(o);
     otad_var y = {0, 0};
     if (t) {
         otad_var wv = otad_param(t, EDGES, 1, w, grad);
@@ -210,7 +211,7 @@ static void spd_solve(outcome *o)
         o->buffers_kept = all_sentinel(grad, NNZ);
         return;
     }
-    otad_tape *t = counted_tape();
+    otad_tape *t = counted_tape(o);
     otad_var y = {0, 0};
     if (t) {
         otad_var x = otad_spd_solve(t, p, otad_param(t, NNZ, 1, values, grad),
@@ -244,7 +245,7 @@ static void emd_cost_op(outcome *o)
 {
     double grad[N * M];
     fill_sentinel(grad, N * M);
-    otad_tape *t = counted_tape();
+    otad_tape *t = counted_tape(o);
     otad_var y = {0, 0};
     if (t)
         y = otad_emd_cost(t, otad_const(t, N, 1, a_5), otad_const(t, M, 1, b_4),
@@ -276,7 +277,7 @@ static void ot_1d_and_bures(outcome *o)
     }
     keep(o, mass, N + M - 1);
     keep(o, map, 4);
-    otad_tape *t = counted_tape();
+    otad_tape *t = counted_tape(o);
     otad_var y = {0, 0};
     if (t) {
         otad_var x = otad_param(t, N, 1, cost_5x4, grad);
@@ -382,8 +383,8 @@ static void metric_learning_fit(outcome *o)
     for (size_t f = 0; f < FRAMES; f++)
         for (size_t v = 0; v < VERTICES; v++)
             frames[v + f * VERTICES] =
-                (exp(-pow((double)(v % SIDE) - (double)f, 2) - pow((double)(v / SIDE) - 1, 2)) +
-                 0.01) / 1;
+                exp(-pow((double)(v % SIDE) - (double)f, 2) - pow((double)(v / SIDE) - 1, 2)) +
+                0.01;
     for (size_t f = 0; f < FRAMES; f++) {
         double mass = 0;
         for (size_t v = 0; v < VERTICES; v++)
