@@ -139,7 +139,8 @@ int otad_graph_new(otad_graph **graph, size_t n_vertices, size_t n_edges, const 
         otad_graph_free(&g);
         return otad_error_set(err, OTAD_ENOMEM, "graph: out of memory");
     }
-    memcpy(g->ends, ends, 2 * n_edges * sizeof *ends);
+    if (n_edges) /* ends may be NULL then, which memcpy must not get even for 0 bytes */
+        memcpy(g->ends, ends, 2 * n_edges * sizeof *ends);
     order_edges(g);
     for (size_t e = 0; e < n_edges; e++)
         g->scale[e] = scale ? scale[e] : 1;
