@@ -36,7 +36,7 @@ SAN_TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/san/tests/%)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib check check-sanitize check-faults demo bench install clean
+.PHONY: all lib check check-sanitize check-faults fuzz demo bench install clean
 .DELETE_ON_ERROR:
 
 all: lib $(TESTS) $(EXAMPLES) $(BENCHES)
@@ -56,7 +56,8 @@ CFLAGS_ALL = $(WARN) $(OPENMP) $(OPT) $(ARCH) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(
 # The triangular sweeps and the heat kernel's gradient are chains of
 # multiply-adds: let the compiler fuse them, as ISO C mode does not.
 CONTRACTED := ops/cholesky.c ops/kernel_heat.c
-$(CONTRACTED:%.c=$(BUILD)/obj/%.o) $(CONTRACTED:%.c=$(BUILD)/san/obj/%.o): FILE_CFLAGS := -ffp-contract=fast
+$(CONTRACTED:%.c=$(BUILD)/obj/%.o) $(CONTRACTED:%.c=$(BUILD)/san/obj/%.o) \
+    $(CONTRACTED:%.c=$(BUILD)/fuzz/obj/%.o): FILE_CFLAGS := -ffp-contract=fast
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/config.mk Makefile
 	@mkdir -p $(@D)
@@ -127,6 +128,78 @@ check-faults: $(BUILD)/san/faults/check_faults
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $<
 	@echo "make check-faults: every allocation failure gave a clean error"
 
+# ---- fuzzing ---------------------------------------------------------------
+
+# `make fuzz` runs the libFuzzer targets of tests/fuzz/ (the readers of
+# untrusted input) for FUZZ_SECONDS each, on a copy of each seed corpus in
+# $(BUILD)/fuzz/corpus/ (kept, so later runs start from what earlier ones
+# found), and fails if one crashes; crash inputs go to $(BUILD)/fuzz/artifacts/.
+# libFuzzer comes with clang, so the library is built again by clang with the
+# sanitizers and coverage instrumentation.  OpenMP stays on: ops/cholesky.c
+# calls the OpenMP runtime, and clang's is libomp (libomp-dev on Debian).
+# -Wno-pass-failed: instrumented, the `omp simd` loops are not vectorised,
+# which clang reports as a warning.
+FUZZ_CC ?= clang
+FUZZ_CXX ?= clang++
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS = $(WARN) -Wno-pass-failed $(OPENMP) -O1 -g $(ARCH) $(FUZZ_SAN) \
+    -fsanitize=fuzzer-no-link $(BASE_CPPFLAGS) $(DEPS_CFLAGS)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/fuzz/obj/%.o)
+# The longest input per target: room for every seed and for a graph of
+# 4096 edges with scales (tests/fuzz/fuzz_graph.c).
+FUZZ_MAX_LEN_npy := 4096
+FUZZ_MAX_LEN_png := 4096
+FUZZ_MAX_LEN_graph := 20483
+# One thread per fuzzer (OMP_NUM_THREADS=1 below): runs are repeatable and
+# take one core.
+FUZZ_OPTIONS = -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -rss_limit_mb=2048 \
+    -timeout=10
+
+$(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/config.mk Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FILE_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/obj/%.o: %.cpp $(BUILD)/config.mk Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(CXXWARN) -O1 -g $(ARCH) $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(BASE_CPPFLAGS) \
+	    $(DEPS_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/libotad.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Linked by clang++: the C++ solver's UBSan checks need its C++ runtime.
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libotad.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@.o
+	$(FUZZ_CXX) $(OPENMP) $(FUZZ_SAN) -fsanitize=fuzzer $@.o -o $@ $(BUILD)/fuzz/libotad.a \
+	    $(DEPS_LIBS) $(LDFLAGS)
+
+# Each run's output goes to $(BUILD)/fuzz/<name>.log, its end shown on a
+# crash; the summary takes the executions from libFuzzer's final statistics.
+fuzz: $(FUZZ_TARGETS)
+	@failed=; \
+	for spec in $(foreach t,$(FUZZ_NAMES),$(t):$(FUZZ_MAX_LEN_$(t))); do \
+	    t=$${spec%%:*}; corpus=$(BUILD)/fuzz/corpus/$$t; log=$(BUILD)/fuzz/$$t.log; \
+	    mkdir -p $$corpus $(BUILD)/fuzz/artifacts/$$t; cp tests/fuzz/corpus/$$t/* $$corpus/; \
+	    echo "== fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	    OMP_NUM_THREADS=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/fuzz/fuzz_$$t $$corpus \
+	        $(FUZZ_OPTIONS) -max_len=$${spec#*:} -artifact_prefix=$(BUILD)/fuzz/artifacts/$$t/ \
+	        > $$log 2>&1 || { tail -n 60 $$log; failed="$$failed fuzz_$$t"; }; \
+	done; \
+	for t in $(FUZZ_NAMES); do \
+	    log=$(BUILD)/fuzz/$$t.log; \
+	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log); \
+	    secs=$$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' $$log); \
+	    echo "fuzz_$$t: $${runs:-?} executions in $${secs:-?} s"; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	    echo "make fuzz: crashed:$$failed (inputs in $(BUILD)/fuzz/artifacts/)"; exit 1; fi; \
+	echo "make fuzz: no crash in $(FUZZ_SECONDS) s per target"
+
 # ---- examples and benchmarks ----------------------------------------------
 
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libotad.a
@@ -162,4 +235,4 @@ install: lib
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJ:.o=.d) $(SAN_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)

@@ -281,12 +281,22 @@ static int parse_header(const char *text, size_t len, npy_header *h, const char 
     if (seen != 7)
         return otadI_fail(err, OTAD_EFORMAT, path, "the header has no '%s'",
                           !(seen & 1) ? "descr" : !(seen & 2) ? "fortran_order" : "shape");
-    h->count = 1;
+    /* The sizes other than 0 must multiply within size_t, counted in bytes
+     * of the doubles returned, also when a 0 leaves no entries (NumPy refuses
+     * such shapes too): callers multiply them, the columns view all but the
+     * first. */
+    size_t product = 1;
+    int empty = 0;
     for (size_t k = 0; k < h->ndim; k++) {
-        if (h->shape[k] && h->count > SIZE_MAX / h->itemsize / h->shape[k])
+        if (!h->shape[k]) {
+            empty = 1;
+            continue;
+        }
+        if (product > SIZE_MAX / sizeof(double) / h->shape[k])
             return otadI_fail(err, OTAD_EFORMAT, path, "the shape is too large");
-        h->count *= h->shape[k];
+        product *= h->shape[k];
     }
+    h->count = empty ? 0 : product;
     return OTAD_OK;
 }
 

@@ -141,7 +141,8 @@ static int new_graph(otad_graph **graph, size_t n_vertices, size_t n_edges, cons
         otad_graph_free(&g);
         return otad_error_set(err, OTAD_ENOMEM, "graph: out of memory");
     }
-    memcpy(g->ends, ends, 2 * n_edges * sizeof *ends);
+    if (n_edges) /* ends may be NULL then, which memcpy must not get even for 0 bytes */
+        memcpy(g->ends, ends, 2 * n_edges * sizeof *ends);
     g->dims = dims;
     if (dims)
         memcpy(g->shape, shape, dims * sizeof *shape);

@@ -192,6 +192,11 @@ static void test_errors(void **state)
     assert_string_equal(err.message, "graph: edge 0 joins 1 and 1 (needs two distinct "
                                      "vertices below 2)");
     assert_int_equal(otad_graph_grid2d(&g, 1, 5, &err), OTAD_EINVAL);
+    /* No edges may come as no list (the NULL is never read): not connected. */
+    assert_int_equal(otad_graph_new(&g, 3, 0, NULL, NULL, &err), OTAD_EDOMAIN);
+    assert_string_equal(err.message, "graph: not connected (3 components); a heat kernel "
+                                     "needs one");
+    assert_null(g);
 
     g = grid(3, 2);
     otad_tape *t = new_tape();

@@ -401,6 +401,11 @@ static void test_malformed_files(void **state)
                  "{'descr': '<f8', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,4), }", d,
                  sizeof d);
     expect_failure(p, OTAD_EFORMAT, "more than 8 dimensions");
+    /* Sizes that multiply past SIZE_MAX are refused also beside a 0 (NumPy
+     * refuses them too): a caller multiplies them, as the columns view does. */
+    p = npy_file("huge.npy", 1, "{'descr': '<f8', 'fortran_order': False, "
+                 "'shape': (0, 4294967297, 4294967297), }", d, 0);
+    expect_failure(p, OTAD_EFORMAT, "the shape is too large");
     p = npy_file("long.npy", 1, h, d, sizeof d);
     expect_failure(p, OTAD_EFORMAT, "too long: header says 4 float64 (32 bytes), file has 40");
 }
