@@ -99,7 +99,8 @@ static void check_neighbours(otad_graph *g, size_t n, size_t m, const size_t *en
     memset(expected, 0, (m + 1) * sizeof *expected);
     for (size_t e = 0; e < m; e++) {
         const size_t *list = NULL;
-        size_t count = otad_graph_edge_neighbours(g, e, &list);
+        size_t count = 0;
+        FUZZ_CHECK(otad_graph_edge_neighbours(g, e, &list, &count, NULL) == OTAD_OK);
         FUZZ_CHECK(count == 0 || list);
         size_t i = ends[2 * e], j = ends[2 * e + 1];
         for (size_t k = 0; k < count; k++) {
@@ -123,7 +124,10 @@ static void check_neighbours(otad_graph *g, size_t n, size_t m, const size_t *en
         FUZZ_CHECK(count == want);
     }
     const size_t *list = ends;
-    FUZZ_CHECK(otad_graph_edge_neighbours(g, m, &list) == 0 && list == NULL);
+    size_t count = 7;
+    otad_error err;
+    FUZZ_CHECK(otad_graph_edge_neighbours(g, m, &list, &count, &err) == OTAD_EINVAL &&
+               list == ends && count == 7 && err.message[0]);
     free(at), free(incident), free(fill), free(listed), free(expected);
 }
 
