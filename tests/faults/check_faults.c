@@ -631,10 +631,10 @@ static int make_dir(void **state)
 static int remove_dir(void **state)
 {
     (void)state;
-    /* return addresses: distinct where the library calls the allocator
-     * itself (malloc, new); the tape's and CHOLMOD's have their own few */
-    printf("call sites failed in all: malloc %zu, new %zu\n", fault_sites(FAULT_MALLOC),
-           fault_sites(FAULT_NEW));
+    /* distinct return addresses: where the library (or the tape, through its
+     * allocator hook) calls the allocator; CHOLMOD's are inside SuiteSparse */
+    printf("call sites failed: tape %zu, malloc %zu, new %zu\n", fault_sites(FAULT_TAPE),
+           fault_sites(FAULT_MALLOC), fault_sites(FAULT_NEW));
     unlink(in_dir("a.npy"));
     unlink(in_dir("a.png"));
     return rmdir(dir);
