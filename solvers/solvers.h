@@ -65,7 +65,8 @@ int otad_sinkhorn_solve(otad_tape *tape, otad_kernel k, otad_var a, otad_var b,
  *   cost:     ⟨P, C⟩                       the seeds' W_L (needs a kernel with a cost)
  *   dual:     ε (aᵀ log u + bᵀ log v)      (0·log 0 = 0)
  *   entropic: ⟨P, C⟩ − ε E(P), E(P) = −Σ P log P, computed as
- *             ε (⟨P1, log u⟩ + ⟨Pᵀ1, log v⟩), so any kernel has it */
+ *             ε (⟨P1, log u⟩ + ⟨Pᵀ1, log v⟩), so any kernel has it
+ * s NULL fails the tape with OTAD_EINVAL. */
 otad_var otad_sinkhorn_cost(otad_tape *tape, const otad_sinkhorn *s);
 otad_var otad_sinkhorn_dual(otad_tape *tape, const otad_sinkhorn *s);
 otad_var otad_sinkhorn_entropic(otad_tape *tape, const otad_sinkhorn *s);

@@ -418,6 +418,27 @@ static void test_errors(void **state)
     otad_tape_free(&t);
 }
 
+/* A value asked of no solved problem is refused as solve refuses no result
+ * struct: with a message, not a dereference. */
+static void test_values_of_no_problem(void **state)
+{
+    (void)state;
+    otad_tape *t = new_tape();
+    otad_kernel k = otad_kernel_gibbs(t, otad_const_fill(t, 2, 2, 1), 1);
+    otad_var h = otad_const_fill(t, 2, 1, 0.5);
+    assert_int_equal(otad_sinkhorn_solve(t, k, h, h, NULL, NULL), OTAD_EINVAL);
+    expect_failure(t, OTAD_EINVAL, "sinkhorn: no result struct");
+    assert_false(otad_var_valid(otad_sinkhorn_cost(t, NULL)));
+    expect_failure(t, OTAD_EINVAL, "sinkhorn_cost: no solved problem (s is NULL)");
+    assert_false(otad_var_valid(otad_sinkhorn_dual(t, NULL)));
+    expect_failure(t, OTAD_EINVAL, "sinkhorn_dual: no solved problem (s is NULL)");
+    assert_false(otad_var_valid(otad_sinkhorn_entropic(t, NULL)));
+    expect_failure(t, OTAD_EINVAL, "sinkhorn_entropic: no solved problem (s is NULL)");
+    /* no tape: nothing to record on, nothing dereferenced */
+    assert_false(otad_var_valid(otad_sinkhorn_cost(NULL, NULL)));
+    otad_tape_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_small_eps_needs_the_log_domain),
         cmocka_unit_test(test_grid_log_domain_agrees),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_values_of_no_problem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
