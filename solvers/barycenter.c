@@ -3,6 +3,7 @@
  * so each iteration is one kernel apply on R·F columns.  Column f·R + r
  * belongs to input r of barycenter f. */
 
+#include "../ad/args.h"
 #include "solvers_internal.h"
 
 void otad_barycenter_opts_init(otad_barycenter_opts *opts)
@@ -18,7 +19,7 @@ void otad_barycenter_opts_init(otad_barycenter_opts *opts)
 static const otad_var no_var;
 
 static int check_inputs(otad_tape *t, otad_kernel_info k, otad_var inputs, otad_var weights,
-                        int log_domain)
+                        int log_domain, otad_grad_mode mode)
 {
     otad_value a = otad_value_of(t, inputs), w = otad_value_of(t, weights);
     if (otad_tape_status(t) != OTAD_OK)
@@ -34,6 +35,13 @@ static int check_inputs(otad_tape *t, otad_kernel_info k, otad_var inputs, otad_
             return otad_tape_fail(t, OTAD_EDOMAIN, "barycenter: input %zu has entry %g at row "
                                   "%zu, must be %s", i / a.rows, a.data[i], i % a.rows,
                                   log_domain ? "positive in the log domain" : "non-negative");
+    /* Off the simplex's plane each iteration rescales b: there is no fixed
+     * point, and the adjoint solve would return the gradient of none. */
+    otad_error err;
+    if (mode == OTAD_IMPLICIT &&
+        otadV_sums_to_one(&err, "barycenter", "weights", w.data, w.rows, w.cols) != OTAD_OK)
+        return otad_tape_fail(t, OTAD_EDOMAIN, "%s (OTAD_IMPLICIT differentiates the fixed "
+                              "point, which exists only then)", err.message);
     return OTAD_OK;
 }
 
@@ -101,7 +109,7 @@ otad_var otad_barycenter(otad_tape *t, otad_kernel k, otad_var inputs, otad_var 
                        o.adjoint_tolerance);
         return no_var;
     }
-    if (check_inputs(t, info, inputs, weights, o.log_domain) != OTAD_OK)
+    if (check_inputs(t, info, inputs, weights, o.log_domain, o.mode) != OTAD_OK)
         return no_var;
     size_t r = otad_value_of(t, inputs).cols, f = otad_value_of(t, weights).cols;
     /* the backward of CHECKPOINT and IMPLICIT runs the iterations again */

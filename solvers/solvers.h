@@ -96,7 +96,8 @@ typedef struct otad_barycenter_opts {
     int log_domain;       /* as for Sinkhorn; needs positive inputs */
     otad_grad_mode mode;  /* UNROLL (default), CHECKPOINT or IMPLICIT, as for Sinkhorn;
                              IMPLICIT needs weight columns that sum to 1 (then the
-                             iteration has a fixed point) */
+                             iteration has a fixed point): a column summing elsewhere,
+                             by more than 1e-8, is OTAD_EDOMAIN (a softmax's pass) */
     double adjoint_tolerance; /* IMPLICIT, as for Sinkhorn; default 1e-10 */
 } otad_barycenter_opts;
 
