@@ -1,6 +1,7 @@
 /* Argument checks shared by the entry points of every layer (args.h). */
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 
 #include "args.h"
 
@@ -100,6 +101,12 @@ int otadV_positive(otad_error *err, const char *who, const char *field, double v
         return OTAD_OK;
     return otad_error_set(err, OTAD_EINVAL, "%s: %s is %g, must be finite and > 0", who, field,
                           value);
+}
+
+const char *otadV_field(char *buf, size_t cap, const char *prefix, const char *name)
+{
+    snprintf(buf, cap, "%s%s", prefix ? prefix : "", name);
+    return buf;
 }
 
 int otadV_on_tape(otad_tape *tape, int rc, const otad_error *err)

@@ -49,6 +49,10 @@ int otadV_enum(otad_error *err, const char *who, const char *field, int value, i
 int otadV_nonnegative(otad_error *err, const char *who, const char *field, double value);
 int otadV_positive(otad_error *err, const char *who, const char *field, double value);
 
+/* prefix followed by name in buf (cap bytes): a field as the caller sees it,
+ * "sinkhorn.iterations" for the options a model holds. */
+const char *otadV_field(char *buf, size_t cap, const char *prefix, const char *name);
+
 /* err's message as the tape's failure when rc is not OTAD_OK; returns the
  * tape's status (an earlier failure stays). */
 int otadV_on_tape(otad_tape *tape, int rc, const otad_error *err);

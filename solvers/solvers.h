@@ -15,16 +15,18 @@ extern "C" {
 
 /* ---- Sinkhorn ------------------------------------------------------------ */
 
+/* Options; a field out of its range (given with each) fails the tape with
+ * OTAD_EINVAL, the message naming the field and its range. */
 typedef struct otad_sinkhorn_opts {
-    int iterations;        /* L: (u, v) updates; default 100 */
+    int iterations;        /* L: (u, v) updates, ≥ 1; default 100 */
     double tolerance;      /* stop early once the marginal error max_col ‖u⊙Kv − a‖₁ is at
-                              most this, measured every check_every updates; default 0:
-                              exactly L updates */
-    int check_every;       /* default 10 */
+                              most this, measured every check_every updates; finite, ≥ 0;
+                              default 0: exactly L updates */
+    int check_every;       /* ≥ 1; default 10 */
     int log_domain;        /* 0 (default): scalings u, v; 1: their logs, for ε so small that
                               K v underflows (needs positive histograms) */
     double mass_tolerance; /* |Σa − Σb| ≤ this·max(Σa, Σb) per column, else OTAD_EDOMAIN;
-                              default 1e-3; 0 turns the check off */
+                              finite, ≥ 0; default 1e-3; 0 turns the check off */
     otad_grad_mode mode;   /* how the iterations are differentiated (ad/ad.h):
                               UNROLL (default): the seeds' W_L, exact for the L iterations
                                 taken, tape memory growing with L;
@@ -36,7 +38,7 @@ typedef struct otad_sinkhorn_opts {
                                 ∇_b = ε log v, ∇_C = P), no backward through the iterations;
                                 only otad_sinkhorn_dual is available */
     double adjoint_tolerance; /* IMPLICIT: the adjoint solve stops at this relative residual
-                                 (otad_loop_opts); default 1e-10 */
+                                 (otad_loop_opts); finite, ≥ 0; default 1e-10 */
 } otad_sinkhorn_opts;
 
 void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts);
@@ -91,14 +93,15 @@ otad_var otad_sinkhorn_divergence(otad_tape *tape, otad_kernel k_ab, otad_kernel
 
 /* ---- barycenters --------------------------------------------------------- */
 
+/* Options, refused as Sinkhorn's are when out of range. */
 typedef struct otad_barycenter_opts {
-    int iterations;       /* L; default 50 */
-    int log_domain;       /* as for Sinkhorn; needs positive inputs */
+    int iterations;       /* L, ≥ 1; default 50 */
+    int log_domain;       /* 0 or 1, as for Sinkhorn; 1 needs positive inputs */
     otad_grad_mode mode;  /* UNROLL (default), CHECKPOINT or IMPLICIT, as for Sinkhorn;
                              IMPLICIT needs weight columns that sum to 1 (then the
                              iteration has a fixed point): a column summing elsewhere,
                              by more than 1e-8, is OTAD_EDOMAIN (a softmax's pass) */
-    double adjoint_tolerance; /* IMPLICIT, as for Sinkhorn; default 1e-10 */
+    double adjoint_tolerance; /* IMPLICIT, as for Sinkhorn (finite, ≥ 0); default 1e-10 */
 } otad_barycenter_opts;
 
 void otad_barycenter_opts_init(otad_barycenter_opts *opts);
@@ -116,7 +119,8 @@ otad_var otad_barycenter(otad_tape *tape, otad_kernel k, otad_var inputs, otad_v
 
 typedef struct otad_emd_opts {
     double mass_tolerance; /* |Σa − Σb| ≤ this·max(Σa, Σb), else OTAD_EDOMAIN; b is then
-                              scaled to a's mass; default 1e-9 */
+                              scaled to a's mass; finite, ≥ 0 (else OTAD_EINVAL); default
+                              1e-9 */
 } otad_emd_opts;
 
 void otad_emd_opts_init(otad_emd_opts *opts);

@@ -330,6 +330,33 @@ static void test_implicit_needs_weights_summing_to_one(void **state)
     otad_tape_free(&t);
 }
 
+/* Each option out of its range is refused by name, with the range. */
+static void test_options_out_of_range(void **state)
+{
+    (void)state;
+    otad_tape *t = new_tape();
+    const size_t shape[1] = {5};
+    for (int k = 0; k < 5; k++) {
+        otad_barycenter_opts o;
+        otad_barycenter_opts_init(&o);
+        const char *words = NULL;
+        switch (k) {
+        case 0: o.iterations = 0, words = "barycenter: iterations is 0, must be at least 1"; break;
+        case 1: o.log_domain = -1, words = "barycenter: log_domain is -1, must be 0 or 1"; break;
+        case 2: o.mode = OTAD_ENVELOPE, words = "barycenter: mode is 3, must be OTAD_UNROLL, "
+                                                "OTAD_CHECKPOINT or OTAD_IMPLICIT"; break;
+        case 3: o.mode = (otad_grad_mode)-4, words = "barycenter: mode is -4"; break;
+        case 4: o.adjoint_tolerance = INFINITY, words = "barycenter: adjoint_tolerance is inf, "
+                                                        "must be finite and ≥ 0"; break;
+        }
+        otad_kernel k2 = otad_kernel_grid(t, 1, shape, 0.1);
+        assert_false(otad_var_valid(otad_barycenter(t, k2, otad_const_fill(t, 5, 2, 0.2),
+                                                    otad_const_fill(t, 2, 1, 0.5), &o)));
+        assert_tape_failed(t, OTAD_EINVAL, words);
+    }
+    otad_tape_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_gradient_modes_agree),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_implicit_needs_weights_summing_to_one),
+        cmocka_unit_test(test_options_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
