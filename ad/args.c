@@ -21,18 +21,26 @@ int otadV_size(otad_error *err, const char *who, const char *what, size_t rows, 
     return OTAD_OK;
 }
 
+/* "what[k]" for a vector, "what entry (i,j)" for a matrix. */
+static const char *entry_name(char *buf, size_t cap, const char *what, size_t k, size_t rows,
+                              size_t cols)
+{
+    if (cols == 1)
+        snprintf(buf, cap, "%s[%zu]", what, k);
+    else
+        snprintf(buf, cap, "%s entry (%zu,%zu)", what, k % rows, k / rows);
+    return buf;
+}
+
 int otadV_finite(otad_error *err, const char *who, const char *what, const double *x,
                  size_t rows, size_t cols)
 {
     int rc = otadV_not_null(err, who, what, x);
     for (size_t k = 0; rc == OTAD_OK && k < rows * cols; k++) {
-        if (isfinite(x[k]))
-            continue;
-        if (cols == 1)
-            return otad_error_set(err, OTAD_EDOMAIN, "%s: %s[%zu] is %g, must be finite", who,
-                                  what, k, x[k]);
-        return otad_error_set(err, OTAD_EDOMAIN, "%s: %s entry (%zu,%zu) is %g, must be finite",
-                              who, what, k % rows, k / rows, x[k]);
+        char name[128];
+        if (!isfinite(x[k]))
+            return otad_error_set(err, OTAD_EDOMAIN, "%s: %s is %g, must be finite", who,
+                                  entry_name(name, sizeof name, what, k, rows, cols), x[k]);
     }
     return rc;
 }
@@ -56,11 +64,13 @@ int otadV_simplex(otad_error *err, const char *who, const char *what, const doub
                   size_t rows, size_t cols)
 {
     int rc = otadV_finite(err, who, what, w, rows, cols);
-    for (size_t k = 0; rc == OTAD_OK && k < rows * cols; k++)
+    for (size_t k = 0; rc == OTAD_OK && k < rows * cols; k++) {
+        char name[128];
         if (w[k] < 0)
-            return otad_error_set(err, OTAD_EDOMAIN, "%s: %s entry (%zu,%zu) is %g, must be ≥ 0 "
-                                  "(each column on the simplex)", who, what, k % rows, k / rows,
-                                  w[k]);
+            return otad_error_set(err, OTAD_EDOMAIN, "%s: %s is %g, must be ≥ 0 (each column "
+                                  "on the simplex)", who,
+                                  entry_name(name, sizeof name, what, k, rows, cols), w[k]);
+    }
     return rc == OTAD_OK ? otadV_sums_to_one(err, who, what, w, rows, cols) : rc;
 }
 
