@@ -139,7 +139,9 @@ otad_kernel otad_kernel_gibbs_points(otad_tape *tape, otad_var x, otad_var y, do
  * shape[a] points along axis a at i/(shape[a] − 1): K = exp(−‖x − y‖²/ε),
  * applied axis by axis.  A value on the grid is a column of ∏ shape[a]
  * entries, axis 0 fastest (a row-major image of width shape[0]).  No
- * parameters. */
+ * parameters.  Refused with a message naming the argument: a NULL shape or
+ * d outside 1..3 (OTAD_EINVAL), an axis outside 2..65536 points or more
+ * than 2^31 in all (OTAD_EINVAL), ε not positive and finite (OTAD_EDOMAIN). */
 otad_kernel otad_kernel_grid(otad_tape *tape, size_t dims, const size_t *shape, double eps);
 
 /* ---- graphs and the heat kernel ---------------------------------------- */
