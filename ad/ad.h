@@ -86,16 +86,18 @@ typedef struct otad_allocator {
 typedef struct otad_tape otad_tape;
 
 typedef struct otad_tape_opts {
-    size_t chunk_bytes;              /* arena chunk size; default 1 MiB */
-    const otad_allocator *allocator; /* NULL: malloc/free; copied, must outlive the tape */
+    size_t chunk_bytes;              /* arena chunk size, ≥ 1; default 1 MiB */
+    const otad_allocator *allocator; /* NULL: malloc/free; else with both functions;
+                                        copied, must outlive the tape */
     int check_finite;                /* 1 (default): every op output, and every node's
                                         gradient once complete, must be finite, else
-                                        OTAD_ERANGE */
+                                        OTAD_ERANGE; 0: no check */
 } otad_tape_opts;
 
 void otad_tape_opts_init(otad_tape_opts *opts);
 
-/* Create a tape (opts NULL: defaults).  *tape is NULL on failure. */
+/* Create a tape (opts NULL: defaults).  *tape is NULL on failure: OTAD_EINVAL
+ * for options out of their range (above), OTAD_ENOMEM. */
 int otad_tape_new(otad_tape **tape, const otad_tape_opts *opts);
 
 /* Release every op's resources and all memory; sets *tape to NULL. */

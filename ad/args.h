@@ -49,6 +49,10 @@ int otadV_enum(otad_error *err, const char *who, const char *field, int value, i
 int otadV_nonnegative(otad_error *err, const char *who, const char *field, double value);
 int otadV_positive(otad_error *err, const char *who, const char *field, double value);
 
+/* Tape options otad_tape_new accepts: chunk_bytes ≥ 1, an allocator with
+ * both functions, check_finite 0 or 1 (tape.c). */
+int otadV_tape_opts(otad_error *err, const char *who, const otad_tape_opts *opts);
+
 /* prefix followed by name in buf (cap bytes): a field as the caller sees it,
  * "sinkhorn.iterations" for the options a model holds. */
 const char *otadV_field(char *buf, size_t cap, const char *prefix, const char *name);

@@ -181,15 +181,19 @@ typedef int (*otad_lbfgs_progress_fn)(const otad_lbfgs_progress *progress, void 
  * as instance (stdout when NULL). */
 int otad_lbfgs_print_progress(const otad_lbfgs_progress *progress, void *file);
 
+/* Parameters, with the ranges libLBFGS documents (lbfgs.h); one outside its
+ * range stops otad_lbfgs before it starts, OTAD_EINVAL with a message naming
+ * it and its range. */
 typedef struct otad_lbfgs_params {
-    int max_iterations;          /* default 100; 0: no limit */
-    int memory;                  /* corrections kept; default 10 */
-    double gradient_tolerance;   /* stop once ‖g‖ ≤ this·max(1, ‖θ‖); default 1e-8 */
+    int max_iterations;          /* ≥ 0; default 100; 0: no limit */
+    int memory;                  /* corrections kept, 1 to 1000; default 10 */
+    double gradient_tolerance;   /* stop once ‖g‖ ≤ this·max(1, ‖θ‖); finite, ≥ 0;
+                                    default 1e-8 */
     int past;                    /* with relative_decrease: compare the loss with the one
-                                    `past` iterations before; default 0 (off) */
+                                    `past` iterations before; ≥ 0; default 0 (off) */
     double relative_decrease;    /* stop once the loss fell by less than this (relative)
-                                    over `past` iterations; default 1e-10 */
-    int max_linesearch;          /* evaluations per line search; default 40 */
+                                    over `past` iterations; finite, ≥ 0; default 1e-10 */
+    int max_linesearch;          /* evaluations per line search, ≥ 1; default 40 */
     otad_lbfgs_progress_fn progress; /* default NULL */
     void *progress_instance;
     const otad_tape_opts *tape_opts; /* of the driver's tape; NULL: defaults */
@@ -217,7 +221,9 @@ typedef struct otad_lbfgs_result {
  * non-finite value: OTAD_ERANGE, OTAD_EDOMAIN, OTAD_ENOTPOSDEF) counts as +∞,
  * so that the line search shortens the step; any other failure stops the
  * minimisation with that error.  On success theta holds the best point seen;
- * on failure it is unchanged. */
+ * on failure it is unchanged.  build and theta must not be NULL, n is 1 to
+ * 2^30, theta finite (else OTAD_EDOMAIN), params as above (NULL: defaults);
+ * result NULL is OTAD_EINVAL without a message. */
 int otad_lbfgs(otad_build_fn build, void *instance, size_t n, double *theta,
                const otad_lbfgs_params *params, otad_lbfgs_result *result);
 
