@@ -86,16 +86,18 @@ typedef struct otad_allocator {
 typedef struct otad_tape otad_tape;
 
 typedef struct otad_tape_opts {
-    size_t chunk_bytes;              /* arena chunk size; default 1 MiB */
-    const otad_allocator *allocator; /* NULL: malloc/free; copied, must outlive the tape */
+    size_t chunk_bytes;              /* arena chunk size, ≥ 1; default 1 MiB */
+    const otad_allocator *allocator; /* NULL: malloc/free; else with both functions;
+                                        copied, must outlive the tape */
     int check_finite;                /* 1 (default): every op output, and every node's
                                         gradient once complete, must be finite, else
-                                        OTAD_ERANGE */
+                                        OTAD_ERANGE; 0: no check */
 } otad_tape_opts;
 
 void otad_tape_opts_init(otad_tape_opts *opts);
 
-/* Create a tape (opts NULL: defaults).  *tape is NULL on failure. */
+/* Create a tape (opts NULL: defaults).  *tape is NULL on failure: OTAD_EINVAL
+ * for options out of their range (above), OTAD_ENOMEM. */
 int otad_tape_new(otad_tape **tape, const otad_tape_opts *opts);
 
 /* Release every op's resources and all memory; sets *tape to NULL. */
@@ -313,20 +315,23 @@ typedef int (*otad_step_fn)(otad_tape *tape, const otad_var *state, const otad_v
 typedef double (*otad_residual_fn)(otad_tape *tape, const otad_var *state, const otad_var *params,
                                    void *instance);
 
+/* Options; a field out of its range (given with each) fails the tape with
+ * OTAD_EINVAL, the message naming the field and its range. */
 typedef struct otad_loop_opts {
-    otad_grad_mode mode;      /* default OTAD_UNROLL */
-    int iterations;           /* at most this many steps; default 100 */
+    otad_grad_mode mode;      /* UNROLL (default), CHECKPOINT or IMPLICIT */
+    int iterations;           /* at most this many steps, ≥ 1; default 100 */
     double tolerance;         /* > 0: stop once the residual is at most this, measured
-                                 every check_every steps; default 0 (all iterations) */
-    int check_every;          /* default 10 */
+                                 every check_every steps; finite, ≥ 0; default 0 (all
+                                 iterations) */
+    int check_every;          /* ≥ 1; default 10 */
     otad_residual_fn residual;/* NULL: the largest change of a state entry in one step
                                  over the largest entry */
-    int checkpoint_every;     /* CHECKPOINT: k; 0 (default): ⌈√iterations⌉ */
+    int checkpoint_every;     /* CHECKPOINT: k ≥ 1; 0 (default): ⌈√iterations⌉ */
     double adjoint_tolerance; /* IMPLICIT: stop the adjoint solve once its residual
                                  ‖x̄ − (I − Jᵀ)ξ‖ is at most this times ‖x̄‖ (2-norms);
-                                 default 1e-10 */
+                                 finite, ≥ 0; default 1e-10 */
     int adjoint_iterations;   /* IMPLICIT: at most this many products Jᵀw (sweeps through
-                                 one step) in the adjoint solve; default 10000 */
+                                 one step) in the adjoint solve, ≥ 1; default 10000 */
 } otad_loop_opts;
 
 void otad_loop_opts_init(otad_loop_opts *opts);

@@ -1,5 +1,6 @@
 /* Internal to ad/.  Public symbols are otad_*; those shared between files of
- * the library but not public are otadA_* (arena) and otadT_* (tape).
+ * the library but not public are otadA_* (arena), otadT_* (tape) and otadV_*
+ * (argument checks, args.h, which every layer uses).
  *
  * A chunked bump allocator: the tape's memory.  Chunks are kept across
  * rewinds and resets, so replaying the same allocations after a reset touches

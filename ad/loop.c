@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "args.h"
 #include "tape_internal.h"
 
 void otad_loop_opts_init(otad_loop_opts *opts)
@@ -604,20 +605,48 @@ static const otad_op op_loop_part = {.name = "loop_state", .arity = 1,
 
 /* ---- entry -------------------------------------------------------------- */
 
+static int check_options(const otad_loop_opts *o, otad_error *err)
+{
+    int rc = otadV_enum(err, "loop", "mode", (int)o->mode, OTAD_UNROLL, OTAD_IMPLICIT,
+                        "OTAD_UNROLL, OTAD_CHECKPOINT or OTAD_IMPLICIT");
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, "loop", "iterations", o->iterations, 1, INT_MAX);
+    if (rc == OTAD_OK)
+        rc = otadV_nonnegative(err, "loop", "tolerance", o->tolerance);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, "loop", "check_every", o->check_every, 1, INT_MAX);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, "loop", "checkpoint_every", o->checkpoint_every, 0, INT_MAX);
+    if (rc == OTAD_OK)
+        rc = otadV_nonnegative(err, "loop", "adjoint_tolerance", o->adjoint_tolerance);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, "loop", "adjoint_iterations", o->adjoint_iterations, 1,
+                             INT_MAX);
+    return rc;
+}
+
 static int check_loop(otad_tape *t, otad_step_fn step, size_t n_state, const otad_var *init,
                       size_t n_params, const otad_var *params, const otad_loop_opts *o,
                       otad_var *final)
 {
-    if (!step || !init || !final || n_state == 0 || n_state > OTAD_LOOP_MAX_STATE ||
-        n_params > OTAD_LOOP_MAX_PARAMS || (n_params && !params))
-        return otad_tape_fail(t, OTAD_EINVAL, "loop: needs a step, 1 to %d states and at most "
-                              "%d params", OTAD_LOOP_MAX_STATE, OTAD_LOOP_MAX_PARAMS);
-    if (o->iterations < 1 || o->check_every < 1 || o->checkpoint_every < 0 ||
-        !(o->tolerance >= 0) || o->adjoint_iterations < 1 || !(o->adjoint_tolerance >= 0) ||
-        o->mode < OTAD_UNROLL || o->mode > OTAD_IMPLICIT)
-        return otad_tape_fail(t, OTAD_EINVAL, "loop: bad options (iterations %d, check_every "
-                              "%d, tolerance %g, mode %d)", o->iterations, o->check_every,
-                              o->tolerance, (int)o->mode);
+    otad_error err;
+    int rc = step ? OTAD_OK : otad_error_set(&err, OTAD_EINVAL, "loop: step is NULL");
+    if (rc == OTAD_OK && (n_state == 0 || n_state > OTAD_LOOP_MAX_STATE))
+        rc = otad_error_set(&err, OTAD_EINVAL, "loop: n_state is %zu, must be 1 to %d", n_state,
+                            OTAD_LOOP_MAX_STATE);
+    if (rc == OTAD_OK && n_params > OTAD_LOOP_MAX_PARAMS)
+        rc = otad_error_set(&err, OTAD_EINVAL, "loop: n_params is %zu, must be 0 to %d",
+                            n_params, OTAD_LOOP_MAX_PARAMS);
+    if (rc == OTAD_OK)
+        rc = otadV_not_null(&err, "loop", "init", init);
+    if (rc == OTAD_OK && n_params)
+        rc = otadV_not_null(&err, "loop", "params", params);
+    if (rc == OTAD_OK)
+        rc = otadV_not_null(&err, "loop", "final", final);
+    if (rc == OTAD_OK)
+        rc = check_options(o, &err);
+    if (rc != OTAD_OK)
+        return otadV_on_tape(t, rc, &err);
     for (size_t i = 0; i < n_state + n_params; i++)
         if (!otadT_node(t, i < n_state ? init[i] : params[i - n_state]))
             return otad_tape_fail(t, OTAD_EINVAL, "loop: %s %zu is not a node of this tape",

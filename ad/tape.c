@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "args.h"
 #include "tape_internal.h"
 
 void otad_tape_opts_init(otad_tape_opts *opts)
@@ -9,6 +10,16 @@ void otad_tape_opts_init(otad_tape_opts *opts)
     opts->chunk_bytes = (size_t)1 << 20;
     opts->allocator = NULL;
     opts->check_finite = 1;
+}
+
+int otadV_tape_opts(otad_error *err, const char *who, const otad_tape_opts *o)
+{
+    if (o->chunk_bytes == 0)
+        return otad_error_set(err, OTAD_EINVAL, "%s: chunk_bytes is 0, must be at least 1", who);
+    if (o->allocator && (!o->allocator->alloc || !o->allocator->free))
+        return otad_error_set(err, OTAD_EINVAL, "%s: the allocator needs both alloc and free",
+                              who);
+    return otadV_int_range(err, who, "check_finite", o->check_finite, 0, 1);
 }
 
 int otad_tape_new(otad_tape **tape, const otad_tape_opts *opts)
@@ -21,8 +32,7 @@ int otad_tape_new(otad_tape **tape, const otad_tape_opts *opts)
         otad_tape_opts_init(&defaults);
         opts = &defaults;
     }
-    if (opts->chunk_bytes == 0 ||
-        (opts->allocator && (!opts->allocator->alloc || !opts->allocator->free)))
+    if (otadV_tape_opts(NULL, "tape", opts) != OTAD_OK)
         return OTAD_EINVAL;
     arena mem;
     otadA_init(&mem, opts->allocator, opts->chunk_bytes);

@@ -64,9 +64,14 @@ static int check_database(const otad_barycoords *p, otad_error *err)
     if (p->n_histograms < 2)
         return otad_error_set(err, OTAD_EINVAL, "barycoords: the database has %zu histogram; "
                               "barycentric coordinates need at least 2", p->n_histograms);
+    int rc = otadV_size(err, "barycoords", "the database", n, p->n_histograms);
+    if (rc == OTAD_OK)
+        rc = otadS_check_barycenter_opts(&p->barycenter, "barycoords", "barycenter.", err);
+    if (rc != OTAD_OK)
+        return rc;
     double first = 0, mass = 0;
     for (size_t j = 0; j < p->n_histograms; j++) {
-        int rc = column_mass(p->database, n, j, "database histogram", &mass, err);
+        rc = column_mass(p->database, n, j, "database histogram", &mass, err);
         if (rc != OTAD_OK)
             return rc;
         if (j == 0)
@@ -86,8 +91,15 @@ int otad_barycoords_check(const otad_barycoords *p, otad_error *err)
         return rc;
     if (!p->targets || p->n_targets == 0)
         return otad_error_set(err, OTAD_EINVAL, "barycoords: no target given");
-    if ((unsigned)p->loss > OTAD_LOSS_SINKHORN)
-        return otad_error_set(err, OTAD_EINVAL, "barycoords: unknown loss %d", (int)p->loss);
+    rc = otadV_size(err, "barycoords", "the targets", p->size, p->n_targets);
+    if (rc == OTAD_OK)
+        rc = otadV_enum(err, "barycoords", "loss", (int)p->loss, OTAD_LOSS_L2,
+                        OTAD_LOSS_SINKHORN, "OTAD_LOSS_L2, OTAD_LOSS_KL, OTAD_LOSS_L1 or "
+                        "OTAD_LOSS_SINKHORN");
+    if (rc == OTAD_OK)
+        rc = otadS_check_sinkhorn_opts(&p->sinkhorn, "barycoords", "sinkhorn.", err);
+    if (rc != OTAD_OK)
+        return rc;
     double mass;
     for (size_t j = 0; j < p->n_targets; j++) {
         rc = column_mass(p->targets, p->size, j, "target", &mass, err);
@@ -137,22 +149,14 @@ static int start_point(const otad_barycoords *p, const double *start, double *th
                        otad_error *err)
 {
     size_t s = p->n_histograms;
-    for (size_t j = 0; j < p->n_targets; j++) {
-        double sum = 0;
-        for (size_t i = 0; start && i < s; i++) {
-            double w = start[i + j * s];
-            if (!(w > 0) || !isfinite(w))
-                return otad_error_set(err, OTAD_EDOMAIN, "barycoords: start weight %zu of "
-                                      "target %zu is %g, must be positive", i, j, w);
-            sum += w;
-        }
-        if (start && fabs(sum - 1) > 1e-8)
-            return otad_error_set(err, OTAD_EDOMAIN, "barycoords: start weights of target %zu "
-                                  "sum to %.12g, not 1", j, sum);
-        for (size_t i = 0; i < s; i++)
-            theta[i + j * s] = start ? log(start[i + j * s]) : 0.0;
-    }
-    return OTAD_OK;
+    int rc = start ? otadV_simplex(err, "barycoords", "start", start, s, p->n_targets) : OTAD_OK;
+    for (size_t k = 0; start && rc == OTAD_OK && k < s * p->n_targets; k++)
+        if (!(start[k] > 0)) /* θ = log λ */
+            rc = otad_error_set(err, OTAD_EDOMAIN, "barycoords: start weight %zu of target %zu "
+                                "is %g, must be positive", k % s, k / s, start[k]);
+    for (size_t k = 0; rc == OTAD_OK && k < s * p->n_targets; k++)
+        theta[k] = start ? log(start[k]) : 0.0;
+    return rc;
 }
 
 /* λ and the per-target losses at θ, on a tape of their own. */
@@ -223,10 +227,24 @@ void otad_barycoords_result_free(otad_barycoords_result *r)
 int otad_barycoords_project(const otad_barycoords *p, const double *weights, size_t n_cols,
                             double *out, otad_error *err)
 {
-    if (!p || !weights || !out || n_cols == 0)
-        return otad_error_set(err, OTAD_EINVAL, "barycoords: project needs a problem, weights "
-                              "and an output");
-    int rc = check_database(p, err);
+    static const char who[] = "barycoords_project";
+    int rc = otadV_not_null(err, who, "problem", p);
+    if (rc == OTAD_OK)
+        rc = otadV_not_null(err, who, "weights", weights);
+    if (rc == OTAD_OK)
+        rc = otadV_not_null(err, who, "out", out);
+    if (rc == OTAD_OK && n_cols == 0)
+        rc = otad_error_set(err, OTAD_EINVAL, "%s: n_cols is 0, must be at least 1", who);
+    if (rc == OTAD_OK)
+        rc = check_database(p, err);
+    if (rc == OTAD_OK)
+        rc = otadV_size(err, who, "the output", p->size, n_cols);
+    if (rc == OTAD_OK)
+        rc = otadV_size(err, who, "weights", p->n_histograms, n_cols);
+    /* checked here, where the message can name project's argument, not in
+     * the ops that would meet the weights later */
+    if (rc == OTAD_OK)
+        rc = otadV_simplex(err, who, "weights", weights, p->n_histograms, n_cols);
     if (rc != OTAD_OK)
         return rc;
     otad_tape *t;

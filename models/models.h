@@ -94,7 +94,7 @@ typedef struct otad_barycoords_result {
 } otad_barycoords_result;
 
 /* Minimise from λ = uniform (θ = 0), or from the S×T weights in start when
- * not NULL (positive, each column on the simplex).  params NULL: the driver's
+ * not NULL (positive, each column on the simplex as for project).  params NULL: the driver's
  * defaults.  Returns OTAD_OK, or the error that stopped it (message in err,
  * and in result->lbfgs.message when L-BFGS stopped it).  Free the result with
  * otad_barycoords_result_free, whatever the return. */
@@ -104,9 +104,12 @@ int otad_barycoords_fit(const otad_barycoords *problem, const double *start,
 
 void otad_barycoords_result_free(otad_barycoords_result *result);
 
-/* P_L(λ) for the n_cols weight columns of weights (S×n_cols, on the simplex)
- * into out (N×n_cols): the barycenters the model fits targets with.  Needs
- * the support and the database only (the targets may be unset). */
+/* P_L(λ) for the n_cols ≥ 1 weight columns of weights (S×n_cols) into out
+ * (N×n_cols): the barycenters the model fits targets with.  Needs the
+ * support and the database only (the targets may be unset).  Each weight
+ * column must be on the simplex: entries finite and ≥ 0, summing to 1 (to
+ * 1e-8), else OTAD_EDOMAIN naming the entry or the column and its sum.  out
+ * is written only on success. */
 int otad_barycoords_project(const otad_barycoords *problem, const double *weights,
                             size_t n_cols, double *out, otad_error *err);
 

@@ -2,6 +2,8 @@
 #ifndef OTAD_MODELS_INTERNAL_H
 #define OTAD_MODELS_INTERNAL_H
 
+#include "../ad/args.h"
+#include "../solvers/solvers_internal.h"
 #include "models.h"
 
 /* Loss (1×B) between the columns of p and q by name; k is the support's

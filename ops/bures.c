@@ -31,10 +31,16 @@ typedef struct eigen {
     double *values;  /* d, ascending */
 } eigen;
 
-/* What the forward keeps for the gradients. */
+/* What the forward keeps for the gradients.  The matrices are factorised
+ * scaled by powers of two, 2^-shift1 S1 and 2^-shift2 S2, whose largest
+ * entries are near 1: S1^½ S2 S1^½ and the powers of the eigenvalues then
+ * stay in range for any representable covariances (1e308·I squares to
+ * infinity, 1e-300·I to zero).  The shifts are even, so that the square
+ * roots undo them exactly. */
 typedef struct bures_factors {
-    eigen s1;      /* of sym(S1) */
-    eigen product; /* of S1^½ S2 S1^½ */
+    eigen s1;      /* of sym(S1)·2^-shift1 */
+    eigen product; /* of the product of the scaled matrices */
+    int shift1, shift2;
 } bures_factors;
 
 /* Workspace of one factorisation, carved from one block. */
@@ -64,19 +70,28 @@ static size_t factors_bytes(size_t d) { return (2 * d * d + 2 * d) * sizeof(doub
 static bures_factors factors_in(void *block, size_t d)
 {
     double *p = block;
-    return (bures_factors){{p, p + d * d}, {p + d * d + d, p + 2 * d * d + d}};
+    return (bures_factors){{p, p + d * d}, {p + d * d + d, p + 2 * d * d + d}, 0, 0};
 }
 
-/* out = (s + sᵀ)/2, failing on a non-finite entry. */
-static int symmetrise(size_t d, const double *s, const char *name, double *out, otad_error *err)
+/* out = (s + sᵀ)/2 · 2^-shift, shift the even power of two that brings the
+ * largest entry to [1/4, 1); failing on a non-finite entry. */
+static int symmetrise(size_t d, const double *s, const char *name, double *out, int *shift,
+                      otad_error *err)
 {
+    double largest = 0;
+    for (size_t k = 0; k < d * d; k++) {
+        if (!isfinite(s[k]))
+            return otad_error_set(err, OTAD_EDOMAIN, "%s(%zu,%zu) is %g", name, k % d, k / d,
+                                  s[k]);
+        largest = fmax(largest, fabs(s[k]));
+    }
+    int e = 0;
+    frexp(largest, &e);
+    *shift = e + (e & 1);
+    /* scaled before the sum, which may overflow */
     for (size_t j = 0; j < d; j++)
-        for (size_t i = 0; i < d; i++) {
-            if (!isfinite(s[i + j * d]))
-                return otad_error_set(err, OTAD_EDOMAIN, "%s(%zu,%zu) is %g", name, i, j,
-                                      s[i + j * d]);
-            out[i + j * d] = 0.5 * (s[i + j * d] + s[j + i * d]);
-        }
+        for (size_t i = 0; i < d; i++)
+            out[i + j * d] = 0.5 * (ldexp(s[i + j * d], -*shift) + ldexp(s[j + i * d], -*shift));
     return OTAD_OK;
 }
 
@@ -95,12 +110,13 @@ static int eigen_decompose(size_t d, double *a, double *values, const bures_work
 /* Numerically positive definite: the smallest eigenvalue above d·2⁻⁵² times
  * the largest, so that the inverse square roots the gradient uses carry
  * some digits. */
-static int check_positive_definite(size_t d, const double *values, const char *name,
+static int check_positive_definite(size_t d, const double *values, int shift, const char *name,
                                    otad_error *err)
 {
     if (!(values[0] > (double)d * DBL_EPSILON * values[d - 1]) || !(values[d - 1] > 0))
         return otad_error_set(err, OTAD_ENOTPOSDEF, "%s is not positive definite: eigenvalues "
-                              "from %g to %g", name, values[0], values[d - 1]);
+                              "from %g to %g", name, ldexp(values[0], shift),
+                              ldexp(values[d - 1], shift));
     return OTAD_OK;
 }
 
@@ -116,18 +132,19 @@ static void scaled_product(size_t d, const double *x, const double *scale, const
                 n);
 }
 
-/* The two eigendecompositions from S1 and S2 (any d×d, symmetrised here);
- * tr (S1^½ S2 S1^½)^½ in *trace_root. */
+/* The two eigendecompositions from S1 and S2 (any d×d, symmetrised and
+ * scaled here); tr (S1^½ S2 S1^½)^½ in *trace_root. */
 static int factorise(size_t d, const double *s1, const double *s2, bures_factors *f,
                      const bures_work *w, double *trace_root, otad_error *err)
 {
-    int n = (int)d, rc = symmetrise(d, s1, "S1", f->s1.vectors, err);
+    int n = (int)d, rc = symmetrise(d, s1, "S1", f->s1.vectors, &f->shift1, err);
     if (rc == OTAD_OK)
-        rc = symmetrise(d, s2, "S2", w->s2, err);
+        rc = symmetrise(d, s2, "S2", w->s2, &f->shift2, err);
+    int shift = f->shift1 + f->shift2; /* of the product */
     if (rc == OTAD_OK)
         rc = eigen_decompose(d, f->s1.vectors, f->s1.values, w, "S1", err);
     if (rc == OTAD_OK)
-        rc = check_positive_definite(d, f->s1.values, "S1", err);
+        rc = check_positive_definite(d, f->s1.values, f->shift1, "S1", err);
     if (rc != OTAD_OK)
         return rc;
     /* S2 is tested on its own, not through the product, whose condition
@@ -136,7 +153,7 @@ static int factorise(size_t d, const double *s1, const double *s2, bures_factors
     memcpy(w->root, w->s2, d * d * sizeof *w->root);
     rc = eigen_decompose(d, w->root, f->product.values, w, "S2", err);
     if (rc == OTAD_OK)
-        rc = check_positive_definite(d, f->product.values, "S2", err);
+        rc = check_positive_definite(d, f->product.values, f->shift2, "S2", err);
     if (rc != OTAD_OK)
         return rc;
     for (size_t k = 0; k < d; k++)
@@ -150,19 +167,22 @@ static int factorise(size_t d, const double *s1, const double *s2, bures_factors
     rc = eigen_decompose(d, product, f->product.values, w, "S1^½ S2 S1^½", err);
     if (rc == OTAD_OK && !(f->product.values[0] > 0))
         rc = otad_error_set(err, OTAD_ERANGE, "S1^½ S2 S1^½ is numerically singular: "
-                            "eigenvalues from %g to %g", f->product.values[0],
-                            f->product.values[d - 1]);
+                            "eigenvalues from %g to %g", ldexp(f->product.values[0], shift),
+                            ldexp(f->product.values[d - 1], shift));
     if (rc != OTAD_OK)
         return rc;
     double trace = 0;
     for (size_t k = 0; k < d; k++)
         trace += sqrt(f->product.values[k]);
-    *trace_root = trace;
+    *trace_root = ldexp(trace, shift / 2);
     return OTAD_OK;
 }
 
 /* out = B Bᵀ with B = Q Λ^α W diag(μ^β), W = QᵀV: T for (α, β) = (−½, ¼),
- * T⁻¹ for (½, −¼).  tmp and b are d×d workspaces. */
+ * T⁻¹ for (½, −¼).  Λ and μ are those of the scaled matrices, 2^-shift1 and
+ * 2^-(shift1 + shift2) times the true ones, so B B ᵀ is the true one times
+ * 2^-(2α·shift1 + 2β·(shift1 + shift2)): an integer power, undone at the
+ * end.  tmp and b are d×d workspaces. */
 static void map_power(size_t d, const bures_factors *f, double alpha, double beta, double *tmp,
                       double *b, double *out)
 {
@@ -175,9 +195,10 @@ static void map_power(size_t d, const bures_factors *f, double alpha, double bet
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, f->s1.vectors, n, tmp,
                 n, 0.0, b, n);
     cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, n, n, 1.0, b, n, 0.0, out, n);
+    int shift = (int)(2 * alpha * f->shift1 + 2 * beta * (f->shift1 + f->shift2));
     for (size_t j = 0; j < d; j++)
-        for (size_t i = j + 1; i < d; i++)
-            out[j + i * d] = out[i + j * d];
+        for (size_t i = j; i < d; i++)
+            out[j + i * d] = out[i + j * d] = ldexp(out[i + j * d], shift);
 }
 
 /* ---- the op --------------------------------------------------------------- */

@@ -61,23 +61,38 @@ static int axis_setup(otad_ctx *c, axis *a, size_t n, double eps)
     return OTAD_OK;
 }
 
+/* The arguments of otad_kernel_grid, checked where it is called so that the
+ * message names them (setup would speak as the kernel node). */
+static int check_grid(otad_tape *t, size_t dims, const size_t *shape, double eps)
+{
+    if (!shape)
+        return otad_tape_fail(t, OTAD_EINVAL, "grid kernel: shape is NULL");
+    if (dims < 1 || dims > MAX_DIMS)
+        return otad_tape_fail(t, OTAD_EINVAL, "grid kernel: %zu dimensions, supports 1 to %d",
+                              dims, MAX_DIMS);
+    if (!(eps > 0) || !isfinite(eps))
+        return otad_tape_fail(t, OTAD_EDOMAIN, "grid kernel: eps is %g, must be positive and "
+                              "finite", eps);
+    size_t size = 1;
+    for (size_t a = 0; a < dims; a++) {
+        size_t n = shape[a];
+        if (n < 2 || n > 1u << 16 || size > ((size_t)1 << 31) / n)
+            return otad_tape_fail(t, OTAD_EINVAL, "grid kernel: axis %zu has %zu points (2 to "
+                                  "65536, at most 2^31 in all)", a, n);
+        size *= n;
+    }
+    return OTAD_OK;
+}
+
 static int grid_setup(otad_ctx *c, void *state, const void *config, otad_kernel_info *info)
 {
     grid *g = state;
     const grid_config *gc = config;
-    if (gc->dims < 1 || gc->dims > MAX_DIMS)
-        return otad_fail(c, OTAD_EINVAL, "grid kernel: %zu dimensions, supports 1 to %d",
-                         gc->dims, MAX_DIMS);
-    if (!(gc->eps > 0) || !isfinite(gc->eps))
-        return otad_fail(c, OTAD_EDOMAIN, "grid kernel: eps is %g, must be positive", gc->eps);
     g->dims = gc->dims;
     g->size = 1;
     g->eps = gc->eps;
     for (size_t a = 0; a < gc->dims; a++) {
         size_t n = gc->shape[a];
-        if (n < 2 || n > 1u << 16 || g->size > ((size_t)1 << 31) / n)
-            return otad_fail(c, OTAD_EINVAL, "grid kernel: axis %zu has %zu points (2 to 65536, "
-                             "at most 2^31 in all)", a, n);
         g->size *= n;
         int rc = axis_setup(c, &g->ax[a], n, gc->eps);
         if (rc != OTAD_OK)
@@ -321,11 +336,8 @@ static const otad_kernel_class grid_class = {
 otad_kernel otad_kernel_grid(otad_tape *t, size_t dims, const size_t *shape, double eps)
 {
     grid_config config = {dims, {0}, eps};
-    if (!shape || dims < 1 || dims > MAX_DIMS) {
-        otad_tape_fail(t, OTAD_EINVAL, "grid kernel: %zu dimensions, supports 1 to %d", dims,
-                       MAX_DIMS);
+    if (!t || otad_tape_status(t) != OTAD_OK || check_grid(t, dims, shape, eps) != OTAD_OK)
         return (otad_kernel){{0, 0}};
-    }
     memcpy(config.shape, shape, dims * sizeof *shape);
     return otad_kernel_new(t, &grid_class, &config, 0, NULL);
 }

@@ -139,7 +139,9 @@ otad_kernel otad_kernel_gibbs_points(otad_tape *tape, otad_var x, otad_var y, do
  * shape[a] points along axis a at i/(shape[a] − 1): K = exp(−‖x − y‖²/ε),
  * applied axis by axis.  A value on the grid is a column of ∏ shape[a]
  * entries, axis 0 fastest (a row-major image of width shape[0]).  No
- * parameters. */
+ * parameters.  Refused with a message naming the argument: a NULL shape or
+ * d outside 1..3 (OTAD_EINVAL), an axis outside 2..65536 points or more
+ * than 2^31 in all (OTAD_EINVAL), ε not positive and finite (OTAD_EDOMAIN). */
 otad_kernel otad_kernel_grid(otad_tape *tape, size_t dims, const size_t *shape, double eps);
 
 /* ---- graphs and the heat kernel ---------------------------------------- */
@@ -365,11 +367,15 @@ int otad_ot_1d_plan(size_t n, const double *x, const double *a, size_t m, const 
  * else OTAD_ENOTPOSDEF.  With M = (S1^½ S2 S1^½)^½ and T = S1^-½ M S1^-½
  * (the optimal map x ↦ m2 + T(x − m1)):  m̄1 = 2(m1 − m2) = −m̄2,
  * S̄1 = I − T, S̄2 = I − T⁻¹ = I − S1^½ M⁻¹ S1^½ (symmetric).  Two symmetric
- * eigendecompositions (LAPACK dsyevd) per evaluation. */
+ * eigendecompositions (LAPACK dsyevd) per evaluation, of S1 and S2 scaled by
+ * powers of two to entries near 1 (the scaling is undone exactly on the
+ * results), so covariances of any representable size work: 1e308·I as well
+ * as 1e-300·I. */
 otad_var otad_gaussian_w2(otad_tape *tape, otad_var m1, otad_var S1, otad_var m2, otad_var S2);
 
 /* The map T above into T (d×d, column-major), from S1 and S2 as there:
- * symmetric positive definite with T S1 T = S2. */
+ * symmetric positive definite with T S1 T = S2, computed whenever it is
+ * representable (S1 = 1e308·I and S2 = I give 1e-154·I). */
 int otad_gaussian_map(size_t d, const double *S1, const double *S2, double *T, otad_error *err);
 
 #ifdef __cplusplus

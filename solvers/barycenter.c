@@ -3,6 +3,9 @@
  * so each iteration is one kernel apply on R·F columns.  Column f·R + r
  * belongs to input r of barycenter f. */
 
+#include <limits.h>
+
+#include "../ad/args.h"
 #include "solvers_internal.h"
 
 void otad_barycenter_opts_init(otad_barycenter_opts *opts)
@@ -17,8 +20,28 @@ void otad_barycenter_opts_init(otad_barycenter_opts *opts)
 
 static const otad_var no_var;
 
+int otadS_check_barycenter_opts(const otad_barycenter_opts *o, const char *who,
+                                const char *prefix, otad_error *err)
+{
+    char f[64];
+    int rc = otadV_int_range(err, who, otadV_field(f, sizeof f, prefix, "iterations"),
+                             o->iterations, 1, INT_MAX);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, who, otadV_field(f, sizeof f, prefix, "log_domain"),
+                             o->log_domain, 0, 1);
+    /* the envelope gradient is a Sinkhorn dual's; a barycenter has none */
+    if (rc == OTAD_OK)
+        rc = otadV_enum(err, who, otadV_field(f, sizeof f, prefix, "mode"), (int)o->mode,
+                        OTAD_UNROLL, OTAD_IMPLICIT, "OTAD_UNROLL, OTAD_CHECKPOINT or "
+                        "OTAD_IMPLICIT");
+    if (rc == OTAD_OK)
+        rc = otadV_nonnegative(err, who, otadV_field(f, sizeof f, prefix, "adjoint_tolerance"),
+                               o->adjoint_tolerance);
+    return rc;
+}
+
 static int check_inputs(otad_tape *t, otad_kernel_info k, otad_var inputs, otad_var weights,
-                        int log_domain)
+                        int log_domain, otad_grad_mode mode)
 {
     otad_value a = otad_value_of(t, inputs), w = otad_value_of(t, weights);
     if (otad_tape_status(t) != OTAD_OK)
@@ -34,6 +57,13 @@ static int check_inputs(otad_tape *t, otad_kernel_info k, otad_var inputs, otad_
             return otad_tape_fail(t, OTAD_EDOMAIN, "barycenter: input %zu has entry %g at row "
                                   "%zu, must be %s", i / a.rows, a.data[i], i % a.rows,
                                   log_domain ? "positive in the log domain" : "non-negative");
+    /* Off the simplex's plane each iteration rescales b: there is no fixed
+     * point, and the adjoint solve would return the gradient of none. */
+    otad_error err;
+    if (mode == OTAD_IMPLICIT &&
+        otadV_sums_to_one(&err, "barycenter", "weights", w.data, w.rows, w.cols) != OTAD_OK)
+        return otad_tape_fail(t, OTAD_EDOMAIN, "%s (OTAD_IMPLICIT differentiates the fixed "
+                              "point, which exists only then)", err.message);
     return OTAD_OK;
 }
 
@@ -94,14 +124,13 @@ otad_var otad_barycenter(otad_tape *t, otad_kernel k, otad_var inputs, otad_var 
     else
         otad_barycenter_opts_init(&o);
     otad_kernel_info info = otad_kernel_info_of(t, k);
-    if (o.iterations < 1 || o.mode < OTAD_UNROLL || o.mode > OTAD_IMPLICIT ||
-        !(o.adjoint_tolerance >= 0)) {
-        otad_tape_fail(t, OTAD_EINVAL, "barycenter: %d iterations, mode %d (UNROLL, CHECKPOINT "
-                       "or IMPLICIT), adjoint tolerance %g", o.iterations, (int)o.mode,
-                       o.adjoint_tolerance);
+    otad_error err;
+    int rc = otadS_check_barycenter_opts(&o, "barycenter", NULL, &err);
+    if (rc != OTAD_OK) {
+        otadV_on_tape(t, rc, &err);
         return no_var;
     }
-    if (check_inputs(t, info, inputs, weights, o.log_domain) != OTAD_OK)
+    if (check_inputs(t, info, inputs, weights, o.log_domain, o.mode) != OTAD_OK)
         return no_var;
     size_t r = otad_value_of(t, inputs).cols, f = otad_value_of(t, weights).cols;
     /* the backward of CHECKPOINT and IMPLICIT runs the iterations again */

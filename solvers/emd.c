@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ad/args.h"
 #include "network_simplex.h"
 #include "solvers.h"
 
@@ -29,19 +30,26 @@ static int check_histogram(const char *name, size_t n, const double *h, double *
     return OTAD_OK;
 }
 
-/* Everything but the solve: sizes, masses, costs.  Gives the masses. */
-static int check_problem(size_t n, size_t m, const double *a, const double *b,
-                         const double *cost, const otad_emd_opts *opts, double *mass_a,
-                         double *mass_b, otad_error *err)
+/* Sizes the network simplex takes, checked before anything is allocated
+ * from them. */
+static int check_sizes(size_t n, size_t m, otad_error *err)
 {
     if (n == 0 || m == 0)
         return otad_error_set(err, OTAD_EINVAL, "empty histogram (n = %zu, m = %zu)", n, m);
     if (n > INT_MAX / m)
         return otad_error_set(err, OTAD_EINVAL, "%zu×%zu arcs exceed the network "
                               "simplex's 2^31 − 1", n, m);
-    if (!opts || !(opts->mass_tolerance >= 0))
-        return otad_error_set(err, OTAD_EINVAL, "mass_tolerance must be ≥ 0");
-    int rc = check_histogram("a", n, a, mass_a, err);
+    return OTAD_OK;
+}
+
+/* Everything but the solve: sizes, masses, costs.  Gives the masses. */
+static int check_problem(size_t n, size_t m, const double *a, const double *b,
+                         const double *cost, const otad_emd_opts *opts, double *mass_a,
+                         double *mass_b, otad_error *err)
+{
+    int rc = check_sizes(n, m, err);
+    if (rc == OTAD_OK)
+        rc = check_histogram("a", n, a, mass_a, err);
     if (rc == OTAD_OK)
         rc = check_histogram("b", m, b, mass_b, err);
     if (rc != OTAD_OK)
@@ -132,17 +140,25 @@ int otad_emd(size_t n, size_t m, const double *a, const double *b, const double 
     if (!res)
         return otad_error_set(err, OTAD_EINVAL, "emd: no result given");
     memset(res, 0, sizeof *res);
-    if (!a || !b || !cost)
-        return otad_error_set(err, OTAD_EINVAL, "emd: a, b or the cost is NULL");
-    /* + 1: n or m may be 0, which solve reports */
-    res->row = malloc((n + m + 1) * sizeof *res->row);
-    res->col = malloc((n + m + 1) * sizeof *res->col);
-    res->mass = malloc((n + m + 1) * sizeof *res->mass);
-    res->f = malloc((n + 1) * sizeof *res->f);
-    res->g = malloc((m + 1) * sizeof *res->g);
-    double *work = malloc((n + m + 1) * sizeof *work);
     otad_error why;
-    int rc = res->row && res->col && res->mass && res->f && res->g && work
+    int rc = otadV_not_null(err, "emd", "a", a);
+    if (rc == OTAD_OK)
+        rc = otadV_not_null(err, "emd", "b", b);
+    if (rc == OTAD_OK)
+        rc = otadV_not_null(err, "emd", "cost", cost);
+    if (rc == OTAD_OK)
+        rc = otadV_nonnegative(err, "emd", "mass_tolerance", opts->mass_tolerance);
+    if (rc != OTAD_OK)
+        return rc;
+    if ((rc = check_sizes(n, m, &why)) != OTAD_OK)
+        return otad_error_set(err, rc, "emd: %s", why.message);
+    res->row = malloc((n + m) * sizeof *res->row);
+    res->col = malloc((n + m) * sizeof *res->col);
+    res->mass = malloc((n + m) * sizeof *res->mass);
+    res->f = malloc(n * sizeof *res->f);
+    res->g = malloc(m * sizeof *res->g);
+    double *work = malloc((n + m) * sizeof *work);
+    rc = res->row && res->col && res->mass && res->f && res->g && work
                  ? solve(n, m, a, b, cost, opts, work, res, &why)
                  : otad_error_set(&why, OTAD_ENOMEM, "out of memory");
     free(work);
@@ -246,6 +262,12 @@ otad_var otad_emd_cost(otad_tape *tape, otad_var a, otad_var b, otad_var cost,
     if (!opts) {
         otad_emd_opts_init(&defaults);
         opts = &defaults;
+    }
+    otad_error err;
+    int rc = otadV_nonnegative(&err, "emd", "mass_tolerance", opts->mass_tolerance);
+    if (rc != OTAD_OK) {
+        otadV_on_tape(tape, rc, &err);
+        return (otad_var){0, 0};
     }
     otad_var inputs[3] = {a, b, cost};
     return otad_apply(tape, &emd_op, opts, 3, inputs);

@@ -1,12 +1,14 @@
 /* A thin driver over libLBFGS: each evaluation resets one tape, records the
  * objective and runs backward (DESIGN.md, the L-BFGS bullet). */
 #include <lbfgs.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "../ad/args.h"
 #include "solvers.h"
 
 void otad_lbfgs_params_init(otad_lbfgs_params *p)
@@ -145,6 +147,40 @@ static int progress(void *instance, const lbfgsfloatval_t *x, const lbfgsfloatva
     return stop ? LBFGSERR_CANCELED : 0;
 }
 
+/* Corrections kept: libLBFGS sets no bound, and allocates 2·memory vectors of
+ * n entries at the start; more than this is no longer "limited memory". */
+#define MAX_MEMORY 1000
+
+/* Every argument in the range libLBFGS documents (lbfgs.h), checked here so
+ * that the message names it: its own codes map to "invalid parameters". */
+static int check_arguments(otad_build_fn build, size_t n, const double *theta,
+                           const otad_lbfgs_params *p, otad_error *err)
+{
+    static const char who[] = "lbfgs";
+    int rc = build ? OTAD_OK : otad_error_set(err, OTAD_EINVAL, "lbfgs: build is NULL");
+    if (rc == OTAD_OK)
+        rc = otadV_not_null(err, who, "theta", theta);
+    if (rc == OTAD_OK && (n == 0 || n > (size_t)1 << 30))
+        rc = otad_error_set(err, OTAD_EINVAL, "lbfgs: n is %zu, must be 1 to 2^30", n);
+    if (rc == OTAD_OK) /* a start without a value has no step to shorten */
+        rc = otadV_finite(err, who, "theta", theta, n, 1);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, who, "max_iterations", p->max_iterations, 0, INT_MAX);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, who, "memory", p->memory, 1, MAX_MEMORY);
+    if (rc == OTAD_OK)
+        rc = otadV_nonnegative(err, who, "gradient_tolerance", p->gradient_tolerance);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, who, "past", p->past, 0, INT_MAX);
+    if (rc == OTAD_OK)
+        rc = otadV_nonnegative(err, who, "relative_decrease", p->relative_decrease);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, who, "max_linesearch", p->max_linesearch, 1, INT_MAX);
+    if (rc == OTAD_OK && p->tape_opts)
+        rc = otadV_tape_opts(err, "lbfgs: tape_opts", p->tape_opts);
+    return rc;
+}
+
 int otad_lbfgs(otad_build_fn build, void *instance, size_t n, double *theta,
                const otad_lbfgs_params *params, otad_lbfgs_result *result)
 {
@@ -154,21 +190,21 @@ int otad_lbfgs(otad_build_fn build, void *instance, size_t n, double *theta,
     if (!result)
         return OTAD_EINVAL;
     *result = (otad_lbfgs_result){.loss = INFINITY, .lbfgs_message = ""};
-    if (!build || !theta || n == 0 || n > 1u << 30 || params->memory < 1 ||
-        params->max_iterations < 0 || !(params->gradient_tolerance >= 0)) {
-        result->status = OTAD_EINVAL;
-        snprintf(result->message, sizeof result->message, "lbfgs: needs a build function, a "
-                 "point of 1 to 2^30 entries and valid parameters");
+    otad_error err;
+    int rc = check_arguments(build, n, theta, params, &err);
+    if (rc != OTAD_OK) {
+        result->status = rc;
+        snprintf(result->message, sizeof result->message, "%s", err.message);
         return result->status;
     }
     driver d = {build, instance, params, NULL, result, malloc(n * sizeof *theta), n, 1, {0, 0}};
     clock_gettime(CLOCK_MONOTONIC, &d.start);
     lbfgsfloatval_t *x = lbfgs_malloc((int)n);
     result->losses = malloc(sizeof *result->losses);
-    int rc = x && d.best && result->losses ? otad_tape_new(&d.tape, params->tape_opts)
-                                           : OTAD_ENOMEM;
-    if (rc != OTAD_OK) {
-        hard_failure(&d, rc, "lbfgs: cannot start (out of memory or bad tape options)");
+    rc = x && d.best && result->losses ? otad_tape_new(&d.tape, params->tape_opts)
+                                       : OTAD_ENOMEM;
+    if (rc != OTAD_OK) { /* the tape options are checked above */
+        hard_failure(&d, rc, "lbfgs: cannot start: out of memory");
     } else {
         memcpy(x, theta, n * sizeof *x);
         lbfgs_parameter_t p;

@@ -1,8 +1,10 @@
 /* Sinkhorn's iterations as the seeds define them, in the scaling or the log
  * domain (the values of the result are in sinkhorn_values.c). */
+#include <limits.h>
 #include <math.h>
 
-#include "solvers.h"
+#include "../ad/args.h"
+#include "solvers_internal.h"
 
 void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts)
 {
@@ -18,6 +20,35 @@ void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts)
 }
 
 static const otad_var no_var;
+
+int otadS_check_sinkhorn_opts(const otad_sinkhorn_opts *o, const char *who, const char *prefix,
+                              otad_error *err)
+{
+    char f[64];
+    int rc = otadV_int_range(err, who, otadV_field(f, sizeof f, prefix, "iterations"),
+                             o->iterations, 1, INT_MAX);
+    if (rc == OTAD_OK)
+        rc = otadV_nonnegative(err, who, otadV_field(f, sizeof f, prefix, "tolerance"),
+                               o->tolerance);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, who, otadV_field(f, sizeof f, prefix, "check_every"),
+                             o->check_every, 1, INT_MAX);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, who, otadV_field(f, sizeof f, prefix, "log_domain"),
+                             o->log_domain, 0, 1);
+    /* negative used to turn the check off without a word, as 0 does by design */
+    if (rc == OTAD_OK)
+        rc = otadV_nonnegative(err, who, otadV_field(f, sizeof f, prefix, "mass_tolerance"),
+                               o->mass_tolerance);
+    if (rc == OTAD_OK)
+        rc = otadV_enum(err, who, otadV_field(f, sizeof f, prefix, "mode"), (int)o->mode,
+                        OTAD_UNROLL, OTAD_ENVELOPE, "OTAD_UNROLL, OTAD_CHECKPOINT, OTAD_IMPLICIT "
+                        "or OTAD_ENVELOPE");
+    if (rc == OTAD_OK)
+        rc = otadV_nonnegative(err, who, otadV_field(f, sizeof f, prefix, "adjoint_tolerance"),
+                               o->adjoint_tolerance);
+    return rc;
+}
 
 /* Column j of a value with 1 or B columns. */
 static const double *column(otad_value v, size_t j)
@@ -58,7 +89,7 @@ static int check_histograms(otad_tape *t, otad_kernel_info k, otad_var a, otad_v
                                       i / v.rows, o->log_domain ? "positive in the log domain"
                                                                 : "non-negative");
     }
-    for (size_t j = 0; o->mass_tolerance > 0 && j < n; j++) {
+    for (size_t j = 0; o->mass_tolerance != 0 && j < n; j++) {
         double ma = column_sum(va, j), mb = column_sum(vb, j);
         if (!(fabs(ma - mb) <= o->mass_tolerance * fmax(ma, mb)))
             return otad_tape_fail(t, OTAD_EDOMAIN, "sinkhorn: masses differ in column %zu: a "
@@ -168,14 +199,13 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
     if (!out)
         return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: no result struct");
     *out = (otad_sinkhorn){k, a, b, no_var, no_var, o.log_domain, o.mode, 0, NAN};
-    if (o.iterations < 1 || o.check_every < 1 || !(o.tolerance >= 0) ||
-        !(o.adjoint_tolerance >= 0) || o.mode < OTAD_UNROLL || o.mode > OTAD_ENVELOPE)
-        return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: iterations %d, check_every %d, "
-                              "tolerance %g, adjoint tolerance %g, mode %d", o.iterations,
-                              o.check_every, o.tolerance, o.adjoint_tolerance, (int)o.mode);
+    otad_error err;
+    int rc = otadS_check_sinkhorn_opts(&o, "sinkhorn", NULL, &err);
+    if (rc != OTAD_OK)
+        return otadV_on_tape(t, rc, &err);
     otad_kernel_info info = otad_kernel_info_of(t, k);
     size_t batch = 0;
-    int rc = check_histograms(t, info, a, b, &o, &batch);
+    rc = check_histograms(t, info, a, b, &o, &batch);
     if (rc != OTAD_OK)
         return rc;
     /* the backward of CHECKPOINT and IMPLICIT runs the updates again */

@@ -15,6 +15,16 @@ static otad_var scaled_product(otad_tape *t, const otad_sinkhorn *s, unsigned pr
     return s->log_domain ? otad_add(t, u, kv) : otad_mul(t, u, kv);
 }
 
+/* A value needs a solved problem: NULL is refused as solve refuses a NULL
+ * result struct, before anything reads it. */
+static int no_problem(otad_tape *t, const otad_sinkhorn *s, const char *function)
+{
+    if (s)
+        return 0;
+    otad_tape_fail(t, OTAD_EINVAL, "%s: no solved problem (s is NULL)", function);
+    return 1;
+}
+
 static int no_envelope(otad_tape *t, const otad_sinkhorn *s, const char *value)
 {
     if (s->mode != OTAD_ENVELOPE)
@@ -26,7 +36,7 @@ static int no_envelope(otad_tape *t, const otad_sinkhorn *s, const char *value)
 
 otad_var otad_sinkhorn_cost(otad_tape *t, const otad_sinkhorn *s)
 {
-    if (no_envelope(t, s, "transport cost"))
+    if (no_problem(t, s, "sinkhorn_cost") || no_envelope(t, s, "transport cost"))
         return (otad_var){0, 0};
     otad_var rows = scaled_product(t, s, OTAD_KERNEL_COST, s->u, s->v);
     return otad_sum_cols(t, s->log_domain ? otad_exp(t, rows) : rows);
@@ -69,6 +79,8 @@ static otad_var envelope_dual(otad_tape *t, const otad_sinkhorn *s)
 
 otad_var otad_sinkhorn_dual(otad_tape *t, const otad_sinkhorn *s)
 {
+    if (no_problem(t, s, "sinkhorn_dual"))
+        return (otad_var){0, 0};
     if (s->mode == OTAD_ENVELOPE)
         return envelope_dual(t, s);
     otad_var sum = otad_add(t, weighted_log(t, s, s->a, s->u), weighted_log(t, s, s->b, s->v));
@@ -77,7 +89,7 @@ otad_var otad_sinkhorn_dual(otad_tape *t, const otad_sinkhorn *s)
 
 otad_var otad_sinkhorn_entropic(otad_tape *t, const otad_sinkhorn *s)
 {
-    if (no_envelope(t, s, "entropic value"))
+    if (no_problem(t, s, "sinkhorn_entropic") || no_envelope(t, s, "entropic value"))
         return (otad_var){0, 0};
     otad_var p1 = scaled_product(t, s, 0, s->u, s->v);
     otad_var pt1 = scaled_product(t, s, OTAD_KERNEL_TRANSPOSE, s->v, s->u);

@@ -15,16 +15,18 @@ extern "C" {
 
 /* ---- Sinkhorn ------------------------------------------------------------ */
 
+/* Options; a field out of its range (given with each) fails the tape with
+ * OTAD_EINVAL, the message naming the field and its range. */
 typedef struct otad_sinkhorn_opts {
-    int iterations;        /* L: (u, v) updates; default 100 */
+    int iterations;        /* L: (u, v) updates, ≥ 1; default 100 */
     double tolerance;      /* stop early once the marginal error max_col ‖u⊙Kv − a‖₁ is at
-                              most this, measured every check_every updates; default 0:
-                              exactly L updates */
-    int check_every;       /* default 10 */
+                              most this, measured every check_every updates; finite, ≥ 0;
+                              default 0: exactly L updates */
+    int check_every;       /* ≥ 1; default 10 */
     int log_domain;        /* 0 (default): scalings u, v; 1: their logs, for ε so small that
                               K v underflows (needs positive histograms) */
     double mass_tolerance; /* |Σa − Σb| ≤ this·max(Σa, Σb) per column, else OTAD_EDOMAIN;
-                              default 1e-3; 0 turns the check off */
+                              finite, ≥ 0; default 1e-3; 0 turns the check off */
     otad_grad_mode mode;   /* how the iterations are differentiated (ad/ad.h):
                               UNROLL (default): the seeds' W_L, exact for the L iterations
                                 taken, tape memory growing with L;
@@ -36,7 +38,7 @@ typedef struct otad_sinkhorn_opts {
                                 ∇_b = ε log v, ∇_C = P), no backward through the iterations;
                                 only otad_sinkhorn_dual is available */
     double adjoint_tolerance; /* IMPLICIT: the adjoint solve stops at this relative residual
-                                 (otad_loop_opts); default 1e-10 */
+                                 (otad_loop_opts); finite, ≥ 0; default 1e-10 */
 } otad_sinkhorn_opts;
 
 void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts);
@@ -65,7 +67,8 @@ int otad_sinkhorn_solve(otad_tape *tape, otad_kernel k, otad_var a, otad_var b,
  *   cost:     ⟨P, C⟩                       the seeds' W_L (needs a kernel with a cost)
  *   dual:     ε (aᵀ log u + bᵀ log v)      (0·log 0 = 0)
  *   entropic: ⟨P, C⟩ − ε E(P), E(P) = −Σ P log P, computed as
- *             ε (⟨P1, log u⟩ + ⟨Pᵀ1, log v⟩), so any kernel has it */
+ *             ε (⟨P1, log u⟩ + ⟨Pᵀ1, log v⟩), so any kernel has it
+ * s NULL fails the tape with OTAD_EINVAL. */
 otad_var otad_sinkhorn_cost(otad_tape *tape, const otad_sinkhorn *s);
 otad_var otad_sinkhorn_dual(otad_tape *tape, const otad_sinkhorn *s);
 otad_var otad_sinkhorn_entropic(otad_tape *tape, const otad_sinkhorn *s);
@@ -90,13 +93,15 @@ otad_var otad_sinkhorn_divergence(otad_tape *tape, otad_kernel k_ab, otad_kernel
 
 /* ---- barycenters --------------------------------------------------------- */
 
+/* Options, refused as Sinkhorn's are when out of range. */
 typedef struct otad_barycenter_opts {
-    int iterations;       /* L; default 50 */
-    int log_domain;       /* as for Sinkhorn; needs positive inputs */
+    int iterations;       /* L, ≥ 1; default 50 */
+    int log_domain;       /* 0 or 1, as for Sinkhorn; 1 needs positive inputs */
     otad_grad_mode mode;  /* UNROLL (default), CHECKPOINT or IMPLICIT, as for Sinkhorn;
                              IMPLICIT needs weight columns that sum to 1 (then the
-                             iteration has a fixed point) */
-    double adjoint_tolerance; /* IMPLICIT, as for Sinkhorn; default 1e-10 */
+                             iteration has a fixed point): a column summing elsewhere,
+                             by more than 1e-8, is OTAD_EDOMAIN (a softmax's pass) */
+    double adjoint_tolerance; /* IMPLICIT, as for Sinkhorn (finite, ≥ 0); default 1e-10 */
 } otad_barycenter_opts;
 
 void otad_barycenter_opts_init(otad_barycenter_opts *opts);
@@ -114,7 +119,8 @@ otad_var otad_barycenter(otad_tape *tape, otad_kernel k, otad_var inputs, otad_v
 
 typedef struct otad_emd_opts {
     double mass_tolerance; /* |Σa − Σb| ≤ this·max(Σa, Σb), else OTAD_EDOMAIN; b is then
-                              scaled to a's mass; default 1e-9 */
+                              scaled to a's mass; finite, ≥ 0 (else OTAD_EINVAL); default
+                              1e-9 */
 } otad_emd_opts;
 
 void otad_emd_opts_init(otad_emd_opts *opts);
@@ -175,15 +181,19 @@ typedef int (*otad_lbfgs_progress_fn)(const otad_lbfgs_progress *progress, void 
  * as instance (stdout when NULL). */
 int otad_lbfgs_print_progress(const otad_lbfgs_progress *progress, void *file);
 
+/* Parameters, with the ranges libLBFGS documents (lbfgs.h); one outside its
+ * range stops otad_lbfgs before it starts, OTAD_EINVAL with a message naming
+ * it and its range. */
 typedef struct otad_lbfgs_params {
-    int max_iterations;          /* default 100; 0: no limit */
-    int memory;                  /* corrections kept; default 10 */
-    double gradient_tolerance;   /* stop once ‖g‖ ≤ this·max(1, ‖θ‖); default 1e-8 */
+    int max_iterations;          /* ≥ 0; default 100; 0: no limit */
+    int memory;                  /* corrections kept, 1 to 1000; default 10 */
+    double gradient_tolerance;   /* stop once ‖g‖ ≤ this·max(1, ‖θ‖); finite, ≥ 0;
+                                    default 1e-8 */
     int past;                    /* with relative_decrease: compare the loss with the one
-                                    `past` iterations before; default 0 (off) */
+                                    `past` iterations before; ≥ 0; default 0 (off) */
     double relative_decrease;    /* stop once the loss fell by less than this (relative)
-                                    over `past` iterations; default 1e-10 */
-    int max_linesearch;          /* evaluations per line search; default 40 */
+                                    over `past` iterations; finite, ≥ 0; default 1e-10 */
+    int max_linesearch;          /* evaluations per line search, ≥ 1; default 40 */
     otad_lbfgs_progress_fn progress; /* default NULL */
     void *progress_instance;
     const otad_tape_opts *tape_opts; /* of the driver's tape; NULL: defaults */
@@ -211,7 +221,9 @@ typedef struct otad_lbfgs_result {
  * non-finite value: OTAD_ERANGE, OTAD_EDOMAIN, OTAD_ENOTPOSDEF) counts as +∞,
  * so that the line search shortens the step; any other failure stops the
  * minimisation with that error.  On success theta holds the best point seen;
- * on failure it is unchanged. */
+ * on failure it is unchanged.  build and theta must not be NULL, n is 1 to
+ * 2^30, theta finite (else OTAD_EDOMAIN), params as above (NULL: defaults);
+ * result NULL is OTAD_EINVAL without a message. */
 int otad_lbfgs(otad_build_fn build, void *instance, size_t n, double *theta,
                const otad_lbfgs_params *params, otad_lbfgs_result *result);
 

@@ -9,4 +9,12 @@
 otad_var otadS_barycenter_step(otad_tape *tape, otad_var w, otad_var inputs, otad_var weights,
                                otad_kernel k);
 
+/* Every field of the options in its range: OTAD_OK, or OTAD_EINVAL with
+ * "who: <prefix><field> is …, must be …" in err (a model passes the name of
+ * the options it holds as prefix, "sinkhorn."; NULL for none). */
+int otadS_check_sinkhorn_opts(const otad_sinkhorn_opts *o, const char *who, const char *prefix,
+                              otad_error *err);
+int otadS_check_barycenter_opts(const otad_barycenter_opts *o, const char *who,
+                                const char *prefix, otad_error *err);
+
 #endif

@@ -295,6 +295,68 @@ static void test_errors(void **state)
     otad_tape_free(&t);
 }
 
+/* IMPLICIT differentiates the fixed point, which exists only when each
+ * weight column sums to 1: otherwise b is rescaled at every iteration. */
+static void test_implicit_needs_weights_summing_to_one(void **state)
+{
+    (void)state;
+    otad_tape *t = new_tape();
+    const size_t shape[1] = {5};
+    otad_barycenter_opts o;
+    otad_barycenter_opts_init(&o);
+    o.mode = OTAD_IMPLICIT;
+    double off[4] = {0.5, 0.5, 0.3, 0.3}, grad[4];
+    otad_kernel k = otad_kernel_grid(t, 1, shape, 0.1);
+    otad_var bary = otad_barycenter(t, k, otad_const_fill(t, 5, 2, 0.2),
+                                    otad_param(t, 2, 2, off, grad), &o);
+    assert_false(otad_var_valid(bary));
+    assert_tape_failed(t, OTAD_EDOMAIN, "barycenter: weights column 1 sums to 0.6, must sum "
+                                        "to 1");
+    /* the other modes take any weights */
+    o.mode = OTAD_UNROLL;
+    k = otad_kernel_grid(t, 1, shape, 0.1);
+    otad_barycenter(t, k, otad_const_fill(t, 5, 2, 0.2), otad_const(t, 2, 2, off), &o);
+    assert_tape_ok(t);
+    otad_tape_reset(t);
+    /* weights from a softmax, and off 1 by rounding, pass */
+    o.mode = OTAD_IMPLICIT;
+    double logits[6] = {0.3, -1.2, 2.5, 0.1, 0.2, -0.7};
+    double rounded[3] = {0.1, 0.2, 0.7 + 4e-16};
+    k = otad_kernel_grid(t, 1, shape, 0.1);
+    otad_var lambda = otad_softmax(t, otad_const(t, 3, 2, logits));
+    otad_var y = otad_sum(t, otad_barycenter(t, k, otad_const_fill(t, 5, 3, 0.2), lambda, &o));
+    otad_barycenter(t, k, otad_const_fill(t, 5, 3, 0.2), otad_const(t, 3, 1, rounded), &o);
+    assert_int_equal(otad_backward(t, y), OTAD_OK);
+    otad_tape_free(&t);
+}
+
+/* Each option out of its range is refused by name, with the range. */
+static void test_options_out_of_range(void **state)
+{
+    (void)state;
+    otad_tape *t = new_tape();
+    const size_t shape[1] = {5};
+    for (int k = 0; k < 5; k++) {
+        otad_barycenter_opts o;
+        otad_barycenter_opts_init(&o);
+        const char *words = NULL;
+        switch (k) {
+        case 0: o.iterations = 0, words = "barycenter: iterations is 0, must be at least 1"; break;
+        case 1: o.log_domain = -1, words = "barycenter: log_domain is -1, must be 0 or 1"; break;
+        case 2: o.mode = OTAD_ENVELOPE, words = "barycenter: mode is 3, must be OTAD_UNROLL, "
+                                                "OTAD_CHECKPOINT or OTAD_IMPLICIT"; break;
+        case 3: o.mode = (otad_grad_mode)-4, words = "barycenter: mode is -4"; break;
+        case 4: o.adjoint_tolerance = INFINITY, words = "barycenter: adjoint_tolerance is inf, "
+                                                        "must be finite and ≥ 0"; break;
+        }
+        otad_kernel k2 = otad_kernel_grid(t, 1, shape, 0.1);
+        assert_false(otad_var_valid(otad_barycenter(t, k2, otad_const_fill(t, 5, 2, 0.2),
+                                                    otad_const_fill(t, 2, 1, 0.5), &o)));
+        assert_tape_failed(t, OTAD_EINVAL, words);
+    }
+    otad_tape_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +367,8 @@ int main(void)
         cmocka_unit_test(test_gradients_dense),
         cmocka_unit_test(test_gradient_modes_agree),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_implicit_needs_weights_summing_to_one),
+        cmocka_unit_test(test_options_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

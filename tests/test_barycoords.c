@@ -265,6 +265,51 @@ static void test_bad_input(void **state)
     free(sp);
 }
 
+static void expect_project_error(const otad_barycoords *p, const double *weights,
+                                 size_t n_cols, double *out, int code, const char *words)
+{
+    otad_error err;
+    double before = out ? out[0] : 0;
+    assert_int_equal(otad_barycoords_project(p, weights, n_cols, out, &err), code);
+    if (!strstr(err.message, words))
+        fail_msg("expected \"%s\" in \"%s\"", words, err.message);
+    if (out) /* nothing the caller owns is written on failure */
+        assert_memory_equal(&out[0], &before, sizeof before);
+}
+
+/* project checks its own arguments, and says which is bad: weights off the
+ * simplex (negative, or a column not summing to 1), non-finite weights,
+ * no columns, NULL pointers. */
+static void test_project_refuses_bad_weights(void **state)
+{
+    (void)state;
+    small_problem *sp = malloc(sizeof *sp);
+    small_problem_init(sp, OTAD_SUPPORT_GRID, OTAD_LOSS_L2);
+    const otad_barycoords *p = &sp->problem;
+    double *out = malloc(N * 2 * sizeof *out);
+    out[0] = -7;
+    const double negative[S] = {0.5, 0.8, -0.3}, light[S] = {0.3, 0.3, 0.3};
+    const double nan_weight[S] = {0.5, NAN, 0.5}, good[2 * S] = {0.2, 0.5, 0.3, 1, 0, 0};
+    expect_project_error(p, negative, 1, out, OTAD_EDOMAIN,
+                         "barycoords_project: weights[2] is -0.3, must be ≥ 0");
+    expect_project_error(p, light, 1, out, OTAD_EDOMAIN,
+                         "barycoords_project: weights column 0 sums to 0.9, must sum to 1");
+    expect_project_error(p, nan_weight, 1, out, OTAD_EDOMAIN,
+                         "barycoords_project: weights[1] is nan, must be finite");
+    expect_project_error(p, good, 0, out, OTAD_EINVAL,
+                         "barycoords_project: n_cols is 0, must be at least 1");
+    expect_project_error(p, good, SIZE_MAX / 2, out, OTAD_EINVAL,
+                         "barycoords_project: the output is 144x9223372036854775807, more "
+                         "entries than fit in memory");
+    expect_project_error(p, NULL, 1, out, OTAD_EINVAL, "barycoords_project: weights is NULL");
+    expect_project_error(p, good, 1, NULL, OTAD_EINVAL, "barycoords_project: out is NULL");
+    expect_project_error(NULL, good, 1, out, OTAD_EINVAL,
+                         "barycoords_project: problem is NULL");
+    assert_int_equal(otad_barycoords_project(p, good, 2, out, NULL), OTAD_OK);
+    free(out);
+    free(sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_w2_loss_and_gradient),
         cmocka_unit_test(test_w2_recovery),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_project_refuses_bad_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,6 +188,57 @@ static void test_gradients_are_maps(void **state)
         }
 }
 
+/* ---- extreme scales ---------------------------------------------------------------- */
+
+/* T(cS1, S2) = c^-½ T(S1, S2) and T(S1, cS2) = c^½ T(S1, S2): every SPD pair
+ * whose map is representable has it computed, however far its entries are
+ * from 1.  S1 = c·I gives T = c^-½ S2^½, exactly known for S2 = [2 1; 1 2]
+ * (eigenvalues 3 and 1): S2^½ = ½ [√3+1 √3−1; √3−1 √3+1]. */
+static void test_extreme_scales(void **state)
+{
+    (void)state;
+    const double r3 = sqrt(3.0), root[4] = {(r3 + 1) / 2, (r3 - 1) / 2, (r3 - 1) / 2,
+                                            (r3 + 1) / 2};
+    static const struct {
+        double c1, c2, t_scale; /* S1 = c1·I, S2 = c2·[2 1; 1 2], T = t_scale·S2^½ */
+    } cases[] = {
+        {1e308, 1, 1e-154}, {1e-300, 1, 1e150}, {1, 1e300, 1e150}, {1, 1e-300, 1e-150},
+        {1e308, 1e-300, 1e-304}, {1e-300, 1e300, 1e300},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        double s1[4] = {cases[k].c1, 0, 0, cases[k].c1}, s2[4], map[4], expected[4];
+        for (int i = 0; i < 4; i++) {
+            s2[i] = cases[k].c2 * (i == 0 || i == 3 ? 2 : 1);
+            expected[i] = cases[k].t_scale * root[i];
+        }
+        otad_error err;
+        if (otad_gaussian_map(2, s1, s2, map, &err) != OTAD_OK)
+            fail_msg("S1 = %g I, S2 = %g S: %s", cases[k].c1, cases[k].c2, err.message);
+        assert_rel_close("gaussian_map at an extreme scale", map, expected, 4, 1e-14);
+    }
+    /* a pair that does not commute, against the map at unit scale */
+    double a[D * D], b[D * D], scaled[D * D], unit_map[D * D], map[D * D];
+    random_spd(11, D, 0.5, a);
+    random_spd(12, D, 0.5, b);
+    assert_int_equal(otad_gaussian_map(D, a, b, unit_map, NULL), OTAD_OK);
+    for (int i = 0; i < D * D; i++)
+        scaled[i] = 0x1p-1000 * a[i], unit_map[i] *= 0x1p500;
+    assert_int_equal(otad_gaussian_map(D, scaled, b, map, NULL), OTAD_OK);
+    assert_rel_close("gaussian_map of 2^-1000 S1", map, unit_map, D * D, 1e-12);
+
+    /* the distance and its gradient at covariances of 1e300 */
+    double m[2] = {0, 0}, big1[4] = {1e300, 0, 0, 1e300}, big2[4] = {2e300, 1e300, 1e300, 2e300};
+    double g1[4], g2[4];
+    otad_tape *t = new_tape();
+    otad_var w = otad_gaussian_w2(t, otad_const(t, 2, 1, m), otad_param(t, 2, 2, big1, g1),
+                                  otad_const(t, 2, 1, m), otad_param(t, 2, 2, big2, g2));
+    assert_int_equal(otad_backward(t, w), OTAD_OK);
+    assert_close(otad_scalar(t, w) / 1e300, 6 - 2 * (r3 + 1), 1e-13);
+    for (int i = 0; i < 4; i++)   /* S̄1 = I − T, T = S2^½ for S1 = S2's scale times I */
+        assert_close(g1[i], (i == 0 || i == 3) - root[i], 1e-13);
+    otad_tape_free(&t);
+}
+
 /* ---- bad input ------------------------------------------------------------------ */
 
 static void test_bad_input(void **state)
@@ -238,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_gradient_checks),
         cmocka_unit_test(test_gradients_are_maps),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_extreme_scales),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -239,7 +239,12 @@ static void test_bad_input(void **state)
     otad_emd_opts o;
     otad_emd_opts_init(&o);
     o.mass_tolerance = -1;
-    assert_int_equal(otad_emd(3, 2, a, b, cost, &o, &(otad_emd_result){0}, NULL), OTAD_EINVAL);
+    otad_error err;
+    assert_int_equal(otad_emd(3, 2, a, b, cost, &o, &(otad_emd_result){0}, &err), OTAD_EINVAL);
+    assert_string_equal(err.message, "emd: mass_tolerance is -1, must be finite and ≥ 0");
+    o.mass_tolerance = NAN;
+    assert_int_equal(otad_emd(3, 2, a, b, cost, &o, &(otad_emd_result){0}, &err), OTAD_EINVAL);
+    assert_string_equal(err.message, "emd: mass_tolerance is nan, must be finite and ≥ 0");
     /* A loose tolerance accepts the mismatch and scales b to a's mass. */
     o.mass_tolerance = 0.2;
     otad_emd_result r;

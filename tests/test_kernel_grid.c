@@ -91,7 +91,7 @@ static void test_errors(void **state)
     size_t bad[3] = {4, 1, 3};
     otad_kernel k = otad_kernel_grid(t, 2, bad, 0.1);
     assert_false(otad_var_valid(k.node));
-    assert_string_equal(otad_tape_message(t), "kernel: grid kernel: axis 1 has 1 points "
+    assert_string_equal(otad_tape_message(t), "grid kernel: axis 1 has 1 points "
                                               "(2 to 65536, at most 2^31 in all)");
     otad_tape_reset(t);
     k = otad_kernel_grid(t, 4, bad, 0.1);
@@ -99,6 +99,11 @@ static void test_errors(void **state)
     otad_tape_reset(t);
     k = otad_kernel_grid(t, 1, bad, -1);
     assert_int_equal(otad_tape_status(t), OTAD_EDOMAIN);
+    otad_tape_reset(t);
+    /* a NULL shape is named as such, whatever the number of axes */
+    k = otad_kernel_grid(t, 2, NULL, 0.1);
+    assert_false(otad_var_valid(k.node));
+    assert_tape_failed(t, OTAD_EINVAL, "grid kernel: shape is NULL");
     otad_tape_free(&t);
 }
 

@@ -142,6 +142,52 @@ static void test_failures(void **state)
     assert_int_equal(otad_lbfgs(rosenbrock, NULL, 0, theta, NULL, &r), OTAD_EINVAL);
 }
 
+/* Each parameter out of libLBFGS' range is named with its range before
+ * libLBFGS sees it (its own codes say only "invalid parameters"); theta is
+ * left as it was. */
+static void test_bad_parameters_are_named(void **state)
+{
+    (void)state;
+    double theta[2] = {-1.2, 1}, nan_theta[2] = {0, NAN};
+    otad_tape_opts no_chunks;
+    otad_tape_opts_init(&no_chunks);
+    no_chunks.chunk_bytes = 0;
+    for (int k = 0; k < 13; k++) {
+        otad_lbfgs_params p;
+        otad_lbfgs_params_init(&p);
+        otad_build_fn build = rosenbrock;
+        size_t n = 2;
+        double *x = theta;
+        const char *words = NULL;
+        switch (k) {
+        case 0: p.max_iterations = -1, words = "lbfgs: max_iterations is -1, must be at least 0";
+            break;
+        case 1: p.memory = 0, words = "lbfgs: memory is 0, must be 1 to 1000"; break;
+        case 2: p.memory = 1001, words = "lbfgs: memory is 1001, must be 1 to 1000"; break;
+        case 3: p.gradient_tolerance = -1, words = "lbfgs: gradient_tolerance is -1, must be "
+                                                   "finite and ≥ 0"; break;
+        case 4: p.gradient_tolerance = NAN, words = "lbfgs: gradient_tolerance is nan"; break;
+        case 5: p.past = -1, words = "lbfgs: past is -1, must be at least 0"; break;
+        case 6: p.relative_decrease = -1e-3, words = "lbfgs: relative_decrease is -0.001, must "
+                                                     "be finite and ≥ 0"; break;
+        case 7: p.max_linesearch = 0, words = "lbfgs: max_linesearch is 0, must be at least 1";
+            break;
+        case 8: p.tape_opts = &no_chunks, words = "lbfgs: tape_opts: chunk_bytes is 0"; break;
+        case 9: build = NULL, words = "lbfgs: build is NULL"; break;
+        case 10: x = NULL, words = "lbfgs: theta is NULL"; break;
+        case 11: n = 0, words = "lbfgs: n is 0, must be 1 to 2^30"; break;
+        case 12: x = nan_theta, words = "lbfgs: theta[1] is nan, must be finite"; break;
+        }
+        otad_lbfgs_result r;
+        assert_int_equal(otad_lbfgs(build, NULL, n, x, &p, &r),
+                         x == nan_theta ? OTAD_EDOMAIN : OTAD_EINVAL);
+        if (!strstr(r.message, words))
+            fail_msg("case %d: \"%s\" does not say \"%s\"", k, r.message, words);
+        assert_close(theta[0], -1.2, 0);
+        otad_lbfgs_result_free(&r);
+    }
+}
+
 static int stop_after_three(const otad_lbfgs_progress *p, void *instance)
 {
     int *calls = instance;
@@ -177,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_undefined_region_is_avoided),
         cmocka_unit_test(test_failures),
         cmocka_unit_test(test_progress_stops),
+        cmocka_unit_test(test_bad_parameters_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -344,6 +344,47 @@ static void test_errors(void **state)
     otad_tape_free(&t);
 }
 
+/* Each bad argument and option is named, with its range. */
+static void test_bad_arguments_are_named(void **state)
+{
+    (void)state;
+    otad_tape *t = new_tape();
+    double x0 = 1;
+    otad_var init, x, params[1];
+    for (int k = 0; k < 13; k++) {
+        otad_loop_opts o;
+        otad_loop_opts_init(&o);
+        otad_step_fn step = affine_step;
+        size_t n_state = 1, n_params = 0;
+        otad_var *init_p = &init, *final_p = &x, *params_p = params;
+        const char *words = NULL;
+        switch (k) {
+        case 0: o.iterations = 0, words = "loop: iterations is 0, must be at least 1"; break;
+        case 1: o.check_every = 0, words = "loop: check_every is 0, must be at least 1"; break;
+        case 2: o.tolerance = NAN, words = "loop: tolerance is nan, must be finite and ≥ 0"; break;
+        case 3: o.checkpoint_every = -2, words = "loop: checkpoint_every is -2, must be at "
+                                                 "least 0"; break;
+        case 4: o.adjoint_tolerance = -1, words = "loop: adjoint_tolerance is -1"; break;
+        case 5: o.adjoint_iterations = 0, words = "loop: adjoint_iterations is 0, must be at "
+                                                  "least 1"; break;
+        case 6: o.mode = OTAD_ENVELOPE, words = "loop: mode is 3, must be OTAD_UNROLL, "
+                                                "OTAD_CHECKPOINT or OTAD_IMPLICIT"; break;
+        case 7: step = NULL, words = "loop: step is NULL"; break;
+        case 8: n_state = 0, words = "loop: n_state is 0, must be 1 to 8"; break;
+        case 9: n_params = 17, words = "loop: n_params is 17, must be 0 to 16"; break;
+        case 10: n_params = 1, params_p = NULL, words = "loop: params is NULL"; break;
+        case 11: init_p = NULL, words = "loop: init is NULL"; break;
+        case 12: final_p = NULL, words = "loop: final is NULL"; break;
+        }
+        init = otad_const(t, 1, 1, &x0);
+        params[0] = init;
+        assert_int_equal(otad_loop(t, step, NULL, n_state, init_p, n_params, params_p, &o,
+                                   final_p, NULL), OTAD_EINVAL);
+        assert_tape_failed(t, OTAD_EINVAL, words);
+    }
+    otad_tape_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_step_reads_undeclared_nodes),
         cmocka_unit_test(test_unary_op_on_a_parameter),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_bad_arguments_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -418,6 +418,72 @@ static void test_errors(void **state)
     otad_tape_free(&t);
 }
 
+/* A value asked of no solved problem is refused as solve refuses no result
+ * struct: with a message, not a dereference. */
+static void test_values_of_no_problem(void **state)
+{
+    (void)state;
+    otad_tape *t = new_tape();
+    otad_kernel k = otad_kernel_gibbs(t, otad_const_fill(t, 2, 2, 1), 1);
+    otad_var h = otad_const_fill(t, 2, 1, 0.5);
+    assert_int_equal(otad_sinkhorn_solve(t, k, h, h, NULL, NULL), OTAD_EINVAL);
+    expect_failure(t, OTAD_EINVAL, "sinkhorn: no result struct");
+    assert_false(otad_var_valid(otad_sinkhorn_cost(t, NULL)));
+    expect_failure(t, OTAD_EINVAL, "sinkhorn_cost: no solved problem (s is NULL)");
+    assert_false(otad_var_valid(otad_sinkhorn_dual(t, NULL)));
+    expect_failure(t, OTAD_EINVAL, "sinkhorn_dual: no solved problem (s is NULL)");
+    assert_false(otad_var_valid(otad_sinkhorn_entropic(t, NULL)));
+    expect_failure(t, OTAD_EINVAL, "sinkhorn_entropic: no solved problem (s is NULL)");
+    /* no tape: nothing to record on, nothing dereferenced */
+    assert_false(otad_var_valid(otad_sinkhorn_cost(NULL, NULL)));
+    otad_tape_free(&t);
+}
+
+/* Every option out of its range is refused, naming the field and the range:
+ * a negative mass tolerance used to turn the mass check off. */
+static void test_options_out_of_range(void **state)
+{
+    (void)state;
+    double one[2] = {0.5, 0.5}, two[2] = {1, 1};
+    otad_sinkhorn_opts o;
+    otad_tape *t = new_tape();
+    for (int k = 0; k < 10; k++) {
+        otad_sinkhorn_opts_init(&o);
+        const char *words = NULL;
+        switch (k) {
+        case 0: o.mass_tolerance = -1, words = "sinkhorn: mass_tolerance is -1, must be finite "
+                                               "and ≥ 0"; break;
+        case 1: o.mass_tolerance = NAN, words = "sinkhorn: mass_tolerance is nan"; break;
+        case 2: o.iterations = 0, words = "sinkhorn: iterations is 0, must be at least 1"; break;
+        case 3: o.tolerance = -1e-3, words = "sinkhorn: tolerance is -0.001, must be finite and "
+                                             "≥ 0"; break;
+        case 4: o.tolerance = INFINITY, words = "sinkhorn: tolerance is inf"; break;
+        case 5: o.check_every = -3, words = "sinkhorn: check_every is -3, must be at least 1";
+            break;
+        case 6: o.log_domain = 2, words = "sinkhorn: log_domain is 2, must be 0 or 1"; break;
+        case 7: o.mode = (otad_grad_mode)9, words = "sinkhorn: mode is 9, must be OTAD_UNROLL, "
+                                                    "OTAD_CHECKPOINT, OTAD_IMPLICIT or "
+                                                    "OTAD_ENVELOPE"; break;
+        case 8: o.mode = (otad_grad_mode)-1, words = "sinkhorn: mode is -1"; break;
+        case 9: o.adjoint_tolerance = NAN, words = "sinkhorn: adjoint_tolerance is nan, must be "
+                                                   "finite and ≥ 0"; break;
+        }
+        otad_kernel k2 = otad_kernel_gibbs(t, otad_const_fill(t, 2, 2, 1), 1);
+        otad_sinkhorn s;
+        assert_int_equal(otad_sinkhorn_solve(t, k2, otad_const(t, 2, 1, one),
+                                             otad_const(t, 2, 1, two), &o, &s), OTAD_EINVAL);
+        assert_tape_failed(t, OTAD_EINVAL, words);
+    }
+    /* 0 turns the mass check off, as documented */
+    otad_sinkhorn_opts_init(&o);
+    o.mass_tolerance = 0;
+    otad_sinkhorn s;
+    otad_kernel k = otad_kernel_gibbs(t, otad_const_fill(t, 2, 2, 1), 1);
+    assert_int_equal(otad_sinkhorn_solve(t, k, otad_const(t, 2, 1, one), otad_const(t, 2, 1, two),
+                                         &o, &s), OTAD_OK);
+    otad_tape_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +497,8 @@ int main(void)
         cmocka_unit_test(test_small_eps_needs_the_log_domain),
         cmocka_unit_test(test_grid_log_domain_agrees),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_values_of_no_problem),
+        cmocka_unit_test(test_options_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
