@@ -86,7 +86,7 @@ static int adjacent_edges(const otad_graph *g, size_t **start_out, size_t **list
     return OTAD_OK;
 }
 
-int otadG_default_neighbours(otad_graph *g, otad_error *err)
+int otadO_default_neighbours(otad_graph *g, otad_error *err)
 {
     size_t *start = NULL, *list = NULL;
     if (g->dims) {

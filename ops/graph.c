@@ -155,7 +155,7 @@ static int new_graph(otad_graph **graph, size_t n_vertices, size_t n_edges, cons
                         : otad_error_set(err, OTAD_EDOMAIN, "graph: not connected (%zu "
                                          "components); a heat kernel needs one", parts);
     if (rc == OTAD_OK)
-        rc = otadG_default_neighbours(g, err);
+        rc = otadO_default_neighbours(g, err);
     if (rc != OTAD_OK) {
         otad_graph_free(&g);
         return rc;

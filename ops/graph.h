@@ -19,6 +19,6 @@ struct otad_graph {
 
 /* The default edge neighbours (ops.h, otad_graph_edge_neighbours) into a
  * graph whose edges and grid shape are set (edge_differences.c). */
-int otadG_default_neighbours(otad_graph *g, otad_error *err);
+int otadO_default_neighbours(otad_graph *g, otad_error *err);
 
 #endif
