@@ -192,6 +192,29 @@ static void heat_kernel(outcome *o)
     otad_graph_free(&g);
 }
 
+/* A graph from an edge list (a triangle with a tail), its default edge
+ * neighbours, then the caller's. */
+static void edge_list_graph(outcome *o)
+{
+    static const size_t ends[] = {0, 1, 1, 2, 2, 0, 2, 3};
+    static const double scale[] = {1, 2, 0.5, 1};
+    static const size_t start[] = {0, 1, 1, 2, 3}, list[] = {3, 0, 1};
+    otad_graph *g = NULL;
+    otad_error err;
+    int rc = otad_graph_new(&g, 4, 4, ends, scale, &err);
+    for (size_t e = 0; rc == OTAD_OK && e < 4; e++) {
+        const size_t *neighbours;
+        size_t count;
+        rc = otad_graph_edge_neighbours(g, e, &neighbours, &count, &err);
+        keep(o, (double[]){(double)count}, 1);
+    }
+    if (rc == OTAD_OK)
+        rc = otad_graph_set_edge_neighbours(g, start, list, &err);
+    error_outcome(o, rc, &err);
+    o->buffers_kept = 1; /* the graph is the only output */
+    otad_graph_free(&g);
+}
+
 static void spd_solve(outcome *o)
 {
     enum { SIZE = 6, NNZ = 13 };
@@ -518,6 +541,22 @@ static void png_io(outcome *o)
     error_outcome(o, rc, &err);
 }
 
+static void png_plot(outcome *o)
+{
+    static const double y[] = {3, 1, 4, 1, 5, 9, 2, 6}, values[] = {0.2, 0.5, 0.3};
+    otad_plot_series line = {NULL, y, 8, OTAD_PLOT_LINE, 0, "digits"};
+    otad_bar_series bars = {values, 0, "weights"};
+    otad_plot_opts opts;
+    otad_plot_opts_init(&opts);
+    opts.title = "a plot";
+    otad_error err;
+    int rc = otad_png_write_plot(in_dir("plot.png"), &line, 1, &opts, &err);
+    if (rc == OTAD_OK)
+        rc = otad_png_write_bars(in_dir("bars.png"), &bars, 1, 3, NULL, &opts, &err);
+    error_outcome(o, rc, &err);
+    o->buffers_kept = 1; /* the files: written whole or not at all (test_png) */
+}
+
 /* ---- the harness -------------------------------------------------------------- */
 
 /* What is failing, for the messages: "emd: new call 3" or "emd: new calls
@@ -610,6 +649,7 @@ SCENARIO(sinkhorn_log_domain)
 SCENARIO(barycenter_unroll)
 SCENARIO(barycenter_implicit)
 SCENARIO(heat_kernel)
+SCENARIO(edge_list_graph)
 SCENARIO(spd_solve)
 SCENARIO(emd)
 SCENARIO(emd_cost_op)
@@ -620,6 +660,7 @@ SCENARIO(metric_learning_fit)
 SCENARIO(mke_fit)
 SCENARIO(npy_io)
 SCENARIO(png_io)
+SCENARIO(png_plot)
 
 static int make_dir(void **state)
 {
@@ -637,6 +678,8 @@ static int remove_dir(void **state)
            fault_sites(FAULT_MALLOC), fault_sites(FAULT_NEW));
     unlink(in_dir("a.npy"));
     unlink(in_dir("a.png"));
+    unlink(in_dir("plot.png"));
+    unlink(in_dir("bars.png"));
     return rmdir(dir);
 }
 
@@ -648,15 +691,26 @@ int main(int argc, char **argv)
     fault_install();
     signal(SIGALRM, on_watchdog);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sinkhorn_unroll),     cmocka_unit_test(test_sinkhorn_checkpoint),
-        cmocka_unit_test(test_sinkhorn_implicit),   cmocka_unit_test(test_sinkhorn_envelope),
-        cmocka_unit_test(test_sinkhorn_log_domain), cmocka_unit_test(test_barycenter_unroll),
-        cmocka_unit_test(test_barycenter_implicit), cmocka_unit_test(test_heat_kernel),
-        cmocka_unit_test(test_spd_solve),           cmocka_unit_test(test_emd),
-        cmocka_unit_test(test_emd_cost_op),         cmocka_unit_test(test_ot_1d_and_bures),
-        cmocka_unit_test(test_lbfgs),               cmocka_unit_test(test_barycoords_fit),
-        cmocka_unit_test(test_metric_learning_fit), cmocka_unit_test(test_mke_fit),
-        cmocka_unit_test(test_npy_io),              cmocka_unit_test(test_png_io),
+        cmocka_unit_test(test_sinkhorn_unroll),
+        cmocka_unit_test(test_sinkhorn_checkpoint),
+        cmocka_unit_test(test_sinkhorn_implicit),
+        cmocka_unit_test(test_sinkhorn_envelope),
+        cmocka_unit_test(test_sinkhorn_log_domain),
+        cmocka_unit_test(test_barycenter_unroll),
+        cmocka_unit_test(test_barycenter_implicit),
+        cmocka_unit_test(test_heat_kernel),
+        cmocka_unit_test(test_edge_list_graph),
+        cmocka_unit_test(test_spd_solve),
+        cmocka_unit_test(test_emd),
+        cmocka_unit_test(test_emd_cost_op),
+        cmocka_unit_test(test_ot_1d_and_bures),
+        cmocka_unit_test(test_lbfgs),
+        cmocka_unit_test(test_barycoords_fit),
+        cmocka_unit_test(test_metric_learning_fit),
+        cmocka_unit_test(test_mke_fit),
+        cmocka_unit_test(test_npy_io),
+        cmocka_unit_test(test_png_io),
+        cmocka_unit_test(test_png_plot),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
