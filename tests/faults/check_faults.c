@@ -21,7 +21,7 @@
 /* What one run of a scenario gives. */
 typedef struct outcome {
     int code;
-    char message[256];
+    char message[512];
     double digest[64];   /* on success: numbers the clean run must match */
     size_t n_digest;
     int buffers_kept;    /* on failure: the caller's outputs are as they were */
@@ -313,6 +313,42 @@ static void ot_1d_and_bures(outcome *o)
                                        otad_const(t, M, 1, b_4), 2));
     }
     finish_tape(o, t, y, grad, N + 8);
+}
+
+/* The gradient checks, on Sinkhorn's entropic value as a function of the
+ * cost (the dot-product, Jacobian and Taylor tests). */
+static otad_var entropic_of_cost(otad_tape *t, const otad_var *in, void *instance)
+{
+    (void)instance;
+    otad_sinkhorn_opts opts;
+    otad_sinkhorn_opts_init(&opts);
+    opts.iterations = 10;
+    return otad_sinkhorn_loss(t, otad_kernel_gibbs(t, in[0], 0.3), otad_const(t, N, 1, a_5),
+                              otad_const(t, M, 1, b_4), &opts, OTAD_SINKHORN_ENTROPIC);
+}
+
+static otad_var entropic_of_theta(otad_tape *t, otad_var theta, void *instance)
+{
+    return entropic_of_cost(t, (otad_var[]){otad_reshape(t, theta, N, M)}, instance);
+}
+
+static void gradient_checks(outcome *o)
+{
+    otad_value cost = {(double *)cost_5x4, N, M};
+    otad_check_result res = {0};
+    int rc = otad_check_graph(entropic_of_cost, NULL, 1, &cost, NULL, &res);
+    double passed[3] = {0};
+    passed[0] = res.passed;
+    if (rc == OTAD_OK)
+        rc = otad_check_jacobian(entropic_of_cost, NULL, 1, &cost, NULL, &res);
+    passed[1] = res.passed;
+    if (rc == OTAD_OK)
+        rc = otad_check_taylor(entropic_of_theta, NULL, N * M, cost_5x4, NULL, &res);
+    passed[2] = res.passed;
+    keep(o, passed, 3);
+    o->code = rc;
+    snprintf(o->message, sizeof o->message, "%s", res.report);
+    o->buffers_kept = 1; /* the result only */
 }
 
 /* L-BFGS on a Rosenbrock valley, from a point the caller keeps. */
@@ -654,6 +690,7 @@ SCENARIO(spd_solve)
 SCENARIO(emd)
 SCENARIO(emd_cost_op)
 SCENARIO(ot_1d_and_bures)
+SCENARIO(gradient_checks)
 SCENARIO(lbfgs)
 SCENARIO(barycoords_fit)
 SCENARIO(metric_learning_fit)
@@ -704,6 +741,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_emd),
         cmocka_unit_test(test_emd_cost_op),
         cmocka_unit_test(test_ot_1d_and_bures),
+        cmocka_unit_test(test_gradient_checks),
         cmocka_unit_test(test_lbfgs),
         cmocka_unit_test(test_barycoords_fit),
         cmocka_unit_test(test_metric_learning_fit),
