@@ -54,7 +54,8 @@ typedef struct otad_error {
     char message[256];
 } otad_error;
 
-/* Set err's message (printf-style) when err is not NULL; returns code. */
+/* Set err's message (printf-style) when err is not NULL; returns code.  A NULL
+ * fmt gives the code's name (otad_tape_fail and otad_fail do the same). */
 int otad_error_set(otad_error *err, int code, const char *fmt, ...) OTAD_PRINTF(3, 4);
 
 /* ---- values, handles, allocator ---------------------------------------- */
@@ -125,7 +126,7 @@ typedef struct otad_mark {
     size_t arena_chunk, arena_offset, arena_in_use;
 } otad_mark;
 
-otad_mark otad_tape_mark(const otad_tape *tape);
+otad_mark otad_tape_mark(const otad_tape *tape);  /* zeroed for tape NULL */
 void otad_tape_rewind(otad_tape *tape, otad_mark mark);
 
 typedef struct otad_tape_stats {
@@ -136,6 +137,7 @@ typedef struct otad_tape_stats {
     size_t allocations;    /* allocator calls since creation */
 } otad_tape_stats;
 
+/* Zeroed for tape NULL; stats NULL: nothing. */
 void otad_tape_stats_get(const otad_tape *tape, otad_tape_stats *stats);
 
 /* Memory from the tape's arena, 64-byte aligned, kept until the next reset
@@ -278,7 +280,8 @@ void *otad_scratch(const otad_ctx *c, size_t bytes);
 
 /* The ctx for a call made by an op's function to code that takes a ctx of
  * its own (a kernel called from a fused op): the same op and tape, one depth
- * deeper, so that both may take otad_scratch. */
+ * deeper, so that both may take otad_scratch.  (Zeroed for c NULL, for which
+ * otad_alloc and otad_scratch give NULL and otad_fail records nothing.) */
 otad_ctx otad_ctx_nested(const otad_ctx *c);
 
 /* ---- loops ---------------------------------------------------------------- */
@@ -358,7 +361,7 @@ typedef struct otad_rng {
     uint64_t state;
 } otad_rng;
 
-double otad_rng_uniform(otad_rng *rng);                /* in [0, 1) */
+double otad_rng_uniform(otad_rng *rng);                /* in [0, 1); NaN for rng NULL */
 void otad_rng_fill(otad_rng *rng, double *x, size_t n, double lo, double hi);
 
 /* Records a loss (1×1) from the n×1 parameter theta; on failure returns an
@@ -376,11 +379,16 @@ typedef int (*otad_linop_fn)(void *instance, int transpose, size_t ncols,
 
 #define OTAD_CHECK_MAX_INPUTS 8
 
+/* Options; a field out of its range (given with each) stops a check with
+ * OTAD_EINVAL, its report naming the field, as it names a NULL function or
+ * input and an empty input. */
 typedef struct otad_check_opts {
-    double step;        /* finite-difference step h, relative to max(1, |x|∞); default 1e-6 */
-    double tolerance;   /* accepted relative error; default 1e-6 */
-    double abs_floor;   /* errors below this absolute size always pass; default 1e-12 */
-    int trials;         /* random directions per input; default 3 */
+    double step;        /* finite-difference step h, relative to max(1, |x|∞), finite and
+                           > 0; default 1e-6 */
+    double tolerance;   /* accepted relative error, finite, ≥ 0; default 1e-6 */
+    double abs_floor;   /* errors below this absolute size always pass, finite, ≥ 0;
+                           default 1e-12 */
+    int trials;         /* random directions per input, ≥ 1; default 3 */
     uint64_t seed;      /* of the random directions; default 1 */
 } otad_check_opts;
 

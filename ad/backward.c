@@ -214,11 +214,15 @@ int otad_backward_seeded(otad_tape *t, otad_var y, const double *ybar)
     if (!out || !ybar)
         return otad_tape_fail(t, OTAD_EINVAL, "backward: %s", out ? "seed is NULL"
                               : "not a node of this tape (invalid, or recorded before a reset)");
+    size_t size = out->value.rows * out->value.cols, bad = otadT_first_nonfinite(ybar, size);
+    if (bad < size)
+        return otad_tape_fail(t, OTAD_EDOMAIN, "backward: seed entry (%zu,%zu) is %g",
+                              bad % out->value.rows, bad / out->value.rows, ybar[bad]);
     t->epoch = t->epoch == UINT32_MAX ? 1 : t->epoch + 1;
     double *seed = otadT_grad(t, out);
     if (!seed)
         return t->status;
-    for (size_t k = 0; k < out->value.rows * out->value.cols; k++)
+    for (size_t k = 0; k < size; k++)
         seed[k] += ybar[k];
     if (otadT_sweep(t, y.index, 0) != OTAD_OK)
         return t->status;

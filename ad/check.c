@@ -1,14 +1,18 @@
 /* Gradient checking: dot-product, full Jacobian, Taylor remainder, adjoint. */
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "tape_internal.h"
 
 void otad_check_opts_init(otad_check_opts *opts)
 {
+    if (!opts)
+        return;
     opts->step = 1e-6;
     opts->tolerance = 1e-6;
     opts->abs_floor = 1e-12;
@@ -316,6 +320,43 @@ static const otad_check_opts *or_defaults(const otad_check_opts *opts, otad_chec
     return d;
 }
 
+/* The options, the function checked (named what) and the inputs (named
+ * input i, or name when there is one): a bad one stops the check with
+ * res->report naming it. */
+static int check_args(otad_check_result *res, const char *test, const char *what,
+                      const void *fn, size_t n_in, const otad_value *inputs, const char *name,
+                      const otad_check_opts *o)
+{
+    otad_error e;
+    int rc = otadV_not_null(&e, test, what, fn);
+    if (rc == OTAD_OK && (n_in == 0 || n_in > OTAD_CHECK_MAX_INPUTS))
+        rc = otad_error_set(&e, OTAD_EINVAL, "%s: n_in is %zu, must be 1 to %d", test, n_in,
+                            OTAD_CHECK_MAX_INPUTS);
+    if (rc == OTAD_OK)
+        rc = otadV_not_null(&e, test, name ? name : "inputs", inputs);
+    for (size_t i = 0; rc == OTAD_OK && i < n_in; i++) {
+        char input[32];
+        snprintf(input, sizeof input, "input %zu", i);
+        rc = otadV_not_null(&e, test, name ? name : input, inputs[i].data);
+        if (rc == OTAD_OK)
+            rc = otadV_size(&e, test, name ? name : input, inputs[i].rows, inputs[i].cols);
+    }
+    if (rc == OTAD_OK)
+        rc = otadV_positive(&e, test, "step", o->step);
+    if (rc == OTAD_OK)
+        rc = otadV_nonnegative(&e, test, "tolerance", o->tolerance);
+    if (rc == OTAD_OK)
+        rc = otadV_nonnegative(&e, test, "abs_floor", o->abs_floor);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(&e, test, "trials", o->trials, 1, INT_MAX);
+    if (rc != OTAD_OK) {
+        result_init(res, n_in);
+        res->passed = 0;
+        snprintf(res->report, sizeof res->report, "%s", e.message);
+    }
+    return rc;
+}
+
 /* ---- dot-product test --------------------------------------------------- */
 
 /* Input i's entries one by one (the first LOCATE_MAX of them), to name the
@@ -352,7 +393,9 @@ int otad_check_graph(otad_record_fn record, void *instance, size_t n_in,
     graph g;
     if (!res)
         return OTAD_EINVAL;
-    int rc = graph_start(&g, res, test, record, instance, n_in, inputs, 1);
+    int rc = check_args(res, test, "record", record, n_in, inputs, NULL, o);
+    if (rc == OTAD_OK)
+        rc = graph_start(&g, res, test, record, instance, n_in, inputs, 1);
     if (rc != OTAD_OK)
         return rc;
     buffers b = {malloc(g.n_out * sizeof(double)), malloc(g.n_out * sizeof(double)),
@@ -403,8 +446,12 @@ int otad_check_op(const otad_op *op, const void *params, size_t n_in,
                   const otad_value *inputs, const otad_check_opts *opts,
                   otad_check_result *res)
 {
-    if (!op)
-        return OTAD_EINVAL;
+    if (!op) {
+        otad_check_opts defaults;
+        return res ? check_args(res, "dot-product test", "op", op, n_in, inputs, NULL,
+                                or_defaults(opts, &defaults))
+                   : OTAD_EINVAL;
+    }
     op_instance oi = {op, params, n_in};
     return otad_check_graph(record_op, &oi, n_in, inputs, opts, res);
 }
@@ -453,7 +500,9 @@ int otad_check_jacobian(otad_record_fn record, void *instance, size_t n_in,
     otad_value y;
     if (!res)
         return OTAD_EINVAL;
-    int rc = graph_start(&g, res, test, record, instance, n_in, inputs, 0);
+    int rc = check_args(res, test, "record", record, n_in, inputs, NULL, o);
+    if (rc == OTAD_OK)
+        rc = graph_start(&g, res, test, record, instance, n_in, inputs, 0);
     if (rc != OTAD_OK)
         return rc;
     size_t n_cols = 0;
@@ -550,12 +599,14 @@ int otad_check_taylor(otad_build_fn build, void *instance, size_t n, const doubl
     static const char test[] = "taylor test";
     otad_check_opts defaults;
     const otad_check_opts *o = or_defaults(opts, &defaults);
-    if (!res || !build)
+    if (!res)
         return OTAD_EINVAL;
     objective obj = {build, instance};
     otad_value input = {(double *)theta, n, 1};
     graph g;
-    int rc = graph_start(&g, res, test, record_objective, &obj, 1, &input, 1);
+    int rc = check_args(res, test, "build", build, 1, &input, "theta", o);
+    if (rc == OTAD_OK)
+        rc = graph_start(&g, res, test, record_objective, &obj, 1, &input, 1);
     if (rc != OTAD_OK)
         return rc;
     if ((rc = audited_backward(&g, NULL, res, test)) != OTAD_OK)
@@ -620,11 +671,26 @@ int otad_check_adjoint(otad_linop_fn apply, void *instance, size_t rows, size_t 
     if (!res)
         return OTAD_EINVAL;
     result_init(res, 1);
-    if (!apply || !rows || !cols || !ncols)
-        return stopped(res, test, OTAD_EINVAL, "no operator or an empty size");
+    otad_error e;
+    int rc = otadV_not_null(&e, test, "apply", apply);
+    if (rc == OTAD_OK)
+        rc = otadV_size(&e, test, "A", rows, cols);
+    if (rc == OTAD_OK)
+        rc = otadV_size(&e, test, "x", cols, ncols);
+    if (rc == OTAD_OK)
+        rc = otadV_size(&e, test, "y", rows, ncols);
+    if (rc == OTAD_OK)
+        rc = otadV_nonnegative(&e, test, "tolerance", o->tolerance);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(&e, test, "trials", o->trials, 1, INT_MAX);
+    if (rc != OTAD_OK) {
+        res->passed = 0;
+        snprintf(res->report, sizeof res->report, "%s", e.message);
+        return rc;
+    }
     double *x = malloc(cols * ncols * sizeof *x), *ax = malloc(rows * ncols * sizeof *ax);
     double *y = malloc(rows * ncols * sizeof *y), *aty = malloc(cols * ncols * sizeof *aty);
-    int rc = x && ax && y && aty ? OTAD_OK : OTAD_ENOMEM;
+    rc = x && ax && y && aty ? OTAD_OK : OTAD_ENOMEM;
     otad_rng rng = {o->seed};
     verdict v = {res, -1};
     for (int trial = 0; rc == OTAD_OK && trial < o->trials; trial++) {

@@ -42,7 +42,10 @@ int otadT_failv(otad_tape *t, int code, const char *prefix, const char *fmt, va_
     int n = prefix ? snprintf(t->message, sizeof t->message, "%s: ", prefix) : 0;
     if (n < 0 || (size_t)n >= sizeof t->message)
         n = 0;
-    vsnprintf(t->message + n, sizeof t->message - (size_t)n, fmt, ap);
+    if (fmt)
+        vsnprintf(t->message + n, sizeof t->message - (size_t)n, fmt, ap);
+    else
+        snprintf(t->message + n, sizeof t->message - (size_t)n, "%s", otad_strerror(t->status));
     say_memory(t->status, t->message, sizeof t->message);
     return t->status;
 }
@@ -52,7 +55,10 @@ int otad_error_set(otad_error *err, int code, const char *fmt, ...)
     if (err) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        if (fmt)
+            vsnprintf(err->message, sizeof err->message, fmt, ap);
+        else
+            snprintf(err->message, sizeof err->message, "%s", otad_strerror(code));
         va_end(ap);
         say_memory(code, err->message, sizeof err->message);
     }
@@ -72,7 +78,8 @@ int otad_fail(const otad_ctx *c, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    otadT_failv(c->tape, code, c->op->name, fmt, ap);
+    if (c)
+        otadT_failv(c->tape, code, c->op ? c->op->name : NULL, fmt, ap);
     va_end(ap);
     return code < 0 ? code : OTAD_EINVAL;
 }

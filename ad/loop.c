@@ -16,6 +16,8 @@
 
 void otad_loop_opts_init(otad_loop_opts *opts)
 {
+    if (!opts)
+        return;
     opts->mode = OTAD_UNROLL;
     opts->iterations = 100;
     opts->tolerance = 0;

@@ -7,6 +7,8 @@
 
 void otad_tape_opts_init(otad_tape_opts *opts)
 {
+    if (!opts)
+        return;
     opts->chunk_bytes = (size_t)1 << 20;
     opts->allocator = NULL;
     opts->check_finite = 1;
@@ -420,6 +422,8 @@ void *otad_saved_of(const otad_tape *t, otad_var v, const otad_op *op)
 
 void *otad_alloc(const otad_ctx *c, size_t bytes)
 {
+    if (!c || !c->tape)
+        return NULL;
     void *p = otadA_alloc(&c->tape->mem, bytes);
     if (!p)
         otad_fail(c, OTAD_ENOMEM, "out of memory for %zu bytes of workspace", bytes);
@@ -428,6 +432,8 @@ void *otad_alloc(const otad_ctx *c, size_t bytes)
 
 void *otad_scratch(const otad_ctx *c, size_t bytes)
 {
+    if (!c || !c->tape)
+        return NULL;
     otad_tape *t = c->tape;
     unsigned d = c->depth;
     if (d >= SCRATCH_DEPTHS) {
@@ -452,6 +458,8 @@ void *otad_scratch(const otad_ctx *c, size_t bytes)
 
 otad_ctx otad_ctx_nested(const otad_ctx *c)
 {
+    if (!c)
+        return (otad_ctx){0};
     otad_ctx nested = *c;
     nested.depth++;
     return nested;

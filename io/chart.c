@@ -23,6 +23,8 @@ unsigned otadI_series_colour(size_t k)
 
 void otad_plot_opts_init(otad_plot_opts *opts)
 {
+    if (!opts)
+        return;
     *opts = (otad_plot_opts){.width = 640, .height = 480, .x_min = NAN, .x_max = NAN,
                              .y_min = NAN, .y_max = NAN};
 }
@@ -46,6 +48,12 @@ int otadI_check_plot_opts(const otad_plot_opts *o, const char *path, otad_error 
         o->height > OTAD_IMAGE_MAX_SIDE)
         return otadI_fail(err, OTAD_EINVAL, path, "%zux%zu pixels: from 200x150 to %dx%d",
                           o->width, o->height, OTAD_IMAGE_MAX_SIDE, OTAD_IMAGE_MAX_SIDE);
+    const int flags[3] = {o->log_x, o->log_y, o->equal_aspect};
+    const char *names[3] = {"log_x", "log_y", "equal_aspect"};
+    for (int k = 0; k < 3; k++)
+        if (flags[k] != 0 && flags[k] != 1)
+            return otadI_fail(err, OTAD_EINVAL, path, "%s is %d, must be 0 or 1", names[k],
+                              flags[k]);
     int rc = check_range(o->x_min, o->x_max, o->log_x, 'x', path, err);
     return rc != OTAD_OK ? rc : check_range(o->y_min, o->y_max, o->log_y, 'y', path, err);
 }

@@ -5,6 +5,9 @@ int otad_histogram_from_gray(otad_value *image, int dark_is_mass, otad_error *er
 {
     if (!image || !image->data || !image->rows || !image->cols)
         return otadI_fail(err, OTAD_EINVAL, "histogram", "no image (NULL or empty)");
+    if (dark_is_mass != 0 && dark_is_mass != 1)
+        return otadI_fail(err, OTAD_EINVAL, "histogram", "dark_is_mass is %d, must be 0 or 1",
+                          dark_is_mass);
     size_t n = image->rows;
     /* Check every column before changing any, so a failure leaves the
      * image as it was. */

@@ -6,6 +6,8 @@
 
 void otad_image_opts_init(otad_image_opts *opts)
 {
+    if (!opts)
+        return;
     *opts = (otad_image_opts){.vmin = 0, .vmax = 0, .colormap = OTAD_COLORMAP_HEAT,
                               .scale = 1, .gap = 4, .background = 0xFFFFFF, .captions = NULL};
 }
@@ -113,14 +115,14 @@ int otad_png_write_strip(const char *path, const double *const *images, size_t n
     if (!images || !n_images || !width || !height)
         return otadI_fail(err, OTAD_EINVAL, path, "no images: %zu of %zux%zu%s", n_images,
                           width, height, images ? "" : ", images NULL");
-    for (size_t i = 0; i < n_images; i++)
-        if (!images[i])
-            return otadI_fail(err, OTAD_EINVAL, path, "image %zu is NULL", i);
     strip_layout l = {0};
     double range[2] = {0, 0};
     int rc = check_opts(opts, path, err);
-    if (rc == OTAD_OK)
+    if (rc == OTAD_OK) /* the sizes first: images has n_images entries only if they fit */
         rc = layout(n_images, width, height, opts, &l, path, err);
+    for (size_t i = 0; rc == OTAD_OK && i < n_images; i++)
+        if (!images[i])
+            rc = otadI_fail(err, OTAD_EINVAL, path, "image %zu is NULL", i);
     if (rc == OTAD_OK)
         rc = value_range(images, n_images, width * height, opts, range, path, err);
     otadI_canvas c;

@@ -36,7 +36,9 @@ typedef struct otad_array {
     size_t shape[OTAD_ARRAY_MAX_DIMS];
 } otad_array;
 
-/* Number of entries: the product of the shape (1 for ndim 0). */
+/* Number of entries: the product of the shape (1 for ndim 0); 0 for a NULL
+ * or malformed array (ndim above OTAD_ARRAY_MAX_DIMS, a product beyond
+ * SIZE_MAX). */
 size_t otad_array_size(const otad_array *a);
 
 /* Frees the data and zeroes the struct; NULL-safe. */
@@ -91,8 +93,9 @@ int otad_png_read_rgb(const char *path, double **rgb, size_t *width, size_t *hei
                       otad_error *err);
 
 /* Turns intensities in [0, 1] into histograms in place, one per column: mass
- * is the intensity, or 1 − intensity when dark_is_mass (dark ink on white
- * paper), normalised so that each column sums to 1.  OTAD_EDOMAIN when an
+ * is the intensity, or 1 − intensity when dark_is_mass is 1 (dark ink on
+ * white paper; another value than 0 or 1 is OTAD_EINVAL), normalised so
+ * that each column sums to 1.  OTAD_EDOMAIN when an
  * entry is outside [0, 1] or a column has no mass; image is then unchanged. */
 int otad_histogram_from_gray(otad_value *image, int dark_is_mass, otad_error *err);
 

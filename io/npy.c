@@ -38,9 +38,14 @@ static int little_endian(void)
 
 size_t otad_array_size(const otad_array *a)
 {
+    if (!a || a->ndim > OTAD_ARRAY_MAX_DIMS)
+        return 0;
     size_t n = 1;
-    for (size_t k = 0; a && k < a->ndim && k < OTAD_ARRAY_MAX_DIMS; k++)
+    for (size_t k = 0; k < a->ndim; k++) {
+        if (a->shape[k] && n > SIZE_MAX / a->shape[k])
+            return 0;
         n *= a->shape[k];
+    }
     return n;
 }
 

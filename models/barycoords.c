@@ -15,6 +15,8 @@ static const otad_var no_var;
 
 void otad_barycoords_init(otad_barycoords *p)
 {
+    if (!p)
+        return;
     memset(p, 0, sizeof *p);
     p->loss = OTAD_LOSS_L2;
     otad_barycenter_opts_init(&p->barycenter);
@@ -46,6 +48,10 @@ static int check_database(const otad_barycoords *p, otad_error *err)
 {
     if (!p)
         return otad_error_set(err, OTAD_EINVAL, "barycoords: no problem given");
+    if (p->support.kind != OTAD_SUPPORT_GRID && p->support.kind != OTAD_SUPPORT_GRAPH &&
+        p->support.kind != OTAD_SUPPORT_COST)
+        return otad_error_set(err, OTAD_EINVAL, "barycoords: support.kind is %d, must be GRID, "
+                              "GRAPH or COST", (int)p->support.kind);
     size_t n = otad_support_size(&p->support);
     if (!n)
         return otad_error_set(err, OTAD_EINVAL, "barycoords: the support is not set (grid, "
@@ -121,6 +127,11 @@ static otad_var target_losses(otad_tape *t, otad_var theta, const otad_barycoord
     otad_value th = otad_value_of(t, theta);
     if (otad_tape_status(t) != OTAD_OK)
         return no_var;
+    if (!th.data) {
+        otad_tape_fail(t, OTAD_EINVAL, "barycoords: theta is not a node of this tape (invalid, "
+                       "or recorded before a reset)");
+        return no_var;
+    }
     if (th.rows * th.cols != s * n_targets) {
         otad_tape_fail(t, OTAD_ESHAPE, "barycoords: theta has %zu entries, needs S·T = %zu·%zu",
                        th.rows * th.cols, s, n_targets);

@@ -15,6 +15,8 @@ static const otad_var no_var;
 
 void otad_metric_learning_init(otad_metric_learning *p)
 {
+    if (!p)
+        return;
     memset(p, 0, sizeof *p);
     p->eps = 4e-2;
     p->steps = 20;
@@ -49,7 +51,9 @@ static int check_kernel(const otad_metric_learning *p, otad_error *err)
     if (!p->frames || p->n_frames < 2)
         return otad_error_set(err, OTAD_EINVAL, "metric learning: %zu frames given, needs "
                               "the first and the last at least", p->frames ? p->n_frames : 0);
-    return OTAD_OK;
+    int rc = otadS_check_barycenter_opts(&p->barycenter, "metric learning", "barycenter.", err);
+    return rc == OTAD_OK ? otadV_size(err, "metric learning", "frames", p->size, p->n_frames)
+                         : rc;
 }
 
 static int check_frames(const otad_metric_learning *p, otad_error *err)
@@ -180,6 +184,11 @@ otad_var otad_metric_learning_build(otad_tape *t, otad_var z, void *instance)
     otad_value zv = otad_value_of(t, z);
     if (otad_tape_status(t) != OTAD_OK)
         return no_var;
+    if (!zv.data) {
+        otad_tape_fail(t, OTAD_EINVAL, "metric learning: z is not a node of this tape (invalid, "
+                       "or recorded before a reset)");
+        return no_var;
+    }
     size_t m = otad_graph_edges(p->graph);
     if (zv.rows * zv.cols != m) {
         otad_tape_fail(t, OTAD_ESHAPE, "metric learning: z has %zu entries, the graph has %zu "
@@ -209,7 +218,11 @@ int otad_metric_learning_interpolate(const otad_metric_learning *p, const double
         return rc;
     if ((n_times && (!times || !out)) || (!n_times && !energy))
         return otad_error_set(err, OTAD_EINVAL, "metric learning: interpolate needs times and "
-                              "an output, or an energy to fill");
+                              "an output, or an energy to fill (%s)",
+                              !n_times ? "n_times is 0, energy NULL"
+                              : !times ? "times is NULL" : "out is NULL");
+    if (n_times && (rc = otadV_size(err, "metric learning", "out", p->size, n_times)) != OTAD_OK)
+        return rc;
     size_t m = otad_graph_edges(p->graph);
     if ((rc = positive_weights(w, m, err)) != OTAD_OK ||
         (rc = check_times(n_times, times, err)) != OTAD_OK)

@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models.h"
+#include "models_internal.h"
 
 static const otad_var no_var;
 
 void otad_mke_init(otad_mke *p)
 {
+    if (!p)
+        return;
     memset(p, 0, sizeof *p);
     p->eps = 0.01;
     p->value = OTAD_SINKHORN_COST;
@@ -25,6 +27,9 @@ int otad_mke_check(const otad_mke *p, otad_error *err)
     if (!p->data || p->n_data == 0 || p->dim == 0)
         return otad_error_set(err, OTAD_EINVAL, "mke: no data given (%zu points in %zu "
                               "dimensions)", p->n_data, p->dim);
+    int rc = otadV_size(err, "mke", "data", p->n_data, p->dim);
+    if (rc != OTAD_OK)
+        return rc;
     for (size_t c = 0; c < p->dim; c++)
         for (size_t j = 0; j < p->n_data; j++)
             if (!isfinite(p->data[j + c * p->n_data]))
@@ -50,7 +55,8 @@ int otad_mke_check(const otad_mke *p, otad_error *err)
         return otad_error_set(err, OTAD_EDOMAIN, "mke: eps is %g, must be positive", p->eps);
     if ((unsigned)p->value > OTAD_SINKHORN_ENTROPIC)
         return otad_error_set(err, OTAD_EINVAL, "mke: unknown Sinkhorn value %d", (int)p->value);
-    return OTAD_OK;
+    rc = otadV_int_range(err, "mke", "debiased", p->debiased, 0, 1);
+    return rc == OTAD_OK ? otadS_check_sinkhorn_opts(&p->sinkhorn, "mke", "sinkhorn.", err) : rc;
 }
 
 /* The data measure on t: points and weights scaled to mass 1. */
@@ -99,13 +105,35 @@ static int data_self_loss(const otad_mke *p, double *out, otad_error *err)
     return rc;
 }
 
+int otadM_check_model(otad_tape *t, const char *who, const char *what, const void *instance,
+                      size_t n_params, otad_var theta, const otad_var *points,
+                      const otad_var *weights)
+{
+    if (otad_tape_status(t) != OTAD_OK)
+        return otad_tape_status(t);
+    if (!instance || !points || !weights)
+        return otad_tape_fail(t, OTAD_EINVAL, "%s: %s is NULL", who,
+                              !instance ? what : !points ? "points" : "weights");
+    otad_value th = otad_value_of(t, theta);
+    if (!th.data)
+        return otad_tape_fail(t, OTAD_EINVAL, "%s: theta is not a node of this tape (invalid, "
+                              "or recorded before a reset)", who);
+    if (th.rows * th.cols != n_params)
+        return otad_tape_fail(t, OTAD_ESHAPE, "%s: theta has %zu entries, the model has %zu "
+                              "parameters", who, th.rows * th.cols, n_params);
+    return OTAD_OK;
+}
+
 /* The model's points and weights at θ; weights uniform when the model gives
  * none. */
 static int record_model(otad_tape *t, otad_var theta, const otad_mke *p, otad_var *x,
                         otad_var *a)
 {
     otad_value th = otad_value_of(t, theta);
-    if (th.data && th.rows * th.cols != p->n_params)
+    if (!th.data)
+        return otad_tape_fail(t, OTAD_EINVAL, "mke: theta is not a node of this tape (invalid, "
+                              "or recorded before a reset)");
+    if (th.rows * th.cols != p->n_params)
         return otad_tape_fail(t, OTAD_ESHAPE, "mke: theta has %zu entries, the model has %zu "
                               "parameters", th.rows * th.cols, p->n_params);
     *x = *a = no_var;
@@ -193,11 +221,6 @@ int otad_mke_evaluate(const otad_mke *p, const double *theta, double **points,
 {
     if (!theta || !n_model)
         return otad_error_set(err, OTAD_EINVAL, "mke: evaluate needs theta and n_model");
-    if (points)
-        *points = NULL;
-    if (weights)
-        *weights = NULL;
-    *n_model = 0;
     int rc = otad_mke_check(p, err);
     if (rc != OTAD_OK)
         return rc;
@@ -205,19 +228,26 @@ int otad_mke_evaluate(const otad_mke *p, const double *theta, double **points,
     if ((rc = otad_tape_new(&t, NULL)) != OTAD_OK)
         return otad_error_set(err, rc, "mke: out of memory");
     otad_var th = otad_const(t, p->n_params, 1, theta), x, a;
+    double value = NAN; /* the outputs are written only on success */
     if (record_model(t, th, p, &x, &a) == OTAD_OK && loss)
-        *loss = otad_scalar(t, record_loss(t, p, x, a, NULL));
+        value = otad_scalar(t, record_loss(t, p, x, a, NULL));
     rc = otad_tape_status(t);
     if (rc != OTAD_OK) {
         otad_error_set(err, rc, "%s", otad_tape_message(t));
     } else {
         otad_value xv = otad_value_of(t, x), av = otad_value_of(t, a);
-        if (copy_out(points, xv.data, xv.rows * xv.cols) != OTAD_OK ||
-            copy_out(weights, av.data, av.rows) != OTAD_OK) {
-            if (points)
-                free(*points), *points = NULL;
+        double *xs = NULL, *ws = NULL;
+        if (copy_out(points ? &xs : NULL, xv.data, xv.rows * xv.cols) != OTAD_OK ||
+            copy_out(weights ? &ws : NULL, av.data, av.rows) != OTAD_OK) {
+            free(xs);
             rc = otad_error_set(err, OTAD_ENOMEM, "mke: out of memory");
         } else {
+            if (points)
+                *points = xs;
+            if (weights)
+                *weights = ws;
+            if (loss)
+                *loss = value;
             *n_model = xv.rows;
         }
     }

@@ -4,7 +4,7 @@
  * Lloyd's fixed points. */
 #include <math.h>
 
-#include "models.h"
+#include "models_internal.h"
 
 int otad_mke_use_atoms(otad_mke *p, otad_mke_atoms *atoms, size_t k, otad_error *err)
 {
@@ -26,6 +26,10 @@ int otad_mke_atoms_model(otad_tape *t, otad_var theta, void *instance, otad_var 
                          otad_var *weights)
 {
     const otad_mke_atoms *m = instance;
+    int rc = otadM_check_model(t, "mke atoms", "atoms", m, m ? m->k * (m->dim + 1) : 0, theta,
+                               points, weights);
+    if (rc != OTAD_OK)
+        return rc;
     size_t positions = m->k * m->dim;
     *points = otad_reshape(t, otad_slice(t, theta, 0, positions, 0, 1), m->k, m->dim);
     *weights = otad_softmax(t, otad_slice(t, theta, positions, m->k, 0, 1));
@@ -58,6 +62,8 @@ static double seeding_weight(const otad_mke *p, size_t j, const double *centres,
 void otad_mke_atoms_start(const otad_mke *p, const otad_mke_atoms *atoms, uint64_t seed,
                           double *theta)
 {
+    if (!p || !p->data || !atoms || !theta)
+        return;
     size_t k = atoms->k, m = p->n_data;
     otad_rng rng = {seed};
     for (size_t a = 0; a < k; a++) {

@@ -3,7 +3,7 @@
  * forward, h ← tanh(h W + b) on the hidden layers, linear at the output. */
 #include <math.h>
 
-#include "models.h"
+#include "models_internal.h"
 
 int otad_mke_use_mlp(otad_mke *p, otad_mke_mlp *mlp, size_t latent_dim, size_t n_hidden,
                      const size_t *hidden, size_t n_samples, const double *samples,
@@ -13,25 +13,32 @@ int otad_mke_use_mlp(otad_mke *p, otad_mke_mlp *mlp, size_t latent_dim, size_t n
         return otad_error_set(err, OTAD_EINVAL, "mke mlp: no problem or model given");
     if (p->dim == 0)
         return otad_error_set(err, OTAD_EINVAL, "mke mlp: set the data first");
-    if (latent_dim == 0 || n_hidden == 0 || n_hidden >= OTAD_MKE_MLP_MAX_LAYERS || !hidden)
+    if (latent_dim == 0 || n_hidden == 0 || n_hidden >= OTAD_MKE_MLP_MAX_LAYERS)
         return otad_error_set(err, OTAD_EINVAL, "mke mlp: latent dimension %zu with %zu hidden "
                               "layers (need ≥ 1, and 1 to %d layers)", latent_dim, n_hidden,
                               OTAD_MKE_MLP_MAX_LAYERS - 1);
+    if (!hidden)
+        return otad_error_set(err, OTAD_EINVAL, "mke mlp: hidden is NULL for %zu hidden layers",
+                              n_hidden);
     if (!samples || n_samples == 0)
         return otad_error_set(err, OTAD_EINVAL, "mke mlp: no latent samples given");
+    int rc = otadV_size(err, "mke mlp", "samples", n_samples, latent_dim);
+    if (rc != OTAD_OK)
+        return rc;
     for (size_t i = 0; i < latent_dim * n_samples; i++)
         if (!isfinite(samples[i]))
             return otad_error_set(err, OTAD_EDOMAIN, "mke mlp: latent sample %zu is not "
                                   "finite", i % n_samples);
-    *mlp = (otad_mke_mlp){.n_layers = n_hidden + 1, .n_samples = n_samples, .samples = samples};
-    mlp->width[0] = latent_dim;
+    otad_mke_mlp m = {.n_layers = n_hidden + 1, .n_samples = n_samples, .samples = samples};
+    m.width[0] = latent_dim;
     size_t n_params = 0;
     for (size_t l = 0; l <= n_hidden; l++) {
-        mlp->width[l + 1] = l < n_hidden ? hidden[l] : p->dim;
-        if (mlp->width[l + 1] == 0)
+        m.width[l + 1] = l < n_hidden ? hidden[l] : p->dim;
+        if (m.width[l + 1] == 0)
             return otad_error_set(err, OTAD_EINVAL, "mke mlp: hidden layer %zu has width 0", l);
-        n_params += (mlp->width[l] + 1) * mlp->width[l + 1];
+        n_params += (m.width[l] + 1) * m.width[l + 1];
     }
+    *mlp = m;
     p->model = otad_mke_mlp_model;
     p->model_instance = mlp;
     p->n_params = n_params;
@@ -42,6 +49,12 @@ int otad_mke_mlp_model(otad_tape *t, otad_var theta, void *instance, otad_var *p
                        otad_var *weights)
 {
     const otad_mke_mlp *mlp = instance;
+    size_t n_params = 0;
+    for (size_t l = 0; mlp && l < mlp->n_layers && l < OTAD_MKE_MLP_MAX_LAYERS; l++)
+        n_params += (mlp->width[l] + 1) * mlp->width[l + 1];
+    int rc = otadM_check_model(t, "mke mlp", "mlp", mlp, n_params, theta, points, weights);
+    if (rc != OTAD_OK)
+        return rc;
     otad_var h = otad_const(t, mlp->n_samples, mlp->width[0], mlp->samples);
     size_t at = 0;
     for (size_t l = 0; l < mlp->n_layers; l++) {
@@ -60,6 +73,8 @@ int otad_mke_mlp_model(otad_tape *t, otad_var theta, void *instance, otad_var *p
 
 void otad_mke_mlp_start(const otad_mke_mlp *mlp, uint64_t seed, double *theta)
 {
+    if (!mlp || !theta)
+        return;
     otad_rng rng = {seed};
     size_t at = 0;
     for (size_t l = 0; l < mlp->n_layers; l++) {

@@ -272,7 +272,8 @@ int otad_mke_use_atoms(otad_mke *problem, otad_mke_atoms *atoms, size_t k, otad_
 int otad_mke_atoms_model(otad_tape *tape, otad_var theta, void *atoms, otad_var *points,
                          otad_var *weights);
 /* A start: k data points chosen by k-means++ seeding (deterministic in
- * seed), equal weights.  theta has n_params entries. */
+ * seed), equal weights.  theta has n_params entries (any argument NULL:
+ * nothing is written). */
 void otad_mke_atoms_start(const otad_mke *problem, const otad_mke_atoms *atoms, uint64_t seed,
                           double *theta);
 
@@ -292,10 +293,11 @@ int otad_mke_use_ellipses(otad_mke *problem, otad_mke_ellipses *ellipses, size_t
 int otad_mke_ellipses_model(otad_tape *tape, otad_var theta, void *ellipses, otad_var *points,
                             otad_var *weights);
 /* n points spread evenly over the unit disk (a Vogel spiral: radius
- * √((j + ½)/n), angle j·π(3 − √5)), n×2 column-major. */
+ * √((j + ½)/n), angle j·π(3 − √5)), n×2 column-major (z NULL: nothing). */
 void otad_disk_samples(size_t n, double *z);
 /* Semi-axes of the ellipse of one parameter block (m, A row-major):
- * the square roots of the eigenvalues of A Aᵀ, larger first. */
+ * the square roots of the eigenvalues of A Aᵀ, larger first; NaN for a NULL
+ * or non-finite block. */
 void otad_ellipse_semi_axes(const double *block, double axes[2]);
 
 /* A generator (seed 001, Genevay et al. 2018): a perceptron f_θ from a latent
@@ -317,7 +319,7 @@ int otad_mke_use_mlp(otad_mke *problem, otad_mke_mlp *mlp, size_t latent_dim,
 int otad_mke_mlp_model(otad_tape *tape, otad_var theta, void *mlp, otad_var *points,
                        otad_var *weights);
 /* A start: weights uniform in ±√(6/(in + out)) (Glorot), deterministic in
- * seed, biases 0. */
+ * seed, biases 0 (mlp or theta NULL: nothing is written). */
 void otad_mke_mlp_start(const otad_mke_mlp *mlp, uint64_t seed, double *theta);
 
 #ifdef __cplusplus

@@ -11,4 +11,12 @@
 otad_var otadM_histogram_loss(otad_tape *tape, otad_histogram_loss loss, otad_kernel k,
                               otad_var p, otad_var q, const otad_sinkhorn_opts *sinkhorn);
 
+/* The arguments of a ready model's record function (mke atoms, ellipses,
+ * mlp): its instance (named what), the outputs, and θ with the model's
+ * n_params entries.  The tape fails naming the first bad one (who: "mke
+ * atoms"). */
+int otadM_check_model(otad_tape *tape, const char *who, const char *what, const void *instance,
+                      size_t n_params, otad_var theta, const otad_var *points,
+                      const otad_var *weights);
+
 #endif

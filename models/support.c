@@ -32,8 +32,11 @@ size_t otad_support_size(const otad_support *s)
         if (s->dims < 1 || s->dims > 3)
             return 0;
         size_t n = 1;
-        for (size_t a = 0; a < s->dims; a++)
+        for (size_t a = 0; a < s->dims; a++) {
+            if (s->shape[a] && n > SIZE_MAX / s->shape[a])
+                return 0;
             n *= s->shape[a];
+        }
         return n;
     }
     case OTAD_SUPPORT_GRAPH:
@@ -47,7 +50,17 @@ size_t otad_support_size(const otad_support *s)
 otad_kernel otad_support_kernel(otad_tape *t, const otad_support *s)
 {
     otad_kernel none = {{0, 0}};
-    if (!s || !otad_support_size(s)) {
+    if (!s) {
+        otad_tape_fail(t, OTAD_EINVAL, "support: support is NULL");
+        return none;
+    }
+    if (s->kind != OTAD_SUPPORT_GRID && s->kind != OTAD_SUPPORT_GRAPH &&
+        s->kind != OTAD_SUPPORT_COST) {
+        otad_tape_fail(t, OTAD_EINVAL, "support: kind is %d, must be GRID, GRAPH or COST",
+                       (int)s->kind);
+        return none;
+    }
+    if (!otad_support_size(s)) {
         otad_tape_fail(t, OTAD_EINVAL, "support: missing, or without points (grid of 1 to 3 "
                        "axes, a graph, or a cost matrix)");
         return none;

@@ -232,6 +232,9 @@ static int repeat_vjp(otad_ctx *c)
 static const otad_op op_repeat = {.name = "repeat_cols", .arity = 1,
                                   .params_bytes = sizeof(repeat_params), .shape = repeat_shape,
                                   .forward = repeat_forward, .vjp = repeat_vjp};
+static const otad_op op_tile = {.name = "tile_cols", .arity = 1,
+                                .params_bytes = sizeof(repeat_params), .shape = repeat_shape,
+                                .forward = repeat_forward, .vjp = repeat_vjp};
 
 otad_var otad_repeat_cols(otad_tape *t, otad_var x, size_t times)
 {
@@ -242,5 +245,5 @@ otad_var otad_repeat_cols(otad_tape *t, otad_var x, size_t times)
 otad_var otad_tile_cols(otad_tape *t, otad_var x, size_t times)
 {
     repeat_params p = {times, 1};
-    return otad_apply(t, &op_repeat, &p, 1, &x);
+    return otad_apply(t, &op_tile, &p, 1, &x);
 }

@@ -295,7 +295,8 @@ int otad_gaussian_map(size_t d, const double *s1, const double *s2, double *map,
                       otad_error *err)
 {
     if (!s1 || !s2 || !map)
-        return otad_error_set(err, OTAD_EINVAL, "gaussian_map: NULL S1, S2 or map");
+        return otad_error_set(err, OTAD_EINVAL, "gaussian_map: %s is NULL",
+                              !s1 ? "S1" : !s2 ? "S2" : "T");
     if (d == 0 || d > BURES_MAX_DIM)
         return otad_error_set(err, OTAD_EINVAL, "gaussian_map: dimension %zu (must be 1 to "
                               "%d)", d, BURES_MAX_DIM);

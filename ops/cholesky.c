@@ -78,8 +78,11 @@ int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, cons
                        otad_error *err)
 {
     memset(p, 0, sizeof *p);
-    if (n == 0 || n > (size_t)1 << 30 || !col_start || !row)
-        return otad_error_set(err, OTAD_EINVAL, "sparse pattern: bad size or NULL arrays");
+    if (n == 0 || n > (size_t)1 << 30)
+        return otad_error_set(err, OTAD_EINVAL, "sparse pattern: n is %zu, must be 1 to 2^30", n);
+    if (!col_start || !row)
+        return otad_error_set(err, OTAD_EINVAL, "sparse pattern: %s is NULL",
+                              col_start ? "row" : "col_start");
     if (!valid_lower_pattern(n, col_start, row) || col_start[n] > (size_t)1 << 31)
         return otad_error_set(err, OTAD_EINVAL, "sparse pattern: not a lower triangle with "
                               "sorted rows and the diagonal first in every column");

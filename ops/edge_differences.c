@@ -110,7 +110,8 @@ int otad_graph_set_edge_neighbours(otad_graph *g, const size_t *start, const siz
                                    otad_error *err)
 {
     if (!g || !start || (start[g->n_edges] && !list))
-        return otad_error_set(err, OTAD_EINVAL, "edge neighbours: NULL graph or lists");
+        return otad_error_set(err, OTAD_EINVAL, "edge neighbours: %s is NULL",
+                              !g ? "graph" : !start ? "start" : "list");
     size_t m = g->n_edges;
     if (start[0] != 0)
         return otad_error_set(err, OTAD_EINVAL, "edge neighbours: start[0] is %zu, not 0",

@@ -110,8 +110,9 @@ static int new_graph(otad_graph **graph, size_t n_vertices, size_t n_edges, cons
     if (!graph)
         return otad_error_set(err, OTAD_EINVAL, "graph: NULL result pointer");
     *graph = NULL;
-    if (n_vertices < 2 || n_vertices > (size_t)1 << 30 || n_edges > (size_t)1 << 30 ||
-        (n_edges && !ends))
+    if (n_edges && n_edges <= (size_t)1 << 30 && !ends)
+        return otad_error_set(err, OTAD_EINVAL, "graph: ends is NULL for %zu edges", n_edges);
+    if (n_vertices < 2 || n_vertices > (size_t)1 << 30 || n_edges > (size_t)1 << 30)
         return otad_error_set(err, OTAD_EINVAL, "graph: %zu vertices, %zu edges (needs 2 to "
                               "2^30 vertices and an edge list)", n_vertices, n_edges);
     for (size_t e = 0; e < n_edges; e++) {
@@ -229,15 +230,18 @@ size_t otad_graph_edges(const otad_graph *g)
 
 size_t otad_graph_grid_shape(const otad_graph *g, size_t shape[3])
 {
-    for (size_t a = 0; a < 3; a++)
+    for (size_t a = 0; shape && a < 3; a++)
         shape[a] = g && a < g->dims ? g->shape[a] : 0;
     return g ? g->dims : 0;
 }
 
 void otad_graph_edge(const otad_graph *g, size_t e, size_t *i, size_t *j)
 {
-    *i = g->ends[2 * e];
-    *j = g->ends[2 * e + 1];
+    int known = g && e < g->n_edges;
+    if (i)
+        *i = known ? g->ends[2 * e] : SIZE_MAX;
+    if (j)
+        *j = known ? g->ends[2 * e + 1] : SIZE_MAX;
 }
 
 void otad_graph_free(otad_graph **graph)

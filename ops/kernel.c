@@ -90,12 +90,21 @@ otad_kernel otad_kernel_new(otad_tape *t, const otad_kernel_class *cls, const vo
                             size_t n_params, const otad_var *params)
 {
     otad_kernel k = {{0, 0}};
-    if (!cls || !cls->name || !cls->setup || !cls->apply || (cls->apply_log && !cls->vjp_log)) {
+    if (!cls) {
+        otad_tape_fail(t, OTAD_EINVAL, "kernel: cls is NULL");
+        return k;
+    }
+    if (!cls->name || !cls->setup || !cls->apply || (cls->apply_log && !cls->vjp_log)) {
         otad_tape_fail(t, OTAD_EINVAL, "kernel: a class needs a name, setup and apply (and "
                        "vjp_log with apply_log)");
         return k;
     }
-    if (n_params > OTAD_KERNEL_MAX_PARAMS || (n_params && !params)) {
+    if (n_params && !params) {
+        otad_tape_fail(t, OTAD_EINVAL, "kernel %s: params is NULL for %zu parameters",
+                       cls->name, n_params);
+        return k;
+    }
+    if (n_params > OTAD_KERNEL_MAX_PARAMS) {
         otad_tape_fail(t, OTAD_EINVAL, "kernel %s: %zu parameters (at most %d)", cls->name,
                        n_params, OTAD_KERNEL_MAX_PARAMS);
         return k;
@@ -134,19 +143,23 @@ size_t otad_kernel_inputs(otad_tape *t, otad_kernel k, otad_var inputs[OTAD_KERN
     otad_kernel_handle *s = otad_kernel_handle_of(t, k);
     if (!s)
         return 0;
+    if (!inputs) {
+        otad_tape_fail(t, OTAD_EINVAL, "kernel_inputs: inputs is NULL");
+        return 0;
+    }
     memcpy(inputs, s->inputs, (1 + s->n_params) * sizeof *inputs);
     return 1 + s->n_params;
 }
 
 otad_kernel_info otad_kernel_handle_info(const otad_kernel_handle *k)
 {
-    return k->info;
+    return k ? k->info : (otad_kernel_info){0, 0, 0, 0, 0, 0};
 }
 
 otad_kernel_grads otad_kernel_grads_at(const otad_ctx *c, const otad_kernel_handle *k,
                                        size_t first)
 {
-    return grads_from(c, k, first + 1);
+    return c && k ? grads_from(c, k, first + 1) : (otad_kernel_grads){0, {NULL}};
 }
 
 /* The gradients of an apply, for a ctx at the kernel's depth: the kernel
@@ -169,9 +182,34 @@ static int apply_vjp_at(const otad_ctx *c, otad_kernel_handle *k, int log_domain
                          1.0, a->xbar);
 }
 
+/* The arguments of a call from an op: refused on its tape, named. */
+static int check_call(const otad_ctx *c, const otad_kernel_handle *k, unsigned product,
+                      size_t ncols, const void *x, const char *x_name, const void *y,
+                      const char *y_name)
+{
+    if (!c)
+        return OTAD_EINVAL;
+    if (!k)
+        return otad_fail(c, OTAD_EINVAL, "kernel call: kernel is NULL");
+    if (product > (OTAD_KERNEL_TRANSPOSE | OTAD_KERNEL_COST))
+        return otad_fail(c, OTAD_EINVAL, "kernel call: product is %u, must be 0 to 3 "
+                         "(OTAD_KERNEL_TRANSPOSE, OTAD_KERNEL_COST)", product);
+    if ((product & OTAD_KERNEL_COST) && !k->info.has_cost)
+        return otad_fail(c, OTAD_EINVAL, "kernel call: %s kernel has no cost matrix for K⊙C "
+                         "products", k->cls->name);
+    if (!ncols)
+        return otad_fail(c, OTAD_EINVAL, "kernel call: ncols is 0, must be at least 1");
+    if (!x || !y)
+        return otad_fail(c, OTAD_EINVAL, "kernel call: %s is NULL", x ? y_name : x_name);
+    return OTAD_OK;
+}
+
 int otad_kernel_call(const otad_ctx *c, otad_kernel_handle *k, unsigned product, size_t ncols,
                      const double *x, double beta, double *y)
 {
+    int rc = check_call(c, k, product, ncols, x, "x", y, "y");
+    if (rc != OTAD_OK)
+        return rc;
     otad_ctx nested = otad_ctx_nested(c);
     return k->cls->apply(&nested, k->state, product, ncols, x, beta, y);
 }
@@ -179,6 +217,12 @@ int otad_kernel_call(const otad_ctx *c, otad_kernel_handle *k, unsigned product,
 int otad_kernel_call_vjp(const otad_ctx *c, otad_kernel_handle *k,
                          const otad_kernel_vjp_args *args, const otad_kernel_grads *grads)
 {
+    int rc = check_call(c, k, args ? args->product : 0, args ? args->ncols : 1, args, "args",
+                        grads, "grads");
+    if (rc == OTAD_OK && args->xbar && !args->ybar)
+        rc = otad_fail(c, OTAD_EINVAL, "kernel call: args->ybar is NULL");
+    if (rc != OTAD_OK)
+        return rc;
     otad_ctx nested = otad_ctx_nested(c);
     return apply_vjp_at(&nested, k, 0, args, grads);
 }
@@ -244,6 +288,12 @@ static otad_var record_apply(otad_tape *t, otad_kernel k, unsigned product, otad
     otad_kernel_handle *s = otad_kernel_handle_of(t, k);
     if (!s)
         return (otad_var){0, 0};
+    if (product > (OTAD_KERNEL_TRANSPOSE | OTAD_KERNEL_COST)) {
+        otad_tape_fail(t, OTAD_EINVAL, "%s: product is %u, must be 0 to 3 "
+                       "(OTAD_KERNEL_TRANSPOSE, OTAD_KERNEL_COST)",
+                       log_domain ? "kernel_apply_log" : "kernel_apply", product);
+        return (otad_var){0, 0};
+    }
     otad_var in[1 + OTAD_KERNEL_MAX_INPUTS] = {x};
     memcpy(in + 1, s->inputs, (1 + s->n_params) * sizeof *in);
     apply_params p = {s, product & (OTAD_KERNEL_TRANSPOSE | OTAD_KERNEL_COST), log_domain};

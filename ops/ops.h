@@ -168,7 +168,8 @@ int otad_graph_grid3d(otad_graph **graph, size_t nx, size_t ny, size_t nz, otad_
 
 size_t otad_graph_vertices(const otad_graph *graph);
 size_t otad_graph_edges(const otad_graph *graph);
-/* Endpoints of edge e (for regularisers that need neighbouring edges). */
+/* Endpoints of edge e (for regularisers that need neighbouring edges);
+ * SIZE_MAX for a NULL graph or an edge it does not have. */
 void otad_graph_edge(const otad_graph *graph, size_t e, size_t *i, size_t *j);
 
 /* A grid graph's shape (points per axis) and its number of axes; 0 (and
@@ -312,14 +313,17 @@ size_t otad_kernel_inputs(otad_tape *tape, otad_kernel k, otad_var inputs[OTAD_K
 /* The kernel behind k, owned by its tape; NULL with the tape failed. */
 otad_kernel_handle *otad_kernel_handle_of(otad_tape *tape, otad_kernel k);
 
+/* Zeroed for k NULL. */
 otad_kernel_info otad_kernel_handle_info(const otad_kernel_handle *k);
 
 /* In the op's vjp: where the kernel's parameter gradients go, the kernel's
- * inputs being the op's inputs from `first` on. */
+ * inputs being the op's inputs from `first` on (none for c or k NULL). */
 otad_kernel_grads otad_kernel_grads_at(const otad_ctx *c, const otad_kernel_handle *k,
                                        size_t first);
 
-/* y ← β·y + op(K)·x on ncols columns (β is 0 or 1). */
+/* y ← β·y + op(K)·x on ncols columns (β is 0 or 1).  A NULL kernel, x or y,
+ * ncols 0, or a product the kernel does not have fails the calling op
+ * (OTAD_EINVAL, "kernel call: ..."); c NULL is OTAD_EINVAL. */
 int otad_kernel_call(const otad_ctx *c, otad_kernel_handle *k, unsigned product, size_t ncols,
                      const double *x, double beta, double *y);
 

@@ -70,6 +70,9 @@ static int check_problem(line_problem *pb, otad_error *err)
     if (pb->n == 0 || pb->m == 0)
         return otad_error_set(err, OTAD_EINVAL, "empty input: %zu points x, %zu points y",
                               pb->n, pb->m);
+    if (pb->n > (size_t)1 << 40 || pb->m > (size_t)1 << 40)
+        return otad_error_set(err, OTAD_EINVAL, "too large: %zu points x, %zu points y (at "
+                              "most 2^40 each)", pb->n, pb->m);
     double mass_a, mass_b;
     int rc = check_side("x", pb->x, "a", pb->a, pb->n, &mass_a, err);
     if (rc == OTAD_OK)
@@ -237,9 +240,11 @@ otad_var otad_ot_1d(otad_tape *t, otad_var x, otad_var a, otad_var y, otad_var b
 int otad_ot_1d_plan(size_t n, const double *x, const double *a, size_t m, const double *y,
                     const double *b, double p, otad_plan_1d *plan, otad_error *err)
 {
-    if (!x || !a || !y || !b || !plan || !plan->row || !plan->col || !plan->mass)
-        return otad_error_set(err, OTAD_EINVAL, "ot_1d_plan: NULL points, weights or plan "
-                              "arrays");
+    const char *null = !x ? "x" : !a ? "a" : !y ? "y" : !b ? "b" : !plan ? "plan"
+                     : !plan->row ? "plan->row" : !plan->col ? "plan->col"
+                     : !plan->mass ? "plan->mass" : NULL;
+    if (null)
+        return otad_error_set(err, OTAD_EINVAL, "ot_1d_plan: %s is NULL", null);
     line_problem pb = {n, m, x, a, y, b, p, 1};
     otad_error why;
     int rc = check_problem(&pb, &why);

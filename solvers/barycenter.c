@@ -10,6 +10,8 @@
 
 void otad_barycenter_opts_init(otad_barycenter_opts *opts)
 {
+    if (!opts)
+        return;
     opts->iterations = 50;
     opts->log_domain = 0;
     opts->mode = OTAD_UNROLL;
@@ -46,14 +48,18 @@ static int check_inputs(otad_tape *t, otad_kernel_info k, otad_var inputs, otad_
     otad_value a = otad_value_of(t, inputs), w = otad_value_of(t, weights);
     if (otad_tape_status(t) != OTAD_OK)
         return otad_tape_status(t);
-    if (!a.data || !w.data || !k.rows)
-        return otad_tape_fail(t, OTAD_EINVAL, "barycenter: invalid kernel, inputs or weights");
+    if (!k.rows)
+        return otad_tape_fail(t, OTAD_EINVAL, "barycenter: the kernel is not a kernel of this "
+                              "tape");
+    if (!a.data || !w.data)
+        return otad_tape_fail(t, OTAD_EINVAL, "barycenter: %s is not a node of this tape "
+                              "(invalid, or recorded before a reset)", a.data ? "weights" : "inputs");
     if (a.rows != k.rows || w.rows != a.cols)
         return otad_tape_fail(t, OTAD_ESHAPE, "barycenter: kernel %zux%zu, inputs %zux%zu, "
                               "weights %zux%zu (inputs need the kernel's rows, weights one row "
                               "per input)", k.rows, k.cols, a.rows, a.cols, w.rows, w.cols);
     for (size_t i = 0; i < a.rows * a.cols; i++)
-        if (a.data[i] < 0 || (log_domain && a.data[i] == 0))
+        if (!(a.data[i] >= 0) || (log_domain && a.data[i] == 0))
             return otad_tape_fail(t, OTAD_EDOMAIN, "barycenter: input %zu has entry %g at row "
                                   "%zu, must be %s", i / a.rows, a.data[i], i % a.rows,
                                   log_domain ? "positive in the log domain" : "non-negative");

@@ -11,6 +11,8 @@
 
 void otad_emd_opts_init(otad_emd_opts *opts)
 {
+    if (!opts)
+        return;
     opts->mass_tolerance = 1e-9;
 }
 

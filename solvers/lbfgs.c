@@ -13,12 +13,16 @@
 
 void otad_lbfgs_params_init(otad_lbfgs_params *p)
 {
+    if (!p)
+        return;
     *p = (otad_lbfgs_params){.max_iterations = 100, .memory = 10, .gradient_tolerance = 1e-8,
                              .past = 0, .relative_decrease = 1e-10, .max_linesearch = 40};
 }
 
 int otad_lbfgs_print_progress(const otad_lbfgs_progress *p, void *file)
 {
+    if (!p)
+        return OTAD_EINVAL;
     fprintf(file ? file : stdout, "  iteration %4d  loss %.10e  |g| %.3e  step %.2e  "
             "evaluations %4d  %.2f s\n", p->iteration, p->loss, p->grad_norm, p->step,
             p->evaluations, p->seconds);

@@ -5,6 +5,7 @@
 
 #include <igraph.h>
 
+#include "../ad/args.h"
 #include "solvers.h"
 
 static int check_graph(size_t n, size_t n_edges, const size_t *ends, const double *lengths,
@@ -12,8 +13,14 @@ static int check_graph(size_t n, size_t n_edges, const size_t *ends, const doubl
 {
     if (n == 0)
         return otad_error_set(err, OTAD_EINVAL, "shortest_paths: the graph has no vertex");
+    int rc = otadV_size(err, "shortest_paths", "dist", n, n);
+    if (rc == OTAD_OK && n_edges > 0)
+        rc = otadV_size(err, "shortest_paths", "ends", 2, n_edges);
+    if (rc != OTAD_OK)
+        return rc;
     if (n_edges > 0 && (!ends || !lengths))
-        return otad_error_set(err, OTAD_EINVAL, "shortest_paths: ends or lengths is NULL");
+        return otad_error_set(err, OTAD_EINVAL, "shortest_paths: %s is NULL",
+                              ends ? "lengths" : "ends");
     for (size_t e = 0; e < n_edges; e++) {
         if (ends[2 * e] >= n || ends[2 * e + 1] >= n)
             return otad_error_set(err, OTAD_EINVAL, "shortest_paths: edge %zu joins %zu and "

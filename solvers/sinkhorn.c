@@ -8,6 +8,8 @@
 
 void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts)
 {
+    if (!opts)
+        return;
     opts->iterations = 100;
     opts->tolerance = 0;
     opts->check_every = 10;
@@ -71,8 +73,11 @@ static int check_histograms(otad_tape *t, otad_kernel_info k, otad_var a, otad_v
     otad_value va = otad_value_of(t, a), vb = otad_value_of(t, b);
     if (otad_tape_status(t) != OTAD_OK)
         return otad_tape_status(t);
-    if (!va.data || !vb.data || !k.rows)
-        return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: invalid kernel or histograms");
+    if (!k.rows)
+        return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: the kernel is not a kernel of this tape");
+    if (!va.data || !vb.data)
+        return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: %s is not a node of this tape (invalid, "
+                              "or recorded before a reset)", va.data ? "b" : "a");
     if (va.rows != k.rows || vb.rows != k.cols)
         return otad_tape_fail(t, OTAD_ESHAPE, "sinkhorn: kernel is %zux%zu, a has %zu rows and "
                               "b %zu", k.rows, k.cols, va.rows, vb.rows);
@@ -83,7 +88,7 @@ static int check_histograms(otad_tape *t, otad_kernel_info k, otad_var a, otad_v
     for (size_t s = 0; s < 2; s++) {
         otad_value v = s ? vb : va;
         for (size_t i = 0; i < v.rows * v.cols; i++)
-            if (v.data[i] < 0 || (o->log_domain && v.data[i] == 0))
+            if (!(v.data[i] >= 0) || (o->log_domain && v.data[i] == 0))
                 return otad_tape_fail(t, OTAD_EDOMAIN, "sinkhorn: %s has entry %g at (%zu,%zu), "
                                       "must be %s", s ? "b" : "a", v.data[i], i % v.rows,
                                       i / v.rows, o->log_domain ? "positive in the log domain"

@@ -1,4 +1,5 @@
 /* Values of a solved Sinkhorn problem, and the losses built on them. */
+#include "../ad/args.h"
 #include "solvers.h"
 
 static otad_var apply(otad_tape *t, const otad_sinkhorn *s, unsigned product, otad_var x)
@@ -19,9 +20,15 @@ static otad_var scaled_product(otad_tape *t, const otad_sinkhorn *s, unsigned pr
  * result struct, before anything reads it. */
 static int no_problem(otad_tape *t, const otad_sinkhorn *s, const char *function)
 {
-    if (s)
+    otad_error e;
+    int rc = s ? otadV_enum(&e, function, "s->mode", (int)s->mode, OTAD_UNROLL, OTAD_ENVELOPE,
+                            "UNROLL, CHECKPOINT, IMPLICIT or ENVELOPE")
+               : otad_error_set(&e, OTAD_EINVAL, "%s: no solved problem (s is NULL)", function);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(&e, function, "s->log_domain", s->log_domain, 0, 1);
+    if (rc == OTAD_OK)
         return 0;
-    otad_tape_fail(t, OTAD_EINVAL, "%s: no solved problem (s is NULL)", function);
+    otadV_on_tape(t, rc, &e);
     return 1;
 }
 

@@ -178,7 +178,8 @@ typedef struct otad_lbfgs_progress {
 typedef int (*otad_lbfgs_progress_fn)(const otad_lbfgs_progress *progress, void *instance);
 
 /* A progress callback that prints one line per iteration to the FILE * given
- * as instance (stdout when NULL). */
+ * as instance (stdout when NULL); progress NULL prints nothing and returns
+ * OTAD_EINVAL (which stops a minimisation). */
 int otad_lbfgs_print_progress(const otad_lbfgs_progress *progress, void *file);
 
 /* Parameters, with the ranges libLBFGS documents (lbfgs.h); one outside its

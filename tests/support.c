@@ -1,5 +1,6 @@
 #include "support.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -260,4 +261,41 @@ void assert_rel_close(const char *what, const double *got, const double *ref, si
     double d = max_rel_diff(got, ref, n);
     if (!(d <= tolerance))
         fail_msg("%s: relative difference %.3g above %.1g", what, d, tolerance);
+}
+
+/* The name of the function whose declaration line starts, into name. */
+static int declared_name(const char *line, char *name, size_t cap)
+{
+    if (!(isalpha((unsigned char)line[0]) || line[0] == '_') || !strncmp(line, "typedef", 7))
+        return 0;
+    size_t paren = strcspn(line, "(;={#");
+    if (line[paren] != '(')
+        return 0;
+    size_t start = paren;
+    while (start > 0 && (isalnum((unsigned char)line[start - 1]) || line[start - 1] == '_'))
+        start--;
+    if (start == 0 || (line[start - 1] != ' ' && line[start - 1] != '*') ||
+        strncmp(line + start, "otad_", 5) != 0)
+        return 0;
+    for (size_t k = 0; k < start; k++)  /* a return type: words, spaces, stars */
+        if (!isalnum((unsigned char)line[k]) && !strchr("_ *", line[k]))
+            return 0;
+    snprintf(name, cap, "%.*s", (int)(paren - start), line + start);
+    return 1;
+}
+
+size_t for_each_declared_function(const char *path, declared_fn each, void *instance)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot read %s (tests run from the repository root)", path);
+    char line[512], name[128];
+    size_t found = 0;
+    while (fgets(line, sizeof line, f))
+        if (declared_name(line, name, sizeof name)) {
+            each(path, name, line, instance);
+            found++;
+        }
+    fclose(f);
+    return found;
 }

@@ -94,4 +94,13 @@ double *load_reference_flat(const char *name, size_t expected_size);
 void assert_rel_close(const char *what, const double *got, const double *ref, size_t n,
                       double tolerance);
 
+/* The functions a public header declares: every line that starts a
+ * declaration `type otad_name(` at column 0 (static inline helpers count;
+ * typedefs, macros and struct members do not).  Calls each(path, name, line,
+ * instance) for each and returns their number; fails the test when the
+ * header cannot be read (tests run from the repository root). */
+typedef void (*declared_fn)(const char *path, const char *name, const char *line,
+                            void *instance);
+size_t for_each_declared_function(const char *path, declared_fn each, void *instance);
+
 #endif

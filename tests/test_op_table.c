@@ -543,30 +543,21 @@ static int has_row(const char *name)
     return 0;
 }
 
-/* The functions a public header declares that record an op: those that
- * return an otad_var or an otad_kernel. */
+/* A function a public header declares that records an op: one that returns
+ * an otad_var or an otad_kernel.  instance counts them. */
+static void check_declared(const char *path, const char *name, const char *line, void *instance)
+{
+    if (strncmp(line, "otad_var ", 9) != 0 && strncmp(line, "otad_kernel ", 12) != 0)
+        return;
+    if (!has_row(name))
+        fail_msg("%s declares %s, which has no row in the op table", path, name);
+    ++*(size_t *)instance;
+}
+
 static size_t check_header(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot read %s (tests run from the repository root)", path);
-    char line[512];
     size_t found = 0;
-    while (fgets(line, sizeof line, f)) {
-        const char *types[2] = {"otad_var otad_", "otad_kernel otad_"};
-        for (int t = 0; t < 2; t++) {
-            size_t skip = strlen(types[t]) - strlen("otad_");
-            if (strncmp(line, types[t], strlen(types[t])) != 0)
-                continue;
-            char name[128];
-            size_t n = strcspn(line + skip, "(");
-            snprintf(name, sizeof name, "%.*s", (int)n, line + skip);
-            if (!has_row(name))
-                fail_msg("%s declares %s, which has no row in the op table", path, name);
-            found++;
-        }
-    }
-    fclose(f);
+    for_each_declared_function(path, check_declared, &found);
     return found;
 }
 
