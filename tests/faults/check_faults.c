@@ -127,14 +127,33 @@ static void sinkhorn_log_domain(outcome *o) { sinkhorn_in(o, OTAD_UNROLL, 1); }
 /* Barycenters of three histograms on a 1-D grid, weights softmax(θ). */
 enum { GRID = 12, INPUTS = 3 };
 
+/* Each column of the rows×cols x scaled to mass 1. */
+static void normalise_columns(double *x, size_t rows, size_t cols)
+{
+    for (size_t j = 0; j < cols; j++) {
+        double mass = 0;
+        for (size_t i = 0; i < rows; i++)
+            mass += x[i + j * rows];
+        for (size_t i = 0; i < rows; i++)
+            x[i + j * rows] /= mass;
+    }
+}
+
+/* INPUTS positive bumps on the grid, one per column, of mass 1. */
+static void grid_bumps(double *h)
+{
+    for (size_t r = 0; r < INPUTS; r++)
+        for (size_t i = 0; i < GRID; i++)
+            h[i + r * GRID] = exp(-pow((double)i - 4.0 * (double)r - 1, 2) / 4) + 1e-3;
+    normalise_columns(h, GRID, INPUTS);
+}
+
 static void barycenter_in(outcome *o, otad_grad_mode mode)
 {
     double inputs[GRID * INPUTS], target[GRID], theta[INPUTS] = {0.2, -0.1, 0.4}, grad[INPUTS];
-    for (size_t i = 0; i < GRID; i++) {
+    grid_bumps(inputs);
+    for (size_t i = 0; i < GRID; i++)
         target[i] = 1.0 / GRID;
-        for (size_t r = 0; r < INPUTS; r++)
-            inputs[i + r * GRID] = exp(-pow((double)i - 4.0 * (double)r - 1, 2) / 4) + 1e-3;
-    }
     fill_sentinel(grad, INPUTS);
     otad_tape *t = counted_tape(o);
     otad_var y = {0, 0};
@@ -400,18 +419,9 @@ static otad_lbfgs_params few_iterations(otad_tape_opts *tape_opts)
 static void barycoords_fit(outcome *o)
 {
     double database[GRID * INPUTS], target[GRID];
-    for (size_t i = 0; i < GRID; i++) {
-        for (size_t r = 0; r < INPUTS; r++)
-            database[i + r * GRID] = exp(-pow((double)i - 4.0 * (double)r - 1, 2) / 4) + 1e-3;
+    grid_bumps(database);
+    for (size_t i = 0; i < GRID; i++)
         target[i] = 0.2 * database[i] + 0.5 * database[i + GRID] + 0.3 * database[i + 2 * GRID];
-    }
-    for (size_t r = 0; r < INPUTS; r++) {
-        double mass = 0;
-        for (size_t i = 0; i < GRID; i++)
-            mass += database[i + r * GRID];
-        for (size_t i = 0; i < GRID; i++)
-            database[i + r * GRID] /= mass;
-    }
     otad_barycoords p;
     otad_barycoords_init(&p);
     size_t shape[1] = {GRID};
@@ -444,13 +454,7 @@ static void metric_learning_fit(outcome *o)
             frames[v + f * VERTICES] =
                 exp(-pow((double)(v % SIDE) - (double)f, 2) - pow((double)(v / SIDE) - 1, 2)) +
                 0.01;
-    for (size_t f = 0; f < FRAMES; f++) {
-        double mass = 0;
-        for (size_t v = 0; v < VERTICES; v++)
-            mass += frames[v + f * VERTICES];
-        for (size_t v = 0; v < VERTICES; v++)
-            frames[v + f * VERTICES] /= mass;
-    }
+    normalise_columns(frames, VERTICES, FRAMES);
     otad_graph *g = NULL;
     otad_error err;
     int rc = otad_graph_grid2d(&g, SIDE, SIDE, &err);
