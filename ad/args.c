@@ -35,21 +35,23 @@ static const char *entry_name(char *buf, size_t cap, const char *what, size_t k,
 int otadV_finite(otad_error *err, const char *who, const char *what, const double *x,
                  size_t rows, size_t cols)
 {
-    int rc = otadV_not_null(err, who, what, x);
-    for (size_t k = 0; rc == OTAD_OK && k < rows * cols; k++) {
+    if (!x)
+        return otadV_not_null(err, who, what, x);
+    for (size_t k = 0; k < rows * cols; k++) {
         char name[128];
         if (!isfinite(x[k]))
             return otad_error_set(err, OTAD_EDOMAIN, "%s: %s is %g, must be finite", who,
                                   entry_name(name, sizeof name, what, k, rows, cols), x[k]);
     }
-    return rc;
+    return OTAD_OK;
 }
 
 int otadV_sums_to_one(otad_error *err, const char *who, const char *what, const double *w,
                       size_t rows, size_t cols)
 {
-    int rc = otadV_not_null(err, who, what, w);
-    for (size_t j = 0; rc == OTAD_OK && j < cols; j++) {
+    if (!w)
+        return otadV_not_null(err, who, what, w);
+    for (size_t j = 0; j < cols; j++) {
         double sum = 0;
         for (size_t i = 0; i < rows; i++)
             sum += w[i + j * rows];
@@ -57,21 +59,23 @@ int otadV_sums_to_one(otad_error *err, const char *who, const char *what, const 
             return otad_error_set(err, OTAD_EDOMAIN, "%s: %s column %zu sums to %.12g, must "
                                   "sum to 1", who, what, j, sum);
     }
-    return rc;
+    return OTAD_OK;
 }
 
 int otadV_simplex(otad_error *err, const char *who, const char *what, const double *w,
                   size_t rows, size_t cols)
 {
     int rc = otadV_finite(err, who, what, w, rows, cols);
-    for (size_t k = 0; rc == OTAD_OK && k < rows * cols; k++) {
+    if (rc != OTAD_OK)
+        return rc;
+    for (size_t k = 0; k < rows * cols; k++) {
         char name[128];
         if (w[k] < 0)
             return otad_error_set(err, OTAD_EDOMAIN, "%s: %s is %g, must be ≥ 0 (each column "
                                   "on the simplex)", who,
                                   entry_name(name, sizeof name, what, k, rows, cols), w[k]);
     }
-    return rc == OTAD_OK ? otadV_sums_to_one(err, who, what, w, rows, cols) : rc;
+    return otadV_sums_to_one(err, who, what, w, rows, cols);
 }
 
 int otadV_int_range(otad_error *err, const char *who, const char *field, int value, int lo,
