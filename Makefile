@@ -23,7 +23,7 @@ LIB_CXX_SRC := $(wildcard solvers/*.cpp)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_SUPPORT := tests/support.c
 EXAMPLE_SRC := $(wildcard examples/*.c)
-BENCH_SRC := $(wildcard bench/*.c)
+BENCH_SRC := $(filter-out bench/protocol.c,$(wildcard bench/*.c))
 HEADERS := otad.h $(wildcard ad/ad.h ops/ops.h solvers/solvers.h models/models.h io/io.h)
 
 # Examples in the order `make demo` runs them.
@@ -206,9 +206,14 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/libotad.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libotad.a $(DEPS_LIBS) $(LDFLAGS)
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libotad.a
+# Every benchmark follows the measurement protocol of bench/protocol.c.
+$(BUILD)/bench/protocol.o: bench/protocol.c bench/protocol.h $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libotad.a $(DEPS_LIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/bench/%: bench/%.c bench/protocol.h $(BUILD)/bench/protocol.o $(BUILD)/libotad.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/bench/protocol.o $(BUILD)/libotad.a $(DEPS_LIBS) $(LDFLAGS)
 
 # Examples write their pictures to $(BUILD)/demo.
 demo: $(DEMO:%=$(BUILD)/examples/%)

@@ -1,34 +1,36 @@
 /*
  * W1: the Sinkhorn loss W_L between n random points and m = n others in
  * [0,1]², ε = 0.05, L = 100, value and gradients to the weights a and the
- * points x, with B = 1 or 16 target histograms — the reference workload of
- * ../shared/anchors (same LCG inputs, same iterations), timed against the
- * PyTorch reference in the same run when /usr/bin/python3 has torch.  The
- * kernel is the Gibbs kernel of the two point sets (C from differences, as
- * the reference computes it, K = exp(−C/ε)), which keeps K only.
+ * points x, with B = 1 or 16 target histograms (the same LCG inputs and
+ * iterations as the PyTorch reference w1_sinkhorn.py).  The kernel is the
+ * Gibbs kernel of the two point sets (C from differences, as the reference
+ * computes it), which keeps K only.
  *
- *   w1 [--sizes 500,2000,4000] [--threads 1,2] [--anchors DIR]
+ * Protocol (bench/protocol.h): each configuration is a fresh process timing
+ * the median of 5 evaluations (3 at n ≥ 4000) after one warm-up, ours and
+ * PyTorch's value + gradient (median of 3, one at n ≥ 4000, after one
+ * warm-up) interleaved in --rounds rounds, PyTorch in each allocator
+ * configuration, the fastest compared.  "bound" is K streamed twice per
+ * iteration at the machine's read bandwidth, or the products at its dgemm
+ * rate when they take longer.
  *
- * Every configuration runs in a fresh process with its thread count set
- * before the libraries start, so that its peak RSS is its own.
+ *   w1 [--sizes 500,2000,4000] [--batches 1,16] [--threads 1,2] [--rounds 3]
+ *      [--anchors DIR] [--no-reference]
  */
-#include "measure.h"
+#include "protocol.h"
 
+#include <limits.h>
 #include <math.h>
-
-#include "otad.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 enum { L = 100 };
 static const double eps = 0.05;
 
-/* ---- worker: one configuration ------------------------------------------ */
+/* ---- worker --------------------------------------------------------------- */
 
-typedef struct problem {
-    size_t n, batch;
-    double *x, *y, *a, *b, *grad_x, *grad_a;
-} problem;
-
-/* LCG(seed) draws: weights (0.5 + u_i)/Σ, points row by row. */
+/* LCG(seed) draws: weights (0.5 + u_i)/Σ; points row by row. */
 static void histogram(uint64_t seed, size_t n, double *h)
 {
     otad_rng rng = {seed};
@@ -48,186 +50,175 @@ static void points(uint64_t seed, size_t n, double *p)
     }
 }
 
-static void problem_init(problem *p, size_t n, size_t batch)
-{
-    p->n = n, p->batch = batch;
-    p->x = malloc(2 * n * sizeof *p->x), p->y = malloc(2 * n * sizeof *p->y);
-    p->a = malloc(n * sizeof *p->a), p->b = malloc(n * batch * sizeof *p->b);
-    p->grad_x = malloc(2 * n * sizeof *p->grad_x), p->grad_a = malloc(n * sizeof *p->grad_a);
-    points(1, n, p->x);
-    points(2, n, p->y);
-    histogram(3, n, p->a);
-    for (size_t k = 0; k < batch; k++)
-        histogram(batch == 1 ? 4 : 100 + k, n, p->b + k * n);
-}
+typedef struct problem {
+    size_t n, batch;
+    double *y, *b;
+} problem;
 
-/* Σ_k W_L(a, b_k) on a reset tape, and its gradients when asked. */
-static double evaluate(otad_tape *t, problem *p, int backward)
+/* θ = (x, a): Σ_k W_L(a, b_k). */
+static otad_var w1_build(otad_tape *t, otad_var theta, void *instance)
 {
-    otad_tape_reset(t);
+    const problem *p = instance;
     size_t n = p->n;
-    otad_var x = otad_param(t, n, 2, p->x, p->grad_x), a = otad_param(t, n, 1, p->a, p->grad_a);
+    otad_var x = otad_reshape(t, otad_slice(t, theta, 0, 2 * n, 0, 1), n, 2);
+    otad_var a = otad_slice(t, theta, 2 * n, n, 0, 1);
     otad_kernel k = otad_kernel_gibbs_points(t, x, otad_const(t, n, 2, p->y), eps);
     otad_sinkhorn_opts o;
     otad_sinkhorn_opts_init(&o);
     o.iterations = L;
-    otad_var w = otad_sum(t, otad_sinkhorn_loss(t, k, a, otad_const(t, n, p->batch, p->b), &o,
-                                                OTAD_SINKHORN_COST));
-    if (backward)
-        otad_backward(t, w);
-    return otad_tape_status(t) == OTAD_OK ? otad_scalar(t, w) : NAN;
-}
-
-/* Median of `repeats` evaluations after one untimed warm-up. */
-static double median_seconds(otad_tape *t, problem *p, int backward, int repeats, double *value)
-{
-    double times[MAX_TIMED_REPEATS];
-    *value = evaluate(t, p, backward);
-    for (int r = 0; r < repeats; r++) {
-        double t0 = now_seconds();
-        evaluate(t, p, backward);
-        times[r] = now_seconds() - t0;
-    }
-    return median_of(times, repeats);
+    return otad_sum(t, otad_sinkhorn_loss(t, k, a, otad_const(t, n, p->batch, p->b), &o,
+                                          OTAD_SINKHORN_COST));
 }
 
 static int worker(size_t n, size_t batch)
 {
-    problem p;
-    problem_init(&p, n, batch);
-    otad_tape *t;
-    if (otad_tape_new(&t, NULL) != OTAD_OK)
+    problem p = {n, batch, malloc(2 * n * sizeof(double)), malloc(n * batch * sizeof(double))};
+    double *theta = malloc(3 * n * sizeof *theta), *grad = malloc(3 * n * sizeof *grad);
+    otad_tape *t = NULL;
+    if (!p.y || !p.b || !theta || !grad || otad_tape_new(&t, NULL) != OTAD_OK)
         return 1;
-    int repeats = n <= 2000 ? 5 : 3;
-    double value, fwd = median_seconds(t, &p, 0, repeats, &value);
-    double fwdbwd = median_seconds(t, &p, 1, repeats, &value);
+    points(1, n, theta);
+    points(2, n, p.y);
+    histogram(3, n, theta + 2 * n);
+    for (size_t k = 0; k < batch; k++)
+        histogram(batch == 1 ? 4 : 100 + k, n, p.b + k * n);
+    bench_objective o = {w1_build, &p, 3 * n, theta, grad};
+    int repeats = n < 4000 ? 5 : 3;
+    double value, fwd, fwdbwd;
+    int rc = bench_time_objective(t, &o, 0, 1, repeats, &value, &fwd);
+    if (rc == OTAD_OK)
+        rc = bench_time_objective(t, &o, 1, 1, repeats, &value, &fwdbwd);
+    if (rc != OTAD_OK) {
+        fprintf(stderr, "w1: %s\n", otad_tape_message(t));
+        return 1;
+    }
     otad_tape_stats s;
     otad_tape_stats_get(t, &s);
     printf("RESULT {\"fwd\": %.6g, \"fwdbwd\": %.6g, \"value\": %.17g, \"tape_mb\": %.1f}\n", fwd,
            fwdbwd, value, (double)s.peak_bytes / 1048576.0);
     otad_tape_free(&t);
-    return isfinite(value) ? 0 : 1;
-}
-
-static int machine(void)
-{
-    printf("RESULT {\"dgemm_gflops\": %.4g, \"stream_gbs\": %.4g}\n", measured_dgemm_gflops(),
-           measured_stream_gbs());
+    free(p.y), free(p.b), free(theta), free(grad);
     return 0;
 }
 
-/* ---- driver ------------------------------------------------------------- */
+/* ---- driver ---------------------------------------------------------------- */
 
-/* The reference's median time of one evaluation, or NaN. */
-static double reference(const char *anchors, size_t n, size_t batch, int backward, int threads,
-                        double *peak_mb)
-{
-    if (!anchors)
-        return NAN;
-    char script[1024], config[256], out[8192];
-    if (snprintf(script, sizeof script, "%s/w1_sinkhorn.py", anchors) >= (int)sizeof script)
-        return NAN;
-    const char *tool = batch == 1 ? (backward ? "torch_fwdbwd" : "torch_fwd")
-                                  : (backward ? "torch_batched_fwdbwd" : "torch_batched_fwd");
-    /* one timed run after a warm-up at n = 4000, where a run takes many seconds */
-    const char *jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
-    int have_jemalloc = access(jemalloc, R_OK) == 0;
-    snprintf(config, sizeof config, "{\"n\": %zu, \"tool\": \"%s\", \"repeats\": %d, "
-             "\"warmup\": 1, \"threads\": %d, \"alloc\": \"%s\"}", n, tool, n >= 4000 ? 1 : 3,
-             threads, have_jemalloc ? "jemalloc" : "default");
-    char *const argv[] = {"/usr/bin/python3", script, "--worker", config, NULL};
-    if (run_fresh(argv, threads, have_jemalloc ? jemalloc : NULL, out, sizeof out, peak_mb) != 0)
-        return NAN;
-    return json_number(out, "median_s");
-}
+typedef struct options {
+    size_t sizes[8], batches[4], threads[4], n_sizes, n_batches, n_threads, rounds;
+    const char *anchors;
+    int reference;
+} options;
 
-static const char *find_anchors(const char *given)
+static int parse_options(int argc, char **argv, options *o)
 {
-    static char path[1024];
-    const char *dir = given ? given : getenv("OTAD_ANCHORS");
-    if (snprintf(path, sizeof path, "%s/w1_sinkhorn.py", dir ? dir : "../shared/anchors") >=
-            (int)sizeof path ||
-        access(path, R_OK) != 0 ||
-        system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
-        return NULL;
-    snprintf(path, sizeof path, "%s", dir ? dir : "../shared/anchors");
-    return path;
-}
-
-static size_t parse_list(const char *s, size_t *out, size_t cap)
-{
-    size_t k = 0;
-    while (s && *s && k < cap) {
-        out[k++] = strtoul(s, (char **)&s, 10);
-        if (*s == ',')
-            s++;
+    *o = (options){{500, 2000, 4000}, {1, 16}, {1, 2}, 3, 2, 2, 3, NULL, 1};
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        size_t rounds[1];
+        if (strcmp(argv[i], "--no-reference") == 0)
+            o->reference = 0;
+        else if (strcmp(argv[i], "--sizes") == 0 && v)
+            o->n_sizes = bench_parse_list(argv[++i], o->sizes, 8, 100000);
+        else if (strcmp(argv[i], "--batches") == 0 && v)
+            o->n_batches = bench_parse_list(argv[++i], o->batches, 4, 256);
+        else if (strcmp(argv[i], "--threads") == 0 && v)
+            o->n_threads = bench_parse_list(argv[++i], o->threads, 4, 64);
+        else if (strcmp(argv[i], "--rounds") == 0 && v)
+            o->rounds = bench_parse_list(argv[++i], rounds, 1, BENCH_MAX_ROUNDS) ? rounds[0] : 0;
+        else if (strcmp(argv[i], "--anchors") == 0 && v)
+            o->anchors = argv[++i];
+        else
+            return -1;
+        if (!o->n_sizes || !o->n_batches || !o->n_threads || o->rounds < 3)
+            return -1;
     }
-    return k;
+    return 0;
+}
+
+/* One row: ours and, when script is set, PyTorch's value + gradient. */
+static void measure(const options *o, const char *script, size_t n, size_t batch,
+                    size_t threads, const bench_machine *m, bench_comparison *c)
+{
+    char n_arg[32], b_arg[32], config[256], label[64];
+    snprintf(n_arg, sizeof n_arg, "%zu", n);
+    snprintf(b_arg, sizeof b_arg, "%zu", batch);
+    snprintf(config, sizeof config, "{\"n\": %zu, \"tool\": \"%s\", \"repeats\": %d, "
+             "\"warmup\": 1, \"threads\": %zu}", n,
+             batch == 1 ? "torch_fwdbwd" : "torch_batched_fwdbwd", n < 4000 ? 3 : 1, threads);
+    snprintf(label, sizeof label, "n = %zu, B = %zu, %zu thread%s", n, batch, threads,
+             threads == 1 ? "" : "s");
+    char *const ours_argv[] = {(char *)bench_self(), "--worker", n_arg, b_arg, NULL};
+    char *const ref_argv[] = {"/usr/bin/python3", (char *)script, "--worker", config, NULL};
+    bench_side ours = {ours_argv, "fwdbwd"}, reference = {ref_argv, "median_s"};
+    if (bench_compare(&ours, script ? &reference : NULL, (int)threads, (int)o->rounds, label,
+                      c) != 0) {
+        printf("| %zu | %zu | %zu | failed: %s |\n", n, batch, threads, c->ours.result);
+        return;
+    }
+    double n2 = (double)n * (double)n, fwd = bench_json_number(c->ours.result, "fwd");
+    double bound = fmax(2.0 * L * n2 * 8 / (m->read_gbs * 1e9),
+                        4.0 * L * n2 * (double)batch / (m->dgemm_gflops * 1e9));
+    bench_cell_text("%zu", n), bench_cell_text("%zu", batch), bench_cell_text("%zu", threads);
+    bench_cell("%.3g", fwd), bench_cell("%.3g", bound), bench_cell("%.2f", fwd / bound);
+    bench_cell_range("%.3g", bench_runs_min(&c->ours), bench_runs_max(&c->ours));
+    const bench_runs *ref = c->compared >= 0 ? &c->reference[c->compared] : NULL;
+    bench_cell_range("%.3g", ref ? bench_runs_min(ref) : NAN, ref ? bench_runs_max(ref) : NAN);
+    bench_cell_ratio(c);
+    bench_cell("%.0f", c->ours.peak_mb), bench_cell("%.0f", ref ? ref->peak_mb : NAN);
+    bench_cell_range("%.2f", c->load_lo, c->load_hi);
+    bench_row_end();
 }
 
 int main(int argc, char **argv)
 {
+    int status;
+    if (bench_init(argc, argv, &status) != 0)
+        return status;
     if (argc == 4 && strcmp(argv[1], "--worker") == 0)
         return worker(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10));
-    if (argc == 2 && strcmp(argv[1], "--machine") == 0)
-        return machine();
-    size_t sizes[8] = {500, 2000, 4000}, threads[4] = {1, 2}, n_sizes = 3, n_threads = 2;
-    const char *anchors_arg = NULL;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--sizes") == 0)
-            n_sizes = parse_list(argv[i + 1], sizes, 8);
-        else if (strcmp(argv[i], "--threads") == 0)
-            n_threads = parse_list(argv[i + 1], threads, 4);
-        else if (strcmp(argv[i], "--anchors") == 0)
-            anchors_arg = argv[i + 1];
+    options o;
+    if (parse_options(argc, argv, &o) != 0) {
+        fprintf(stderr, "usage: %s [--sizes 500,2000,4000] [--batches 1,16] [--threads 1,2] "
+                "[--rounds 3] [--anchors DIR] [--no-reference]\n", argv[0]);
+        return 2;
     }
-    const char *anchors = find_anchors(anchors_arg);
-    printf("W1: Sinkhorn loss W_L, eps %g, L = %d, value and gradients to a and x.\n", eps, L);
-    printf("Reference: %s\n", anchors ? "PyTorch (../shared/anchors w1_sinkhorn.py, jemalloc), "
-                                        "in this run" : "not available (needs /usr/bin/python3 "
-                                        "with torch and the anchors)");
-    for (size_t ti = 0; ti < n_threads; ti++) {
-        char out[8192];
-        double peak;
-        char *const margv[] = {argv[0], "--machine", NULL};
-        if (run_fresh(margv, (int)threads[ti], NULL, out, sizeof out, &peak) != 0)
+    char script[PATH_MAX];
+    const char *why = "switched off (--no-reference)";
+    int have_reference = o.reference && bench_find_reference(o.anchors, "w1_sinkhorn.py",
+                                                             "torch", script, sizeof script,
+                                                             &why) == 0;
+    printf("## Sinkhorn loss between n and n points (W1)\n\n");
+    bench_print_machine_line();
+    printf("ε = %g, L = %d, value and gradients to the weights and the points; reference: %s.\n",
+           eps, L, have_reference ? "PyTorch autograd (w1_sinkhorn.py)" : why);
+    static bench_comparison rows[8][4][4];
+    for (size_t ti = 0; ti < o.n_threads; ti++) {
+        bench_machine m;
+        if (bench_measure_machine((int)o.threads[ti], &m) != 0)
             return 1;
-        double gflops = json_number(out, "dgemm_gflops"), gbs = json_number(out, "stream_gbs");
-        printf("\n%zu thread%s: machine dgemm %.1f GFLOP/s, streaming read %.1f GB/s\n",
-               threads[ti], threads[ti] == 1 ? "" : "s", gflops, gbs);
-        printf("%6s %3s %9s %9s %6s %10s %7s %8s %9s | %9s %10s %8s %8s\n", "n", "B", "fwd s",
-               "bound s", "/bound", "fwd+bwd s", "bwd/fwd", "peak MB", "tape MB", "torch fwd",
-               "torch f+b", "torch MB", "speedup");
-        for (size_t si = 0; si < n_sizes; si++)
-            for (size_t batch = 1; batch <= 16; batch += 15) {
-                char n_arg[32], b_arg[32];
-                snprintf(n_arg, sizeof n_arg, "%zu", sizes[si]);
-                snprintf(b_arg, sizeof b_arg, "%zu", batch);
-                char *const wargv[] = {argv[0], "--worker", n_arg, b_arg, NULL};
-                if (run_fresh(wargv, (int)threads[ti], NULL, out, sizeof out, &peak) != 0) {
-                    printf("%6zu %3zu   failed\n", sizes[si], batch);
-                    continue;
-                }
-                double fwd = json_number(out, "fwd"), fb = json_number(out, "fwdbwd");
-                double n2 = (double)sizes[si] * (double)sizes[si];
-                /* K read twice per iteration; with 16 columns the products may be
-                 * compute-bound instead */
-                double bound = fmax(2.0 * L * n2 * 8 / (gbs * 1e9),
-                                    4.0 * L * n2 * (double)batch / (gflops * 1e9));
-                double ref_peak = NAN, ref_fwd = reference(anchors, sizes[si], batch, 0,
-                                                           (int)threads[ti], &ref_peak);
-                double ref_fb = reference(anchors, sizes[si], batch, 1, (int)threads[ti],
-                                          &ref_peak);
-                printf("%6zu %3zu %9.4f %9.4f %6.2f %10.4f %7.2f %8.0f %9.0f | %9.4f %10.4f "
-                       "%8.0f %7.1fx\n", sizes[si], batch, fwd, bound, fwd / bound, fb,
-                       (fb - fwd) / fwd, peak, json_number(out, "tape_mb"), ref_fwd, ref_fb,
-                       ref_peak, ref_fb / fb);
-                fflush(stdout);
-            }
+        printf("\n%zu thread%s: dgemm %.1f GFLOP/s, streaming read %.1f GB/s.\n\n", o.threads[ti],
+               o.threads[ti] == 1 ? "" : "s", m.dgemm_gflops, m.read_gbs);
+        static const char *const columns[] = {
+            "n", "B", "threads", "forward s", "bound s", "/bound", "forward+backward s",
+            "PyTorch f+b s", "ratio", "peak MB", "PyTorch MB", "load"};
+        bench_table_header(columns, sizeof columns / sizeof *columns);
+        for (size_t si = 0; si < o.n_sizes; si++)
+            for (size_t bi = 0; bi < o.n_batches; bi++)
+                measure(&o, have_reference ? script : NULL, o.sizes[si], o.batches[bi],
+                        o.threads[ti], &m, &rows[si][bi][ti]);
     }
-    printf("\nfwd: value only; fwd+bwd: value and gradients to a and x (median of 5 runs, 3 at "
-           "n = 4000).\nbound: K (n×n doubles) streamed twice per iteration at the measured "
-           "read bandwidth, or the products at the dgemm rate if slower.\npeak MB: the "
-           "process's peak RSS; speedup: torch fwd+bwd time over ours.\n");
+    if (have_reference) {
+        printf("\nThe reference in each allocator configuration (the fastest is compared):\n\n");
+        for (size_t ti = 0; ti < o.n_threads; ti++)
+            for (size_t si = 0; si < o.n_sizes; si++)
+                for (size_t bi = 0; bi < o.n_batches; bi++) {
+                    char what[64];
+                    snprintf(what, sizeof what, "n = %zu, B = %zu, %zu thread%s", o.sizes[si],
+                             o.batches[bi], o.threads[ti], o.threads[ti] == 1 ? "" : "s");
+                    bench_print_comparison_note(what, &rows[si][bi][ti]);
+                }
+    }
+    printf("\nSeconds per evaluation (median inside each process), ranges over %zu rounds; "
+           "ratio: PyTorch's value + gradient time over ours in the same round.\n", o.rounds);
     return 0;
 }

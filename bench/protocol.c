@@ -1,0 +1,618 @@
+/* The measurement protocol of the benchmarks: see protocol.h. */
+#define _DEFAULT_SOURCE /* wait4, getloadavg */
+
+#include "protocol.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- timing --------------------------------------------------------------- */
+
+double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *x, size_t n)
+{
+    if (n == 0)
+        return NAN;
+    qsort(x, n, sizeof *x, compare_doubles);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+static int evaluate(otad_tape *t, const bench_objective *o, int backward, double *value)
+{
+    otad_tape_reset(t);
+    otad_var y = o->build(t, otad_param(t, o->n, 1, o->theta, o->grad), o->instance);
+    if (backward)
+        otad_backward(t, y);
+    int rc = otad_tape_status(t);
+    *value = rc == OTAD_OK ? otad_scalar(t, y) : NAN;
+    return rc;
+}
+
+int bench_time_objective(otad_tape *t, const bench_objective *o, int backward, int warmups,
+                         int repeats, double *value, double *seconds)
+{
+    double times[64];
+    if (repeats < 1 || repeats > 64)
+        return OTAD_EINVAL;
+    for (int r = 0; r < warmups + repeats; r++) {
+        double t0 = bench_now();
+        int rc = evaluate(t, o, backward, value);
+        *seconds = bench_now() - t0;
+        if (rc != OTAD_OK)
+            return rc;
+        if (r >= warmups)
+            times[r - warmups] = *seconds;
+    }
+    *seconds = bench_median(times, (size_t)repeats);
+    return OTAD_OK;
+}
+
+double bench_time_calls(void (*f)(void *), void *arg, int repeats)
+{
+    double times[64];
+    repeats = repeats < 1 ? 1 : repeats > 64 ? 64 : repeats;
+    f(arg);
+    for (int r = 0; r < repeats; r++) {
+        double t0 = bench_now();
+        f(arg);
+        times[r] = bench_now() - t0;
+    }
+    return bench_median(times, (size_t)repeats);
+}
+
+double bench_peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+/* ---- the machine's peaks ---------------------------------------------------- */
+
+/* The fastest of `repeats` calls: a peak, not a typical time. */
+static double fastest_call(void (*f)(void *), void *arg, int repeats)
+{
+    double best = INFINITY;
+    for (int r = 0; r < repeats; r++) {
+        double t0 = bench_now();
+        f(arg);
+        best = fmin(best, bench_now() - t0);
+    }
+    return best;
+}
+
+typedef struct matrices {
+    int n;
+    double *a, *b, *c;
+    double sum;
+} matrices;
+
+static void run_dgemm(void *arg)
+{
+    matrices *m = arg;
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, m->n, m->n, m->n, 1.0, m->a, m->n,
+                m->b, m->n, 0.0, m->c, m->n);
+}
+
+static void run_dgemv(void *arg)
+{
+    matrices *m = arg;
+    cblas_dgemv(CblasColMajor, CblasNoTrans, m->n, m->n, 1.0, m->a, m->n, m->b, 1, 0.0, m->c,
+                1);
+}
+
+/* A read of the whole matrix with independent sums, over the threads. */
+static void run_sum(void *arg)
+{
+    matrices *m = arg;
+    size_t count = (size_t)m->n * (size_t)m->n;
+    double total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+    for (size_t block = 0; block < count / 8; block++) {
+        const double *x = m->a + 8 * block;
+        total += ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7]));
+    }
+    m->sum += total;
+}
+
+static int machine_worker(void)
+{
+    matrices m = {1500, NULL, NULL, NULL, 0};
+    size_t big = 4000 * 4000;
+    m.a = malloc(big * sizeof *m.a), m.b = malloc(big * sizeof *m.b);
+    m.c = malloc(big * sizeof *m.c);
+    if (!m.a || !m.b || !m.c)
+        return 1;
+    for (size_t i = 0; i < big; i++)
+        m.a[i] = m.b[i] = m.c[i] = 1.0 / (double)(1 + i % 7);
+    double n = m.n, dgemm = 2 * n * n * n / fastest_call(run_dgemm, &m, 3) * 1e-9;
+    m.n = 4000;
+    double bytes = (double)big * sizeof(double);
+    double gemv = bytes / fastest_call(run_dgemv, &m, 5) * 1e-9;
+    double sum = bytes / fastest_call(run_sum, &m, 5) * 1e-9;
+    printf("RESULT {\"dgemm_gflops\": %.4g, \"read_gbs\": %.4g, \"check\": %.3g}\n", dgemm,
+           fmax(gemv, sum), m.sum);
+    free(m.a), free(m.b), free(m.c);
+    return 0;
+}
+
+int bench_measure_machine(int threads, bench_machine *m)
+{
+    char result[BENCH_RESULT_CAP];
+    double peak;
+    char *const argv[] = {(char *)bench_self(), "--bench-machine", NULL};
+    if (bench_run(argv, threads, NULL, result, sizeof result, &peak) != 0)
+        return -1;
+    m->dgemm_gflops = bench_json_number(result, "dgemm_gflops");
+    m->read_gbs = bench_json_number(result, "read_gbs");
+    return 0;
+}
+
+double bench_load(void)
+{
+    double load[1];
+    return getloadavg(load, 1) == 1 ? load[0] : NAN;
+}
+
+void bench_print_machine_line(void)
+{
+    char cpu[256] = "unknown CPU", line[512], date[64];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "model name", 10) == 0) {
+            const char *colon = strchr(line, ':');
+            snprintf(cpu, sizeof cpu, "%.200s", colon ? colon + 2 : line);
+            cpu[strcspn(cpu, "\n")] = '\0';
+            break;
+        }
+    if (f)
+        fclose(f);
+    time_t now = time(NULL);
+    struct tm utc;
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime_r(&now, &utc));
+    printf("Measured %s on %s (%ld cores), load average %.2f.\n", date, cpu,
+           sysconf(_SC_NPROCESSORS_ONLN), bench_load());
+}
+
+/* ---- processes ---------------------------------------------------------------- */
+
+/* glibc's "never return memory": no mmap for large blocks, no trimming, so a
+ * freed block is reused without faulting fresh pages in again. */
+const bench_allocator bench_allocators[BENCH_ALLOCATORS] = {
+    {"glibc", NULL, NULL, NULL},
+    {"glibc, no trim", NULL, "GLIBC_TUNABLES",
+     "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=18446744073709551615"},
+    {"jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "MALLOC_CONF",
+     "dirty_decay_ms:-1,muzzy_decay_ms:-1"},
+};
+
+int bench_allocator_available(const bench_allocator *a)
+{
+    return !a->preload || access(a->preload, R_OK) == 0;
+}
+
+static char self_path[PATH_MAX];
+
+const char *bench_self(void)
+{
+    return self_path;
+}
+
+int bench_init(int argc, char **argv, int *status)
+{
+    ssize_t len = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+    if (len > 0)
+        self_path[len] = '\0';
+    else
+        snprintf(self_path, sizeof self_path, "%s", argv[0]);
+    if (argc == 2 && strcmp(argv[1], "--bench-machine") == 0) {
+        *status = machine_worker();
+        return -1;
+    }
+    return 0;
+}
+
+/* s into out, cut to fit. */
+static void copy_text(char *out, size_t cap, const char *s)
+{
+    size_t len = strlen(s) < cap ? strlen(s) : cap - 1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+}
+
+/* The last non-empty line of f into out. */
+static void last_line(FILE *f, char *out, size_t cap)
+{
+    char line[BENCH_RESULT_CAP];
+    rewind(f);
+    while (fgets(line, sizeof line, f))
+        if (line[0] != '\n')
+            copy_text(out, cap, line);
+    out[strcspn(out, "\n")] = '\0';
+}
+
+int bench_run(char *const *argv, int threads, const bench_allocator *a, char *result,
+              size_t cap, double *peak_mb)
+{
+    int fd[2];
+    FILE *errors = tmpfile();
+    result[0] = '\0';
+    *peak_mb = NAN;
+    fflush(stdout);
+    if (!errors || pipe(fd) != 0) {
+        snprintf(result, cap, "cannot create a pipe");
+        if (errors)
+            fclose(errors);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        char t[16];
+        snprintf(t, sizeof t, "%d", threads);
+        setenv("OPENBLAS_NUM_THREADS", t, 1);
+        setenv("OMP_NUM_THREADS", t, 1);
+        setenv("MKL_NUM_THREADS", t, 1);
+        unsetenv("LD_PRELOAD");
+        if (a && a->preload)
+            setenv("LD_PRELOAD", a->preload, 1);
+        if (a && a->variable)
+            setenv(a->variable, a->value, 1);
+        dup2(fd[1], STDOUT_FILENO);
+        dup2(fileno(errors), STDERR_FILENO);
+        close(fd[0]);
+        close(fd[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    FILE *out = pid > 0 ? fdopen(fd[0], "r") : NULL;
+    char line[BENCH_RESULT_CAP];
+    while (out && fgets(line, sizeof line, out))
+        if (strncmp(line, "RESULT ", 7) == 0)
+            copy_text(result, cap, line + 7);
+    if (out)
+        fclose(out);
+    else
+        close(fd[0]);
+    int status = -1;
+    struct rusage ru;
+    int ok = pid > 0 && wait4(pid, &status, 0, &ru) == pid && WIFEXITED(status) &&
+             WEXITSTATUS(status) == 0 && result[0];
+    if (ok) {
+        *peak_mb = (double)ru.ru_maxrss / 1024.0;
+    } else {
+        last_line(errors, result, cap);
+        if (!result[0])
+            snprintf(result, cap, "%s failed (status %d)", argv[0], status);
+    }
+    fclose(errors);
+    return ok ? 0 : -1;
+}
+
+/* ---- the comparison ----------------------------------------------------------- */
+
+static int run_side(const bench_side *s, int threads, const bench_allocator *a,
+                    bench_runs *r)
+{
+    double peak;
+    if (bench_run(s->argv, threads, a, r->result, sizeof r->result, &peak) != 0)
+        return -1;
+    double seconds = bench_json_number(r->result, s->seconds);
+    if (!isfinite(seconds)) {
+        snprintf(r->result, sizeof r->result, "no \"%s\" in the worker's result", s->seconds);
+        return -1;
+    }
+    r->seconds[r->count++] = seconds;
+    r->peak_mb = r->count == 1 ? peak : fmax(r->peak_mb, peak);
+    return 0;
+}
+
+double bench_runs_min(const bench_runs *r)
+{
+    double x = r->count ? INFINITY : NAN;
+    for (int i = 0; i < r->count; i++)
+        x = fmin(x, r->seconds[i]);
+    return x;
+}
+
+double bench_runs_max(const bench_runs *r)
+{
+    double x = r->count ? -INFINITY : NAN;
+    for (int i = 0; i < r->count; i++)
+        x = fmax(x, r->seconds[i]);
+    return x;
+}
+
+double bench_runs_median(const bench_runs *r)
+{
+    double x[BENCH_MAX_ROUNDS];
+    memcpy(x, r->seconds, (size_t)r->count * sizeof *x);
+    return bench_median(x, (size_t)r->count);
+}
+
+static void progress(const char *label, int round, const bench_comparison *c, const int *ran)
+{
+    fprintf(stderr, "  %s, round %d/%d: ours %.3g s", label, round + 1, c->rounds,
+            c->ours.seconds[round]);
+    for (int k = 0; k < BENCH_ALLOCATORS; k++)
+        if (ran[k])
+            fprintf(stderr, ", %s %.3g s", bench_allocators[k].name,
+                    c->reference[k].seconds[c->reference[k].count - 1]);
+    fprintf(stderr, ", load %.2f\n", bench_load());
+}
+
+/* After the first round: a configuration more than twice as slow as the
+ * fastest cannot become the fastest. */
+static void drop_slow(bench_comparison *c, int *active)
+{
+    double fastest = INFINITY;
+    for (int k = 0; k < BENCH_ALLOCATORS; k++)
+        if (active[k])
+            fastest = fmin(fastest, c->reference[k].seconds[0]);
+    for (int k = 0; k < BENCH_ALLOCATORS; k++)
+        if (active[k] && c->reference[k].seconds[0] > 2 * fastest)
+            active[k] = 0;
+}
+
+static void choose_compared(bench_comparison *c)
+{
+    c->compared = -1;
+    double best = INFINITY;
+    for (int k = 0; k < BENCH_ALLOCATORS; k++)
+        if (c->reference[k].count == c->rounds && bench_runs_median(&c->reference[k]) < best)
+            best = bench_runs_median(&c->reference[k]), c->compared = k;
+    c->ratio_lo = c->ratio_hi = NAN;
+    if (c->compared < 0)
+        return;
+    c->ratio_lo = INFINITY, c->ratio_hi = -INFINITY;
+    for (int r = 0; r < c->rounds; r++) {
+        double ratio = c->reference[c->compared].seconds[r] / c->ours.seconds[r];
+        c->ratio_lo = fmin(c->ratio_lo, ratio), c->ratio_hi = fmax(c->ratio_hi, ratio);
+    }
+}
+
+int bench_compare(const bench_side *ours, const bench_side *reference, int threads,
+                  int rounds, const char *label, bench_comparison *c)
+{
+    memset(c, 0, sizeof *c);
+    c->rounds = rounds < 1 ? 1 : rounds > BENCH_MAX_ROUNDS ? BENCH_MAX_ROUNDS : rounds;
+    c->load_lo = INFINITY, c->load_hi = -INFINITY;
+    int active[BENCH_ALLOCATORS];
+    for (int k = 0; k < BENCH_ALLOCATORS; k++) {
+        active[k] = reference && bench_allocator_available(&bench_allocators[k]);
+        if (!active[k])
+            snprintf(c->reference[k].result, sizeof c->reference[k].result, "not run");
+    }
+    for (int r = 0; r < c->rounds; r++) {
+        int ran[BENCH_ALLOCATORS] = {0};
+        if (r % 2 == 0 && run_side(ours, threads, NULL, &c->ours) != 0)
+            return -1;
+        for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+            int k = r % 2 == 0 ? i : BENCH_ALLOCATORS - 1 - i;
+            if (active[k])
+                active[k] = ran[k] =
+                    run_side(reference, threads, &bench_allocators[k], &c->reference[k]) == 0;
+        }
+        if (r % 2 == 1 && run_side(ours, threads, NULL, &c->ours) != 0)
+            return -1;
+        if (r == 0)
+            drop_slow(c, active);
+        double load = bench_load();
+        c->load_lo = fmin(c->load_lo, load), c->load_hi = fmax(c->load_hi, load);
+        progress(label, r, c, ran);
+    }
+    choose_compared(c);
+    return 0;
+}
+
+int bench_repeat(const bench_side *ours, int threads, int rounds, const char *label,
+                 bench_runs *r)
+{
+    memset(r, 0, sizeof *r);
+    rounds = rounds < 1 ? 1 : rounds > BENCH_MAX_ROUNDS ? BENCH_MAX_ROUNDS : rounds;
+    for (int i = 0; i < rounds; i++) {
+        if (run_side(ours, threads, NULL, r) != 0)
+            return -1;
+        fprintf(stderr, "  %s, run %d/%d: %.3g s, load %.2f\n", label, i + 1, rounds,
+                r->seconds[i], bench_load());
+    }
+    return 0;
+}
+
+/* ---- RESULT lines -------------------------------------------------------------- */
+
+/* Where the value of `key` starts ("a.b": b inside the object at a). */
+static const char *json_find(const char *json, const char *key)
+{
+    const char *dot = strchr(key, '.');
+    char pattern[128];
+    snprintf(pattern, sizeof pattern, "\"%.*s\": ", dot ? (int)(dot - key) : (int)strlen(key),
+             key);
+    const char *p = json ? strstr(json, pattern) : NULL;
+    if (!p)
+        return NULL;
+    p += strlen(pattern);
+    return dot ? json_find(p, dot + 1) : p;
+}
+
+double bench_json_number(const char *json, const char *key)
+{
+    const char *p = json_find(json, key);
+    char *end;
+    double x = p ? strtod(p, &end) : NAN;
+    return p && end != p ? x : NAN;
+}
+
+void bench_json_string(const char *json, const char *key, char *out, size_t cap)
+{
+    const char *p = json_find(json, key);
+    size_t k = 0;
+    if (p && *p == '"')
+        for (p++; *p && *p != '"' && k + 1 < cap; p++) {
+            if (*p == '\\' && p[1])
+                p++;
+            out[k++] = *p;
+        }
+    out[k] = '\0';
+}
+
+/* ---- Markdown tables -------------------------------------------------------------- */
+
+void bench_table_header(const char *const *columns, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        printf("| %s ", columns[i]);
+    printf("|\n");
+    for (size_t i = 0; i < n; i++)
+        printf("|---");
+    printf("|\n");
+}
+
+void bench_cell_text(const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    printf("| ");
+    vprintf(format, args);
+    printf(" ");
+    va_end(args);
+}
+
+void bench_cell(const char *format, double x)
+{
+    if (isnan(x)) {
+        printf("| - ");
+        return;
+    }
+    printf("| ");
+    printf(format, x);
+    printf(" ");
+}
+
+static void print_range(const char *format, double lo, double hi, const char *unit)
+{
+    char a[64], b[64];
+    if (isnan(lo) || isnan(hi)) {
+        printf("| - ");
+        return;
+    }
+    snprintf(a, sizeof a, format, lo);
+    snprintf(b, sizeof b, format, hi);
+    if (strcmp(a, b) == 0)
+        printf("| %s%s ", a, unit);
+    else
+        printf("| %s–%s%s ", a, b, unit);
+}
+
+void bench_cell_range(const char *format, double lo, double hi)
+{
+    print_range(format, lo, hi, "");
+}
+
+void bench_cell_ratio(const bench_comparison *c)
+{
+    print_range("%.1f", c->ratio_lo, c->ratio_hi, "×");
+}
+
+void bench_row_end(void)
+{
+    printf("|\n");
+    fflush(stdout);
+}
+
+void bench_print_comparison_note(const char *what, const bench_comparison *c)
+{
+    printf("- %s: ours %.3g–%.3g s (%.0f MB)", what, bench_runs_min(&c->ours),
+           bench_runs_max(&c->ours), c->ours.peak_mb);
+    for (int k = 0; k < BENCH_ALLOCATORS; k++) {
+        const bench_runs *r = &c->reference[k];
+        if (r->count == 0)
+            printf("; %s: %s", bench_allocators[k].name, r->result);
+        else if (r->count < c->rounds)
+            printf("; %s %.3g s (%.0f MB, dropped after round 1)", bench_allocators[k].name,
+                   r->seconds[0], r->peak_mb);
+        else
+            printf("; %s%s %.3g–%.3g s (%.0f MB)", k == c->compared ? "**compared** " : "",
+                   bench_allocators[k].name, bench_runs_min(r), bench_runs_max(r), r->peak_mb);
+    }
+    printf("; %d rounds, load %.2f–%.2f\n", c->rounds, c->load_lo, c->load_hi);
+}
+
+/* ---- options and files ----------------------------------------------------------- */
+
+size_t bench_parse_list(const char *s, size_t *out, size_t cap, size_t max)
+{
+    size_t k = 0;
+    while (s && *s) {
+        char *end;
+        unsigned long x = strtoul(s, &end, 10);
+        if (end == s || x == 0 || x > max || k == cap || (*end != ',' && *end != '\0'))
+            return 0;
+        out[k++] = x;
+        s = *end == ',' ? end + 1 : end;
+    }
+    return k;
+}
+
+void bench_repository_path(const char *relative, char *out, size_t cap)
+{
+    const char *end = self_path + strlen(self_path);
+    for (int up = 0; up < 3 && end > self_path; up++)
+        while (--end > self_path && *end != '/')
+            ;
+    snprintf(out, cap, "%.*s/%s", (int)(end - self_path), self_path, relative);
+}
+
+int bench_find_reference(const char *dir, const char *name, const char *modules, char *path,
+                         size_t cap, const char **why)
+{
+    char candidates[3][PATH_MAX], command[512];
+    size_t n = 0;
+    if (!dir)
+        dir = getenv("OTAD_ANCHORS");
+    if (dir) {
+        snprintf(candidates[n++], PATH_MAX, "%s", dir);
+    } else {
+        snprintf(candidates[n++], PATH_MAX, "../shared/anchors");
+        bench_repository_path("../shared/anchors", candidates[n++], PATH_MAX);
+    }
+    *why = NULL;
+    for (size_t i = 0; i < n && !*why; i++) {
+        char script[PATH_MAX + 64];
+        snprintf(script, sizeof script, "%.3000s/%.60s", candidates[i], name);
+        if (access(script, R_OK) != 0)
+            continue;
+        char resolved[PATH_MAX];
+        snprintf(path, cap, "%s", realpath(script, resolved) ? resolved : script);
+        snprintf(command, sizeof command,
+                 "/usr/bin/python3 -c 'import %s' >/dev/null 2>&1", modules);
+        if (system(command) != 0) {
+            *why = "/usr/bin/python3 cannot import the reference's modules";
+            return -1;
+        }
+        return 0;
+    }
+    *why = "the reference script was not found (--anchors DIR or OTAD_ANCHORS)";
+    return -1;
+}

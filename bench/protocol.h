@@ -1,0 +1,187 @@
+/*
+ * The measurement protocol every benchmark follows, and the plumbing it needs.
+ *
+ * A benchmark is a driver and workers: the driver runs each configuration
+ * (ours, or a reference program) in a fresh process with its thread count
+ * set before the libraries start, and reads the worker's last output line
+ * that starts with "RESULT " (a JSON object) and its peak RSS.  A worker
+ * times its evaluations after an untimed warm-up and reports their median.
+ *
+ * A comparison with a reference (bench_compare):
+ *   - the reference runs in every allocator configuration installed
+ *     (bench_allocators: glibc as it comes, glibc that never returns memory,
+ *     jemalloc that never purges), with the same threads as ours;
+ *   - ours and the reference are interleaved in rounds (at least three), the
+ *     order alternating, so that a slow period of the machine hits both;
+ *   - a configuration more than twice as slow as the fastest in the first
+ *     round cannot become the fastest and is not run again;
+ *   - the configuration with the lowest median over the rounds is the one
+ *     compared: the ratio of its time to ours in the same round, printed as
+ *     the range over the rounds, beside the rounds' load average and the
+ *     peak RSS of both.
+ * Nothing here picks the reference's configuration by hand.
+ */
+#ifndef OTAD_BENCH_PROTOCOL_H
+#define OTAD_BENCH_PROTOCOL_H
+
+#include <stddef.h>
+
+#include "otad.h"
+
+enum { BENCH_MAX_ROUNDS = 9, BENCH_RESULT_CAP = 8192, BENCH_ALLOCATORS = 3 };
+
+/* ---- timing inside a worker ---------------------------------------------- */
+
+double bench_now(void);
+
+/* The median of n values (sorted in place). */
+double bench_median(double *x, size_t n);
+
+/* A model's objective at θ (n entries), its gradient going to grad. */
+typedef struct bench_objective {
+    otad_build_fn build;
+    void *instance;
+    size_t n;
+    const double *theta;
+    double *grad;
+} bench_objective;
+
+/* The median seconds of `repeats` evaluations (value only, or value and
+ * gradient) after `warmups` untimed ones, on a tape reset before each; the
+ * last value goes to *value.  A failing evaluation stops at once with its
+ * code. */
+int bench_time_objective(otad_tape *t, const bench_objective *o, int backward, int warmups,
+                         int repeats, double *value, double *seconds);
+
+/* Median seconds of `repeats` calls of f(arg) after one untimed call. */
+double bench_time_calls(void (*f)(void *), void *arg, int repeats);
+
+/* This process's peak RSS so far, MB. */
+double bench_peak_rss_mb(void);
+
+/* ---- the machine --------------------------------------------------------- */
+
+/* Peaks measured in a fresh process with the given threads: dgemm at
+ * n = 1500 (GFLOP/s), streaming read (GB/s: the fastest of dgemv on a
+ * 128 MB matrix and a summing loop over it, so that no well-written
+ * streaming code can beat the bound). */
+typedef struct bench_machine {
+    double dgemm_gflops, read_gbs;
+} bench_machine;
+
+int bench_measure_machine(int threads, bench_machine *m);
+
+/* "2026-12-06 21:40 UTC, AMD EPYC ... (2 cores), load 1.02": for the
+ * header of every table. */
+void bench_print_machine_line(void);
+
+/* The 1-minute load average. */
+double bench_load(void);
+
+/* ---- processes ------------------------------------------------------------ */
+
+/* An allocator configuration of a process: LD_PRELOAD and one more
+ * variable, each NULL when unset. */
+typedef struct bench_allocator {
+    const char *name, *preload, *variable, *value;
+} bench_allocator;
+
+extern const bench_allocator bench_allocators[BENCH_ALLOCATORS];
+
+int bench_allocator_available(const bench_allocator *a);
+
+/* Call first in main: answers the workers the protocol itself runs
+ * ("--bench-machine") and finds this program's path.  Returns -1 when the
+ * process was such a worker and must exit with *status. */
+int bench_init(int argc, char **argv, int *status);
+
+/* This program's path (workers are this program again). */
+const char *bench_self(void);
+
+/* Runs argv in a fresh process with `threads` BLAS/OpenMP threads under
+ * allocator a (NULL: glibc); its last RESULT line goes to result, its peak
+ * RSS to *peak_mb.  Returns 0 on success; on failure result holds the last
+ * line it wrote to stderr. */
+int bench_run(char *const *argv, int threads, const bench_allocator *a, char *result,
+              size_t cap, double *peak_mb);
+
+/* ---- the comparison ------------------------------------------------------- */
+
+/* A program and where its seconds are in its RESULT line ("fwdbwd", or
+ * "fwdbwd.median_s" for a member of a nested object). */
+typedef struct bench_side {
+    char *const *argv;
+    const char *seconds;
+} bench_side;
+
+typedef struct bench_runs {
+    int count;
+    double seconds[BENCH_MAX_ROUNDS];
+    double peak_mb;                 /* the largest over the rounds */
+    char result[BENCH_RESULT_CAP];  /* the last RESULT, or why it failed */
+} bench_runs;
+
+typedef struct bench_comparison {
+    int rounds;
+    bench_runs ours, reference[BENCH_ALLOCATORS];
+    int compared;                   /* the reference configuration compared, or -1 */
+    double ratio_lo, ratio_hi;      /* its seconds over ours, over the rounds */
+    double load_lo, load_hi;
+} bench_comparison;
+
+/* Ours and, when reference is not NULL, the reference in every available
+ * configuration, interleaved in `rounds` rounds (3 to BENCH_MAX_ROUNDS),
+ * ours with `threads` threads and glibc.  Returns 0 when ours ran every
+ * round (the reference may have failed: compared is then -1). */
+int bench_compare(const bench_side *ours, const bench_side *reference, int threads,
+                  int rounds, const char *label, bench_comparison *c);
+
+/* Ours alone, `rounds` fresh processes. */
+int bench_repeat(const bench_side *ours, int threads, int rounds, const char *label,
+                 bench_runs *r);
+
+double bench_runs_min(const bench_runs *r);
+double bench_runs_max(const bench_runs *r);
+double bench_runs_median(const bench_runs *r);
+
+/* ---- RESULT lines ------------------------------------------------------- */
+
+/* The number at `key` ("a" or "a.b" inside the object at "a"), NaN when
+ * absent. */
+double bench_json_number(const char *json, const char *key);
+
+/* The string at `key` into out ("" when absent). */
+void bench_json_string(const char *json, const char *key, char *out, size_t cap);
+
+/* ---- Markdown tables -------------------------------------------------------- */
+
+void bench_table_header(const char *const *columns, size_t n);
+
+/* A cell: printf-formatted text, a number ("-" for NaN), a range "lo–hi"
+ * (one number when they print alike), a ratio range "lo–hi×". */
+void bench_cell_text(const char *format, ...) __attribute__((format(printf, 1, 2)));
+void bench_cell(const char *format, double x);
+void bench_cell_range(const char *format, double lo, double hi);
+void bench_cell_ratio(const bench_comparison *c);
+void bench_row_end(void);
+
+/* "the reference: jemalloc, 3.05–3.31 s, 2514 MB" for notes. */
+void bench_print_comparison_note(const char *what, const bench_comparison *c);
+
+/* ---- options and files ------------------------------------------------------ */
+
+/* A comma-separated list of positive integers up to max; the count, or 0
+ * when s is not one. */
+size_t bench_parse_list(const char *s, size_t *out, size_t cap, size_t max);
+
+/* The reference script `name` and a /usr/bin/python3 that imports
+ * `modules` ("torch, scipy"): in dir (when given), else $OTAD_ANCHORS, else
+ * ../shared/anchors from the working directory or from the repository
+ * holding this program.  Writes the script's path, or returns -1 with why. */
+int bench_find_reference(const char *dir, const char *name, const char *modules, char *path,
+                         size_t cap, const char **why);
+
+/* A path in this program's repository (<repository>/<build>/bench/<program>). */
+void bench_repository_path(const char *relative, char *out, size_t cap);
+
+#endif
