@@ -318,7 +318,7 @@ static int run_side(const bench_side *s, int threads, const bench_allocator *a,
     double peak;
     if (bench_run(s->argv, threads, a, r->result, sizeof r->result, &peak) != 0)
         return -1;
-    double seconds = bench_json_number(r->result, s->seconds);
+    double seconds = bench_json_median(r->result, s->seconds, s->warmups);
     if (!isfinite(seconds)) {
         snprintf(r->result, sizeof r->result, "no \"%s\" in the worker's result", s->seconds);
         return -1;
@@ -462,6 +462,28 @@ double bench_json_number(const char *json, const char *key)
     char *end;
     double x = p ? strtod(p, &end) : NAN;
     return p && end != p ? x : NAN;
+}
+
+double bench_json_median(const char *json, const char *key, int skip)
+{
+    const char *p = json_find(json, key);
+    if (!p || *p != '[')
+        return bench_json_number(json, key);
+    double x[64];
+    size_t n = 0;
+    for (p++; n < 64;) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p)
+            break;
+        if (skip > 0)
+            skip--;
+        else
+            x[n++] = v;
+        for (p = end; *p == ',' || *p == ' '; p++)
+            ;
+    }
+    return bench_median(x, n);
 }
 
 void bench_json_string(const char *json, const char *key, char *out, size_t cap)

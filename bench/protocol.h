@@ -107,11 +107,14 @@ int bench_run(char *const *argv, int threads, const bench_allocator *a, char *re
 
 /* ---- the comparison ------------------------------------------------------- */
 
-/* A program and where its seconds are in its RESULT line ("fwdbwd", or
- * "fwdbwd.median_s" for a member of a nested object). */
+/* A program and where its seconds are in its RESULT line: a number
+ * ("fwdbwd", or "fwdbwd.median_s" for a member of a nested object), or an
+ * array of the times of its evaluations, of which the median after the
+ * first `warmups` is taken (for a program that times its warm-up too). */
 typedef struct bench_side {
     char *const *argv;
     const char *seconds;
+    int warmups;
 } bench_side;
 
 typedef struct bench_runs {
@@ -149,6 +152,10 @@ double bench_runs_median(const bench_runs *r);
 /* The number at `key` ("a" or "a.b" inside the object at "a"), NaN when
  * absent. */
 double bench_json_number(const char *json, const char *key);
+
+/* The median of the array at `key` after its first `skip` entries (or the
+ * number there), NaN when absent. */
+double bench_json_median(const char *json, const char *key, int skip);
 
 /* The string at `key` into out ("" when absent). */
 void bench_json_string(const char *json, const char *key, char *out, size_t cap);

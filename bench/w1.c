@@ -149,7 +149,7 @@ static void measure(const options *o, const char *script, size_t n, size_t batch
              threads == 1 ? "" : "s");
     char *const ours_argv[] = {(char *)bench_self(), "--worker", n_arg, b_arg, NULL};
     char *const ref_argv[] = {"/usr/bin/python3", (char *)script, "--worker", config, NULL};
-    bench_side ours = {ours_argv, "fwdbwd"}, reference = {ref_argv, "median_s"};
+    bench_side ours = {ours_argv, "fwdbwd", 0}, reference = {ref_argv, "median_s", 0};
     if (bench_compare(&ours, script ? &reference : NULL, (int)threads, (int)o->rounds, label,
                       c) != 0) {
         printf("| %zu | %zu | %zu | failed: %s |\n", n, batch, threads, c->ours.result);
