@@ -222,10 +222,16 @@ demo: $(DEMO:%=$(BUILD)/examples/%)
 	@echo "make demo: done; pictures go to $(BUILD)/demo/"
 
 # The benchmarks run the reference implementations of ../shared/anchors
-# beside ours when /usr/bin/python3 has torch (else they say so).
+# beside ours when /usr/bin/python3 has torch (else they say so).  Their
+# Markdown tables go to the terminal and to $(BUILD)/bench/report.md, their
+# progress to the terminal only.
 ANCHORS ?= ../shared/anchors
+bench: SHELL := /bin/bash
 bench: $(BENCHES)
-	@set -e; for b in $(BENCHES); do echo "== $$b"; OTAD_ANCHORS=$(ANCHORS) $$b; done
+	@set -e -o pipefail; : > $(BUILD)/bench/report.md; for b in $(BENCHES); do \
+	    echo "== $$b"; OTAD_ANCHORS=$(ANCHORS) $$b | tee -a $(BUILD)/bench/report.md; \
+	    echo >> $(BUILD)/bench/report.md; done
+	@echo "make bench: tables in $(BUILD)/bench/report.md"
 
 # ---- install -------------------------------------------------------------
 
