@@ -532,19 +532,26 @@ void bench_cell(const char *format, double x)
     printf(" ");
 }
 
-static void print_range(const char *format, double lo, double hi, const char *unit)
+/* "lo–hi" into out, or one number when they print alike. */
+static const char *range_text(char *out, size_t cap, const char *format, double lo, double hi)
 {
     char a[64], b[64];
-    if (isnan(lo) || isnan(hi)) {
-        printf("| - ");
-        return;
-    }
     snprintf(a, sizeof a, format, lo);
     snprintf(b, sizeof b, format, hi);
     if (strcmp(a, b) == 0)
-        printf("| %s%s ", a, unit);
+        snprintf(out, cap, "%s", a);
     else
-        printf("| %s–%s%s ", a, b, unit);
+        snprintf(out, cap, "%s–%s", a, b);
+    return out;
+}
+
+static void print_range(const char *format, double lo, double hi, const char *unit)
+{
+    char text[160];
+    if (isnan(lo) || isnan(hi))
+        printf("| - ");
+    else
+        printf("| %s%s ", range_text(text, sizeof text, format, lo, hi), unit);
 }
 
 void bench_cell_range(const char *format, double lo, double hi)
@@ -565,8 +572,10 @@ void bench_row_end(void)
 
 void bench_print_comparison_note(const char *what, const bench_comparison *c)
 {
-    printf("- %s: ours %.3g–%.3g s (%.0f MB)", what, bench_runs_min(&c->ours),
-           bench_runs_max(&c->ours), c->ours.peak_mb);
+    char text[160];
+    printf("- %s: ours %s s (%.0f MB)", what,
+           range_text(text, sizeof text, "%.3g", bench_runs_min(&c->ours),
+                      bench_runs_max(&c->ours)), c->ours.peak_mb);
     for (int k = 0; k < BENCH_ALLOCATORS; k++) {
         const bench_runs *r = &c->reference[k];
         if (r->count == 0)
@@ -575,10 +584,13 @@ void bench_print_comparison_note(const char *what, const bench_comparison *c)
             printf("; %s %.3g s (%.0f MB, dropped after round 1)", bench_allocators[k].name,
                    r->seconds[0], r->peak_mb);
         else
-            printf("; %s%s %.3g–%.3g s (%.0f MB)", k == c->compared ? "**compared** " : "",
-                   bench_allocators[k].name, bench_runs_min(r), bench_runs_max(r), r->peak_mb);
+            printf("; %s%s %s s (%.0f MB)", k == c->compared ? "**compared** " : "",
+                   bench_allocators[k].name,
+                   range_text(text, sizeof text, "%.3g", bench_runs_min(r), bench_runs_max(r)),
+                   r->peak_mb);
     }
-    printf("; %d rounds, load %.2f–%.2f\n", c->rounds, c->load_lo, c->load_hi);
+    printf("; %d round%s, load %s\n", c->rounds, c->rounds == 1 ? "" : "s",
+           range_text(text, sizeof text, "%.2f", c->load_lo, c->load_hi));
 }
 
 /* ---- options and files ----------------------------------------------------------- */

@@ -133,7 +133,8 @@ typedef struct bench_comparison {
 } bench_comparison;
 
 /* Ours and, when reference is not NULL, the reference in every available
- * configuration, interleaved in `rounds` rounds (3 to BENCH_MAX_ROUNDS),
+ * configuration, interleaved in `rounds` rounds (3 to BENCH_MAX_ROUNDS; 1
+ * for a run too long to repeat, which the table must call a single run),
  * ours with `threads` threads and glibc.  Returns 0 when ours ran every
  * round (the reference may have failed: compared is then -1). */
 int bench_compare(const bench_side *ours, const bench_side *reference, int threads,
