@@ -429,11 +429,20 @@ int bench_compare(const bench_side *ours, const bench_side *reference, int threa
 int bench_repeat(const bench_side *ours, int threads, int rounds, const char *label,
                  bench_runs *r)
 {
+    return bench_repeat_numbers(ours, threads, rounds, label, NULL, 0, NULL, r);
+}
+
+int bench_repeat_numbers(const bench_side *ours, int threads, int rounds, const char *label,
+                         const char *const *keys, size_t n_keys,
+                         double (*values)[BENCH_MAX_ROUNDS], bench_runs *r)
+{
     memset(r, 0, sizeof *r);
     rounds = rounds < 1 ? 1 : rounds > BENCH_MAX_ROUNDS ? BENCH_MAX_ROUNDS : rounds;
     for (int i = 0; i < rounds; i++) {
         if (run_side(ours, threads, NULL, r) != 0)
             return -1;
+        for (size_t k = 0; k < n_keys; k++)
+            values[k][i] = bench_json_number(r->result, keys[k]);
         fprintf(stderr, "  %s, run %d/%d: %.3g s, load %.2f\n", label, i + 1, rounds,
                 r->seconds[i], bench_load());
     }

@@ -144,6 +144,13 @@ int bench_compare(const bench_side *ours, const bench_side *reference, int threa
 int bench_repeat(const bench_side *ours, int threads, int rounds, const char *label,
                  bench_runs *r);
 
+/* bench_repeat, keeping the number at each of the n_keys `keys` of every
+ * round's RESULT: values[k][round] (NaN when absent), for a worker that
+ * reports several figures. */
+int bench_repeat_numbers(const bench_side *ours, int threads, int rounds, const char *label,
+                         const char *const *keys, size_t n_keys,
+                         double (*values)[BENCH_MAX_ROUNDS], bench_runs *r);
+
 double bench_runs_min(const bench_runs *r);
 double bench_runs_max(const bench_runs *r);
 double bench_runs_median(const bench_runs *r);
