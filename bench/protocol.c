@@ -351,10 +351,15 @@ double bench_runs_median(const bench_runs *r)
     return bench_median(x, (size_t)r->count);
 }
 
-static void progress(const char *label, int round, const bench_comparison *c, const int *ran)
+static void progress(const char *label, int round, const bench_comparison *c, size_t n,
+                     const int *ran)
 {
-    fprintf(stderr, "  %s, round %d/%d: ours %.3g s", label, round + 1, c->rounds,
-            c->ours.seconds[round]);
+    fprintf(stderr, "  %s, round %d/%d: ours", label, round + 1, c->rounds);
+    for (size_t i = 0; i < n; i++)
+        if (c[i].ours.count > round)
+            fprintf(stderr, "%s %.3g s", i ? "," : "", c[i].ours.seconds[round]);
+        else
+            fprintf(stderr, "%s failed", i ? "," : "");
     for (int k = 0; k < BENCH_ALLOCATORS; k++)
         if (ran[k])
             fprintf(stderr, ", %s %.3g s", bench_allocators[k].name,
@@ -383,7 +388,7 @@ static void choose_compared(bench_comparison *c)
         if (c->reference[k].count == c->rounds && bench_runs_median(&c->reference[k]) < best)
             best = bench_runs_median(&c->reference[k]), c->compared = k;
     c->ratio_lo = c->ratio_hi = NAN;
-    if (c->compared < 0)
+    if (c->compared < 0 || c->ours.count < c->rounds)
         return;
     c->ratio_lo = INFINITY, c->ratio_hi = -INFINITY;
     for (int r = 0; r < c->rounds; r++) {
@@ -392,10 +397,21 @@ static void choose_compared(bench_comparison *c)
     }
 }
 
-int bench_compare(const bench_side *ours, const bench_side *reference, int threads,
-                  int rounds, const char *label, bench_comparison *c)
+/* Each of ours that ran every round so far runs round `round`; the number
+ * still running. */
+static size_t run_ours(const bench_side *ours, size_t n, int threads, int round,
+                       bench_comparison *c)
 {
-    memset(c, 0, sizeof *c);
+    size_t running = 0;
+    for (size_t i = 0; i < n; i++)
+        running += c[i].ours.count == round && run_side(&ours[i], threads, NULL, &c[i].ours) == 0;
+    return running;
+}
+
+int bench_compare_several(const bench_side *ours, size_t n, const bench_side *reference,
+                          int threads, int rounds, const char *label, bench_comparison *c)
+{
+    memset(c, 0, n * sizeof *c);
     c->rounds = rounds < 1 ? 1 : rounds > BENCH_MAX_ROUNDS ? BENCH_MAX_ROUNDS : rounds;
     c->load_lo = INFINITY, c->load_hi = -INFINITY;
     int active[BENCH_ALLOCATORS];
@@ -406,7 +422,7 @@ int bench_compare(const bench_side *ours, const bench_side *reference, int threa
     }
     for (int r = 0; r < c->rounds; r++) {
         int ran[BENCH_ALLOCATORS] = {0};
-        if (r % 2 == 0 && run_side(ours, threads, NULL, &c->ours) != 0)
+        if (r % 2 == 0 && run_ours(ours, n, threads, r, c) == 0)
             return -1;
         for (int i = 0; i < BENCH_ALLOCATORS; i++) {
             int k = r % 2 == 0 ? i : BENCH_ALLOCATORS - 1 - i;
@@ -414,16 +430,30 @@ int bench_compare(const bench_side *ours, const bench_side *reference, int threa
                 active[k] = ran[k] =
                     run_side(reference, threads, &bench_allocators[k], &c->reference[k]) == 0;
         }
-        if (r % 2 == 1 && run_side(ours, threads, NULL, &c->ours) != 0)
+        if (r % 2 == 1 && run_ours(ours, n, threads, r, c) == 0)
             return -1;
         if (r == 0)
             drop_slow(c, active);
         double load = bench_load();
         c->load_lo = fmin(c->load_lo, load), c->load_hi = fmax(c->load_hi, load);
-        progress(label, r, c, ran);
+        progress(label, r, c, n, ran);
     }
-    choose_compared(c);
-    return 0;
+    int all = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            c[i].rounds = c->rounds, c[i].load_lo = c->load_lo, c[i].load_hi = c->load_hi;
+            memcpy(c[i].reference, c->reference, sizeof c->reference);
+        }
+        choose_compared(&c[i]);
+        all = all && c[i].ours.count == c->rounds;
+    }
+    return all ? 0 : -1;
+}
+
+int bench_compare(const bench_side *ours, const bench_side *reference, int threads,
+                  int rounds, const char *label, bench_comparison *c)
+{
+    return bench_compare_several(ours, 1, reference, threads, rounds, label, c);
 }
 
 int bench_repeat(const bench_side *ours, int threads, int rounds, const char *label,

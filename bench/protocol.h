@@ -140,6 +140,14 @@ typedef struct bench_comparison {
 int bench_compare(const bench_side *ours, const bench_side *reference, int threads,
                   int rounds, const char *label, bench_comparison *c);
 
+/* Several of ours (n sides, comparison i in c[i]) against one set of
+ * reference runs: every round runs each of ours and the reference, so each
+ * ratio is still of the same round.  One of ours that fails is not run
+ * again (its ours.count stays below rounds, ours.result says why); returns
+ * 0 when all of ours ran every round. */
+int bench_compare_several(const bench_side *ours, size_t n, const bench_side *reference,
+                          int threads, int rounds, const char *label, bench_comparison *c);
+
 /* Ours alone, `rounds` fresh processes. */
 int bench_repeat(const bench_side *ours, int threads, int rounds, const char *label,
                  bench_runs *r);
