@@ -296,8 +296,8 @@ int main(int argc, char **argv)
     for (size_t ti = 0; ti < o.n_threads; ti++)
         if (bench_measure_machine((int)o.threads[ti], &machine[ti]) != 0)
             return 1;
-    printf("## Wasserstein barycentric coordinates (W2)\n\nS = %d shapes on the n×n grid, ε = %g, L = %d, loss |P_L(softmax θ) − q|²; "
-           "reference: %s.\n", W2_SHAPES, W2_EPS, L,
+    printf("## Wasserstein barycentric coordinates (W2)\n\nS = %d shapes on the n×n grid, "
+           "ε = %g, L = %d, loss |P_L(softmax θ) − q|²; reference: %s.\n", W2_SHAPES, W2_EPS, L,
            script ? "PyTorch autograd (w2_barycoords.py)" : why);
     status = table(&o, script, 0, machine, "One evaluation at θ = 0");
     printf("\nSeconds: median inside each process, ranges over %zu rounds; ratio: PyTorch's over "

@@ -1,29 +1,13 @@
 /*
  * W3: ground metric learning on grid graphs (Heitz et al. 2020): the energy
- * E(z) of otad_metric_learning_build at z = 0 (w = 1) and its gradient, as
- * the PyTorch + SuperLU reference w3_gml.py computes them.  P = 10 frames:
- * Gaussians of σ = 0.08 at (0.2, 0.5) and (0.8, 0.5) and between them their
- * displacement interpolation at t = k/9 under the obstacle metric (w = 0.1 on
- * the edges whose midpoint lies within 0.15 of the centre, else 1); the heat
- * kernel at ε = 4e-2 with S = 20 solves, L = 50 barycenter iterations,
- * λ_s = 0.03.  3-D grids: the same in the unit cube, centres (·, 0.5, 0.5).
- *
- * Measured: value and value + gradient times and peak RSS; the sweeps'
- * GFLOP/s (2LB kernel applies to one column in a value, 6LB in a value +
- * gradient, B = 2(P − 2), at otad_kernel_info's flops) beside dgemm; t500 =
- * 500 L-BFGS iterations × 1.2 evaluations (the reference's L-BFGS run) ×
- * value + gradient, beside Table 1 of the paper.  E at 50² is checked against
- * the reference's (exit status 1 when it differs).
- *
- * Protocol (bench/protocol.h): our workers time the median of 5 evaluations
- * after a warm-up; at 50² interleaved in --rounds rounds with the reference
- * (4 runs, the first a warm-up and dropped) in each allocator configuration,
- * the fastest compared.  Grids of more than 20000 vertices (32³) run once,
- * one evaluation without a warm-up (it takes minutes), on the largest thread
- * count given only.
- *
- *   metric_learning [--sizes 50,100,16c,32c] [--threads 1,2] [--rounds 3]
- *                   [--anchors DIR] [--no-reference]     (nc: the n×n×n grid)
+ * E(z) of otad_metric_learning_build at z = 0 (w = 1) and its gradient, as the
+ * PyTorch + SuperLU reference w3_gml.py computes them, on 2-D and 3-D grids.
+ * Measured: value and value + gradient times and peak RSS, at 50² beside the
+ * reference's (bench/protocol.h), E checked against its (exit status 1 when it
+ * differs); the sweeps' GFLOP/s (2LB kernel applies to one column in a value,
+ * 6LB in a value + gradient) beside dgemm; t500 beside Table 1 of the paper.
+ * Grids above LARGE_VERTICES run once, one evaluation without a warm-up (it
+ * takes minutes), on the largest thread count only.
  */
 #include "protocol.h"
 
@@ -35,9 +19,8 @@
 
 enum { P = 10, L = 50, S = 20, B = 2 * (P - 2), LARGE_VERTICES = 20000 };
 static const double eps = 4e-2, lambda_s = 0.03, sigma = 0.08;
-static const double obstacle_radius = 0.15, obstacle_weight = 0.1;
-static const double left_centre[3] = {0.2, 0.5, 0.5}, right_centre[3] = {0.8, 0.5, 0.5};
-static const double middle[3] = {0.5, 0.5, 0.5};
+static const double obstacle_radius = 0.15, obstacle_weight = 0.1, middle[3] = {0.5, 0.5, 0.5};
+static const double end_centre[2][3] = {{0.2, 0.5, 0.5}, {0.8, 0.5, 0.5}}; /* the Gaussians' */
 
 /* E(w = 1) on the 50² grid by the reference (../shared/anchors/README.md). */
 static const double reference_energy_50 = 5.595241447497977, energy_tolerance = 1e-9;
@@ -77,8 +60,6 @@ static size_t parse_grids(const char *s, grid *out, size_t cap)
     return *s ? 0 : k;
 }
 
-/* ---- worker ----------------------------------------------------------------- */
-
 /* Squared distance to c of the midpoint of vertices i and j (i = j: of i),
  * the coordinates in [0, 1], axis 0 varying fastest. */
 static double distance2(grid g, size_t i, size_t j, const double *c)
@@ -91,6 +72,7 @@ static double distance2(grid g, size_t i, size_t j, const double *c)
     return d2;
 }
 
+/* The process ends after it: it frees nothing. */
 static int worker(grid g)
 {
     size_t n = vertices_of(g), m = g.dims * n; /* at least the edges */
@@ -113,8 +95,7 @@ static int worker(grid g)
         for (int end = 0; end < 2; end++) {
             double *h = frames + end * (P - 1) * n, mass = 0;
             for (size_t v = 0; v < n; v++)
-                mass += h[v] = exp(-distance2(g, v, v, end ? right_centre : left_centre) /
-                                   (2 * sigma * sigma));
+                mass += h[v] = exp(-distance2(g, v, v, end_centre[end]) / (2 * sigma * sigma));
             for (size_t v = 0; v < n; v++)
                 h[v] /= mass;
         }
@@ -141,19 +122,13 @@ static int worker(grid g)
         fprintf(stderr, "metric_learning: %s (%s)\n", err.message, otad_strerror(rc));
         return 1;
     }
-    /* The flops of one apply to one column (the factor's pattern does not
-     * depend on w). */
+    /* The flops of one apply to one column (the factor's pattern does not depend on w). */
     otad_tape_reset(t);
     otad_kernel k = otad_kernel_heat(t, graph, otad_const_fill(t, o.n, 1, 1.0), eps, S);
     printf("RESULT {\"fwd\": %.6g, \"fwdbwd\": %.6g, \"energy\": %.17g, \"apply_flops\": "
            "%.17g}\n", fwd, fwdbwd, energy, otad_kernel_info_of(t, k).flops);
-    otad_tape_free(&t);
-    otad_graph_free(&graph);
-    free(frames);
     return 0;
 }
-
-/* ---- driver ------------------------------------------------------------------ */
 
 typedef struct options {
     grid grids[8];
@@ -186,8 +161,7 @@ static int parse_options(int argc, char **argv, options *o)
     return 0;
 }
 
-/* One row: ours, interleaved with the reference when script is set; on a
- * large grid one run of ours.  Returns 0 when ours ran. */
+/* A row: ours (one run on a large grid), beside the reference when script is set; 0: ours ran. */
 static int measure(size_t rounds, const char *script, grid g, size_t threads, double dgemm,
                    bench_comparison *c)
 {
@@ -220,9 +194,8 @@ static int measure(size_t rounds, const char *script, grid g, size_t threads, do
     bench_cell_text("%d", c->ours.count), bench_cell("%.3g", fwd);
     bench_cell_range("%.3g", bench_runs_min(&c->ours), bench_runs_max(&c->ours));
     bench_cell_range("%.3g", ref ? bench_runs_min(ref) : NAN, ref ? bench_runs_max(ref) : NAN);
-    bench_cell_ratio(c);
-    bench_cell("%.0f", c->ours.peak_mb), bench_cell("%.0f", ref ? ref->peak_mb : NAN);
-    bench_cell("%.2f", 2 * sweeps / fwd);
+    bench_cell_ratio(c), bench_cell("%.0f", c->ours.peak_mb);
+    bench_cell("%.0f", ref ? ref->peak_mb : NAN), bench_cell("%.2f", 2 * sweeps / fwd);
     bench_cell("%.2f", 6 * sweeps / bench_runs_median(&c->ours)), bench_cell("%.1f", dgemm);
     bench_cell_range("%.2f", t500_hours(bench_runs_min(&c->ours)),
                      t500_hours(bench_runs_max(&c->ours)));
@@ -231,10 +204,9 @@ static int measure(size_t rounds, const char *script, grid g, size_t threads, do
     return 0;
 }
 
-static const char *const verdict[] = {"NOT met", "met"};
-
 int main(int argc, char **argv)
 {
+    static const char *const verdict[] = {"NOT met", "met"};
     int status;
     if (bench_init(argc, argv, &status) != 0)
         return status;
@@ -250,26 +222,23 @@ int main(int argc, char **argv)
     char script[PATH_MAX];
     const char *why = "switched off (--no-reference)";
     int have_reference = o.reference && bench_find_reference(o.anchors, "w3_gml.py",
-                                                             "torch, scipy", script,
-                                                             sizeof script, &why) == 0;
+        "torch, scipy", script, sizeof script, &why) == 0;
     printf("## Ground metric learning on grid graphs (W3)\n\n");
     bench_print_machine_line();
     printf("P = %d frames, L = %d, ε = %g, S = %d, λ_s = %g; E and its gradient at w = 1; "
            "reference at 50²: %s.\n\n", P, L, eps, S, lambda_s,
            have_reference ? "PyTorch + SuperLU (w3_gml.py)" : why);
-    double dgemm[4];
+    bench_machine machine[4];
     size_t largest = 0;
     for (size_t ti = 0; ti < o.n_threads; ti++) {
-        bench_machine m;
-        if (bench_measure_machine((int)o.threads[ti], &m) != 0)
+        if (bench_measure_machine((int)o.threads[ti], &machine[ti]) != 0)
             return 1;
-        dgemm[ti] = m.dgemm_gflops;
         largest = o.threads[ti] > largest ? o.threads[ti] : largest;
     }
-    static const char *const columns[] = {
-        "grid", "threads", "runs", "value s", "value+gradient s", "reference v+g s", "ratio",
-        "peak MB", "reference MB", "sweeps GFLOP/s, value", "sweeps GFLOP/s, v+g",
-        "dgemm GFLOP/s", "t500 h", "paper: t500, memory", "load"};
+    static const char *const columns[] = {"grid", "threads", "runs", "value s",
+        "value+gradient s", "reference v+g s", "ratio", "peak MB", "reference MB",
+        "sweeps GFLOP/s, value", "sweeps GFLOP/s, v+g", "dgemm GFLOP/s", "t500 h",
+        "paper: t500, memory", "load"};
     bench_table_header(columns, sizeof columns / sizeof *columns);
     static bench_comparison rows[8][4];
     const bench_comparison *at_50[65] = {NULL}, *large = NULL; /* by thread count */
@@ -281,7 +250,7 @@ int main(int argc, char **argv)
             if (vertices_of(o.grids[gi]) > LARGE_VERTICES && threads != largest)
                 continue;
             if (measure(o.rounds, have_reference && is_50 ? script : NULL, o.grids[gi], threads,
-                        dgemm[ti], &rows[gi][ti]) != 0)
+                        machine[ti].dgemm_gflops, &rows[gi][ti]) != 0)
                 failed = 1;
             else if (is_50)
                 at_50[threads] = &rows[gi][ti];
@@ -295,12 +264,12 @@ int main(int argc, char **argv)
     for (size_t ti = 0; ti < o.n_threads; ti++) {
         size_t k = o.threads[ti];
         const bench_comparison *c = at_50[k];
-        char what[32];
-        snprintf(what, sizeof what, "50², %zu thread%s", k, k == 1 ? "" : "s");
-        double energy = c ? bench_json_number(c->ours.result, "energy") : NAN;
-        double diff = fabs(energy - reference_energy_50) / reference_energy_50;
         if (!c)
             continue;
+        char what[32];
+        snprintf(what, sizeof what, "50², %zu thread%s", k, k == 1 ? "" : "s");
+        double energy = bench_json_number(c->ours.result, "energy");
+        double diff = fabs(energy - reference_energy_50) / reference_energy_50;
         failed |= !(diff <= energy_tolerance);
         printf("- %s: E(w = 1) %.16g against %.16g, relative difference %.1e (≤ %.0e) — %s\n",
                what, energy, reference_energy_50, diff, energy_tolerance,

@@ -1,55 +1,34 @@
 /*
  * W4, minimum Kantorovich estimation of three ellipses (Bassetti, Bodini and
- * Regazzini 2006; Genevay, Peyré and Cuturi 2018): 3 × 200 Vogel samples z of
- * the unit disk through x = m_k + A_k z (600 model points, weights 1/600)
- * against the 1800 data points of tests/data/w4 (weights 1/1800), ε = 0.01,
- * L = 100 Sinkhorn iterations, W_L = ⟨P_L, C⟩ (not debiased) from θ_init of
- * tests/data/w4, as the PyTorch reference w4_mke_ellipses.py.  In each
- * gradient mode (UNROLL, CHECKPOINT, IMPLICIT):
- *  1. loss, and loss + gradient to θ (median of 5 after a warm-up in a
- *     process), interleaved in rounds with the reference's loss + gradient in
- *     every allocator configuration, the fastest compared (bench/protocol.h),
- *     all modes beside the same reference runs; exit status 1 when our loss
- *     or gradient differs from tests/data/w4/loss_grad_at_init.npy;
- *  2. the L-BFGS fit (at most 100 iterations) beside, with --fit, the
- *     reference's once per allocator configuration: single runs, no ratio;
- *  3. loss + gradient peak RSS and tape bytes at each L of --L, IMPLICIT's
- *     forward stopping at marginal error 1e-9; parts 2 and 3 with the first
- *     thread count.  --quick, a smoke test: 3 evaluations (1 in part 3), no fits.
- *
- *   mke [--threads 1,2] [--L 100,300,1000] [--rounds 3] [--fit] [--quick]
- *       [--no-reference] [--anchors DIR]
+ * Regazzini 2006; Genevay, Peyré and Cuturi 2018) as the PyTorch reference
+ * w4_mke_ellipses.py, in each gradient mode: loss and loss + gradient at θ_init
+ * beside the reference's (bench/protocol.h; exit status 1 when ours differ from
+ * tests/data/w4/loss_grad_at_init.npy), the L-BFGS fit, memory as L grows.
  */
 #include "protocol.h"
 
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 enum { ELLIPSES = 3, SAMPLES = 200, N_MODEL = ELLIPSES * SAMPLES, N_DATA = 1800 };
 enum { N_PARAMS = 6 * ELLIPSES, L_DEFAULT = 100, FIT_ITERATIONS = 100, MODES = 3 };
-static const double eps = 0.01, implicit_stop = 1e-9; /* IMPLICIT's tolerance in part 3 */
+static const double eps = 0.01, implicit_stop = 1e-9; /* IMPLICIT's tolerance as L grows */
 static const char *const mode_names[MODES] = {"UNROLL", "CHECKPOINT", "IMPLICIT"};
-
 /* UNROLL and CHECKPOINT to the library test's tolerance; IMPLICIT's gradient, the converged
  * problem's, differs at L = 100 far beyond rounding: its check catches a wrong one only. */
 static const double tolerance_exact = 1e-9, tolerance_implicit = 1e-2;
 
-/* ---- the workload and its workers ------------------------------------------------ */
-
 enum { DATA, THETA_INIT, THETA_TRUE, REFERENCE, FILES };
-
 typedef struct w4 {
     otad_value in[FILES]; /* tests/data/w4 */
-    double z[2 * SAMPLES], theta[N_PARAMS], grad[N_PARAMS];
+    double z[2 * SAMPLES], grad[N_PARAMS];
     otad_mke_ellipses ellipses;
     otad_mke problem;
 } w4;
 
-/* The problem at θ_init with L iterations, the gradient mode and the
- * forward's tolerance (0: exactly L). */
+/* The problem at θ_init: L iterations, fewer when tolerance > 0 stops the forward. */
 static int w4_setup(w4 *w, int mode, int iterations, double tolerance, otad_error *err)
 {
     static const char *const names[FILES] = {"data_points", "theta_init", "theta_true",
@@ -66,30 +45,25 @@ static int w4_setup(w4 *w, int mode, int iterations, double tolerance, otad_erro
     }
     if (rc != OTAD_OK)
         return rc;
-    memcpy(w->theta, w->in[THETA_INIT].data, sizeof w->theta);
     otad_disk_samples(SAMPLES, w->z);
     otad_mke *p = &w->problem;
     otad_mke_init(p);
     p->dim = 2, p->n_data = N_DATA, p->data = w->in[DATA].data, p->eps = eps;
-    p->value = OTAD_SINKHORN_COST, p->debiased = 0;
+    p->value = OTAD_SINKHORN_COST, p->debiased = 0, p->sinkhorn.mode = (otad_grad_mode)mode;
     p->sinkhorn.iterations = iterations, p->sinkhorn.tolerance = tolerance;
-    p->sinkhorn.mode = (otad_grad_mode)mode;
     rc = otad_mke_use_ellipses(p, &w->ellipses, ELLIPSES, SAMPLES, w->z, err);
     return rc == OTAD_OK ? otad_mke_check(p, err) : rc;
 }
 
-/* Loss, then loss and gradient, `repeats` timed evaluations of each. */
 static int evaluate(w4 *w, int repeats, otad_error *err)
 {
     otad_tape *t = NULL;
     if (otad_tape_new(&t, NULL) != OTAD_OK)
         return otad_error_set(err, OTAD_ENOMEM, "cannot create a tape");
-    bench_objective o = {otad_mke_build, &w->problem, N_PARAMS, w->theta, w->grad};
+    bench_objective o = {otad_mke_build, &w->problem, N_PARAMS, w->in[THETA_INIT].data, w->grad};
     double loss, fwd, fwdbwd, *ref = w->in[REFERENCE].data, diff = 0, size = 0;
     int rc = bench_time_objective(t, &o, 0, 1, repeats, &loss, &fwd);
-    if (rc == OTAD_OK)
-        rc = bench_time_objective(t, &o, 1, 1, repeats, &loss, &fwdbwd);
-    if (rc != OTAD_OK)
+    if (rc != OTAD_OK || (rc = bench_time_objective(t, &o, 1, 1, repeats, &loss, &fwdbwd)))
         return otad_error_set(err, rc, "%s", otad_tape_message(t));
     otad_tape_stats s;
     otad_tape_stats_get(t, &s);
@@ -101,17 +75,14 @@ static int evaluate(w4 *w, int repeats, otad_error *err)
     return OTAD_OK;
 }
 
-/* The fit, its figures under the reference's names so that one reader
- * serves both (final loss: ours at the best point, its at its last
- * evaluation). */
+/* The fit, under the reference's names so that one reader serves both. */
 static int fit(w4 *w, otad_error *err)
 {
     otad_mke_result r = {0};
     otad_lbfgs_params params;
-    otad_lbfgs_params_init(&params);
-    params.max_iterations = FIT_ITERATIONS;
+    otad_lbfgs_params_init(&params), params.max_iterations = FIT_ITERATIONS;
     double t0 = bench_now(), centre = 0, *truth = w->in[THETA_TRUE].data;
-    int rc = otad_mke_fit(&w->problem, w->theta, &params, &r, err);
+    int rc = otad_mke_fit(&w->problem, w->in[THETA_INIT].data, &params, &r, err);
     double seconds = bench_now() - t0;
     for (size_t k = 0; rc == OTAD_OK && k < N_PARAMS; k += 6) /* the largest centre error */
         centre = fmax(centre, hypot(r.theta[k] - truth[k], r.theta[k + 1] - truth[k + 1]));
@@ -123,15 +94,13 @@ static int fit(w4 *w, otad_error *err)
     return rc;
 }
 
-/* "MODE L TOLERANCE REPEATS": an evaluation, or the fit when REPEATS is 0.
- * The process ends after it: the workers free nothing. */
+/* "MODE L TOLERANCE REPEATS": an evaluation, or the fit at REPEATS 0.  Frees nothing: it exits. */
 static int worker(const char *what)
 {
-    int mode, iterations, repeats;
+    int mode, iterations, repeats, rc = OTAD_EINVAL;
     double tolerance;
     static w4 w;
     otad_error err = {"bad worker arguments"};
-    int rc = OTAD_EINVAL;
     if (sscanf(what, "%d %d %lf %d", &mode, &iterations, &tolerance, &repeats) == 4 &&
         mode >= 0 && mode < MODES)
         rc = w4_setup(&w, mode, iterations, tolerance, &err);
@@ -142,48 +111,42 @@ static int worker(const char *what)
     return rc != OTAD_OK;
 }
 
-/* ---- driver ------------------------------------------------------------------------ */
-
 typedef struct options {
     size_t threads[4], ls[8], n_threads, n_ls, rounds;
-    int quick, reference, fit;
+    int quick, reference, fit; /* quick: a smoke test, fewer evaluations and no fits */
     const char *anchors, *script; /* script: the reference's, or NULL */
 } options;
 
-/* Our worker's argv (its argument in text, 64 bytes). */
-static char **our_argv(char *text, char **argv, int mode, size_t iterations, double tolerance,
-                       int repeats)
+/* Our worker (its argument in text, 64 bytes), its seconds those of loss + gradient. */
+static bench_side our_side(char *text, char **argv, int mode, size_t iterations,
+                           double tolerance, int repeats)
 {
     snprintf(text, 64, "%d %zu %.17g %d", mode, iterations, tolerance, repeats);
     argv[0] = (char *)bench_self(), argv[1] = "--worker", argv[2] = text, argv[3] = NULL;
-    return argv;
+    return (bench_side){argv, "fwdbwd", 0};
 }
 
-/* A section's title, machine line and table header. */
 static void section(const char *title, size_t threads, const char *const *columns, size_t n)
 {
-    printf("\n## %s, %zu thread%s\n\n", title, threads, threads == 1 ? "" : "s");
+    printf("\n### %s, %zu thread%s\n\n", title, threads, threads == 1 ? "" : "s");
     bench_print_machine_line();
     printf("\n");
     bench_table_header(columns, n);
 }
 
-/* Part 1 at one thread count; the number of modes wrong or failed. */
+/* One evaluation at one thread count; the number of modes wrong or failed. */
 static int evaluations(const options *o, size_t threads)
 {
-    static const char *const columns[] = {
-        "mode", "loss s", "loss+grad s", "PyTorch l+g s", "ratio", "peak MB", "PyTorch MB",
-        "tape MB", "loss diff", "grad diff", "check", "load"};
+    static const char *const columns[] = {"mode", "loss s", "loss+grad s", "PyTorch l+g s",
+        "ratio", "peak MB", "PyTorch MB", "tape MB", "loss diff", "grad diff", "check", "load"};
+    static bench_comparison c[MODES];
     char text[MODES][64], *argv[MODES][4], config[64], label[32];
-    bench_side ours[MODES];
-    for (int m = 0; m < MODES; m++)
-        ours[m] = (bench_side){our_argv(text[m], argv[m], m, L_DEFAULT, 0, o->quick ? 3 : 5),
-                               "fwdbwd", 0};
     snprintf(config, sizeof config, "{\"threads\": %zu, \"fit\": false}", threads);
     char *const ref_argv[] = {"/usr/bin/python3", (char *)o->script, "--worker", config, NULL};
-    bench_side reference = {ref_argv, "fwdbwd.median_s", 0};
+    bench_side ours[MODES], reference = {ref_argv, "fwdbwd.median_s", 0};
+    for (int m = 0; m < MODES; m++)
+        ours[m] = our_side(text[m], argv[m], m, L_DEFAULT, 0, o->quick ? 3 : 5);
     section("One evaluation at θ_init", threads, columns, 12);
-    static bench_comparison c[MODES];
     snprintf(label, sizeof label, "%zu thread%s", threads, threads == 1 ? "" : "s");
     bench_compare_several(ours, MODES, o->script ? &reference : NULL, (int)threads,
                           (int)o->rounds, label, c);
@@ -203,13 +166,11 @@ static int evaluations(const options *o, size_t threads)
         bench_cell_text("%s", mode_names[m]), bench_cell("%.3g", bench_json_number(res, "fwd"));
         bench_cell_range("%.3g", bench_runs_min(&c[m].ours), bench_runs_max(&c[m].ours));
         bench_cell_range("%.3g", ref ? bench_runs_min(ref) : NAN, ref ? bench_runs_max(ref) : NAN);
-        bench_cell_ratio(&c[m]);
-        bench_cell("%.0f", c[m].ours.peak_mb), bench_cell("%.0f", ref ? ref->peak_mb : NAN);
-        bench_cell("%.1f", bench_json_number(res, "tape_mb"));
-        bench_cell("%.1e", loss_diff), bench_cell("%.1e", grad_diff);
-        bench_cell_text("%s", ok ? "ok" : "**differs**");
-        bench_cell_range("%.2f", c[m].load_lo, c[m].load_hi);
-        bench_row_end();
+        bench_cell_ratio(&c[m]), bench_cell("%.0f", c[m].ours.peak_mb);
+        bench_cell("%.0f", ref ? ref->peak_mb : NAN);
+        bench_cell("%.1f", bench_json_number(res, "tape_mb")), bench_cell("%.1e", loss_diff);
+        bench_cell("%.1e", grad_diff), bench_cell_text("%s", ok ? "ok" : "**differs**");
+        bench_cell_range("%.2f", c[m].load_lo, c[m].load_hi), bench_row_end();
     }
     printf("\nSeconds per evaluation (median inside each process), loss+grad over %zu rounds; "
            "ratio: PyTorch's loss + gradient time over ours in the same round.  Diffs: max "
@@ -222,22 +183,20 @@ static int evaluations(const options *o, size_t threads)
     return wrong;
 }
 
-/* One fresh process (allocator a, NULL: glibc) as a row: its label, the
- * numbers at `keys` in its result and its peak RSS, or why it failed. */
-static void single_run(char *const *argv, const bench_allocator *a, size_t threads,
+/* One process (allocator a, NULL: glibc) as a row: the numbers at keys, its peak RSS. */
+static void single_run(const options *o, char *const *argv, const bench_allocator *a,
                        const char *row, const char *const *keys, size_t n)
 {
     char result[BENCH_RESULT_CAP];
     double peak;
-    if (bench_run(argv, (int)threads, a, result, sizeof result, &peak) != 0) {
+    if (bench_run(argv, (int)o->threads[0], a, result, sizeof result, &peak) != 0) {
         printf("| %s | failed: %s |\n", row, result);
         return;
     }
     bench_cell_text("%s", row);
     for (size_t k = 0; k < n; k++)
         bench_cell("%.6g", bench_json_number(result, keys[k]));
-    bench_cell("%.0f", peak);
-    bench_row_end();
+    bench_cell("%.0f", peak), bench_row_end();
 }
 
 static void fits(const options *o)
@@ -245,8 +204,7 @@ static void fits(const options *o)
     static const char *const columns[] = {"run", "iterations", "evaluations", "total s",
                                           "s/evaluation", "final loss", "centre error", "peak MB"};
     static const char *const keys[] = {"lbfgs.n_iter", "lbfgs.n_evals", "lbfgs.total_s",
-                                       "lbfgs.time_per_eval_mean_s", "lbfgs.final_loss",
-                                       "lbfgs.center_err_max"};
+        "lbfgs.time_per_eval_mean_s", "lbfgs.final_loss", "lbfgs.center_err_max"};
     section("The fit: L-BFGS from θ_init, at most 100 iterations", o->threads[0], columns, 8);
     char config[96], text[64], *argv[4], row[64];
     snprintf(config, sizeof config, "{\"threads\": %zu, \"fit\": true, \"max_iter\": %d}",
@@ -255,11 +213,10 @@ static void fits(const options *o)
     for (int k = 0; o->script && o->fit && k < BENCH_ALLOCATORS; k++)
         if (bench_allocator_available(&bench_allocators[k])) {
             snprintf(row, sizeof row, "PyTorch, %s", bench_allocators[k].name);
-            single_run(ref_argv, &bench_allocators[k], o->threads[0], row, keys, 6);
+            single_run(o, ref_argv, &bench_allocators[k], row, keys, 6);
         }
     for (int m = 0; m < MODES; m++)
-        single_run(our_argv(text, argv, m, L_DEFAULT, 0, 0), NULL, o->threads[0],
-                   mode_names[m], keys, 6);
+        single_run(o, our_side(text, argv, m, L_DEFAULT, 0, 0).argv, NULL, mode_names[m], keys, 6);
     printf("\nSingle runs (no ratio); %s.  Final loss: ours at the best point, PyTorch's at "
            "its last evaluation; centre error: the largest |m_k − m_k true|.\n", !o->script ?
            "no reference" : !o->fit ? "PyTorch's fit only with --fit" : "PyTorch: "
@@ -275,8 +232,8 @@ static void memory(const options *o)
         for (size_t li = 0; li < o->n_ls; li++) {
             char text[64], *argv[4], row[64];
             snprintf(row, sizeof row, "%s | %zu", mode_names[m], o->ls[li]);
-            single_run(our_argv(text, argv, m, o->ls[li], m == OTAD_IMPLICIT ? implicit_stop : 0,
-                                o->quick ? 1 : 5), NULL, o->threads[0], row, keys, 1);
+            single_run(o, our_side(text, argv, m, o->ls[li], m == OTAD_IMPLICIT ? implicit_stop : 0,
+                                   o->quick ? 1 : 5).argv, NULL, row, keys, 1);
         }
     printf("\nSingle runs; IMPLICIT's forward stops at marginal error %.0e.  Tape MB: the "
            "tape's peak arena bytes, handed out whether touched or not.\n", implicit_stop);
@@ -328,7 +285,7 @@ int main(int argc, char **argv)
     if (o.reference && bench_find_reference(o.anchors, "w4_mke_ellipses.py", "torch", script,
                                             sizeof script, &why) == 0)
         o.script = script;
-    printf("# Minimum Kantorovich estimation of three ellipses (W4)\n\n%d model points against "
+    printf("## Minimum Kantorovich estimation of three ellipses (W4)\n\n%d model points against "
            "%d data points, ε = %g, L = %d, W_L = ⟨P_L, C⟩ and its gradient to θ (%d entries); "
            "reference: %s.\n", N_MODEL, N_DATA, eps, L_DEFAULT, N_PARAMS,
            o.script ? "PyTorch autograd (w4_mke_ellipses.py)" : why);
