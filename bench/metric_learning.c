@@ -22,7 +22,7 @@ static const double eps = 4e-2, lambda_s = 0.03, sigma = 0.08;
 static const double obstacle_radius = 0.15, obstacle_weight = 0.1, middle[3] = {0.5, 0.5, 0.5};
 static const double end_centre[2][3] = {{0.2, 0.5, 0.5}, {0.8, 0.5, 0.5}}; /* the Gaussians' */
 
-/* E(w = 1) on the 50² grid by the reference (../shared/anchors/README.md). */
+/* E(w = 1) on the 50² grid as the reference program computes it. */
 static const double reference_energy_50 = 5.595241447497977, energy_tolerance = 1e-9;
 
 /* t500 in hours: 500 iterations of 1.2 evaluations (the reference's L-BFGS). */

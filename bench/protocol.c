@@ -648,6 +648,21 @@ size_t bench_parse_list(const char *s, size_t *out, size_t cap, size_t max)
     return k;
 }
 
+int bench_parse_threads_rounds(int argc, char **argv, size_t *threads, size_t *n_threads,
+                               size_t *rounds)
+{
+    int ok = argc % 2 == 1;
+    for (int i = 1; ok && i + 1 < argc; i += 2)
+        if (strcmp(argv[i], "--threads") == 0)
+            ok = (*n_threads = bench_parse_list(argv[i + 1], threads, 4, 64)) > 0;
+        else
+            ok = strcmp(argv[i], "--rounds") == 0 &&
+                 bench_parse_list(argv[i + 1], rounds, 1, BENCH_MAX_ROUNDS) == 1;
+    if (!ok)
+        fprintf(stderr, "usage: %s [--threads 1,2] [--rounds 3]\n", argv[0]);
+    return ok ? 0 : -1;
+}
+
 void bench_repository_path(const char *relative, char *out, size_t cap)
 {
     const char *end = self_path + strlen(self_path);
@@ -660,32 +675,17 @@ void bench_repository_path(const char *relative, char *out, size_t cap)
 int bench_find_reference(const char *dir, const char *name, const char *modules, char *path,
                          size_t cap, const char **why)
 {
-    char candidates[3][PATH_MAX], command[512];
-    size_t n = 0;
+    char script[PATH_MAX + 64], resolved[PATH_MAX], command[512];
     if (!dir)
         dir = getenv("OTAD_ANCHORS");
-    if (dir) {
-        snprintf(candidates[n++], PATH_MAX, "%s", dir);
-    } else {
-        snprintf(candidates[n++], PATH_MAX, "../shared/anchors");
-        bench_repository_path("../shared/anchors", candidates[n++], PATH_MAX);
+    snprintf(script, sizeof script, "%.3000s/%.60s", dir ? dir : ".", name);
+    if (!dir || access(script, R_OK) != 0) {
+        *why = "the reference script was not found (--anchors DIR or OTAD_ANCHORS)";
+        return -1;
     }
-    *why = NULL;
-    for (size_t i = 0; i < n && !*why; i++) {
-        char script[PATH_MAX + 64];
-        snprintf(script, sizeof script, "%.3000s/%.60s", candidates[i], name);
-        if (access(script, R_OK) != 0)
-            continue;
-        char resolved[PATH_MAX];
-        snprintf(path, cap, "%s", realpath(script, resolved) ? resolved : script);
-        snprintf(command, sizeof command,
-                 "/usr/bin/python3 -c 'import %s' >/dev/null 2>&1", modules);
-        if (system(command) != 0) {
-            *why = "/usr/bin/python3 cannot import the reference's modules";
-            return -1;
-        }
-        return 0;
-    }
-    *why = "the reference script was not found (--anchors DIR or OTAD_ANCHORS)";
-    return -1;
+    snprintf(path, cap, "%s", realpath(script, resolved) ? resolved : script);
+    snprintf(command, sizeof command, "/usr/bin/python3 -c 'import %s' >/dev/null 2>&1",
+             modules);
+    *why = system(command) == 0 ? NULL : "/usr/bin/python3 cannot import the reference's modules";
+    return *why ? -1 : 0;
 }

@@ -197,10 +197,14 @@ void bench_print_comparison_note(const char *what, const bench_comparison *c);
  * when s is not one. */
 size_t bench_parse_list(const char *s, size_t *out, size_t cap, size_t max);
 
-/* The reference script `name` and a /usr/bin/python3 that imports
- * `modules` ("torch, scipy"): in dir (when given), else $OTAD_ANCHORS, else
- * ../shared/anchors from the working directory or from the repository
- * holding this program.  Writes the script's path, or returns -1 with why. */
+/* Options "--threads 1,2" (up to 4 counts) and "--rounds 3" (rounds[0], 1
+ * to BENCH_MAX_ROUNDS), nothing else: 0, or -1 with a usage line on stderr. */
+int bench_parse_threads_rounds(int argc, char **argv, size_t *threads, size_t *n_threads,
+                               size_t *rounds);
+
+/* The reference script `name` in dir (when given, else $OTAD_ANCHORS, which
+ * `make bench` sets) and a /usr/bin/python3 that imports `modules`
+ * ("torch, scipy").  Writes the script's path, or returns -1 with why. */
 int bench_find_reference(const char *dir, const char *name, const char *modules, char *path,
                          size_t cap, const char **why);
 

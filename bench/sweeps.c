@@ -210,14 +210,9 @@ int main(int argc, char **argv)
         return status;
     if (argc == 3 && strcmp(argv[1], "--worker") == 0)
         return worker(atoi(argv[2]) != 0);
-    size_t threads[4] = {1, 2}, n_threads = 2, rounds[1] = {3}, n_rounds = 1;
-    for (int i = 1; i + 1 < argc && n_threads && n_rounds; i += 2)
-        if (strcmp(argv[i], "--threads") == 0)
-            n_threads = bench_parse_list(argv[i + 1], threads, 4, 64);
-        else
-            n_rounds = !strcmp(argv[i], "--rounds") && bench_parse_list(argv[i + 1], rounds, 1, 9);
-    if (argc % 2 == 0 || !n_threads || !n_rounds)
-        return fprintf(stderr, "usage: %s [--threads 1,2] [--rounds 3]\n", argv[0]), 2;
+    size_t threads[4] = {1, 2}, n_threads = 2, rounds[1] = {3};
+    if (bench_parse_threads_rounds(argc, argv, threads, &n_threads, rounds) != 0)
+        return 2;
     printf("## The heat kernel's solves: our sweeps against CHOLMOD's\n\n");
     bench_print_machine_line();
     printf("Milliseconds per solve of %d columns (of an apply's S = %d), the same matrix and "
