@@ -28,15 +28,6 @@ static const char *const titles[KINDS] = {"dense Gibbs, n = 4000", "grid 128×12
                                           "heat 50×50, S = 20", "heat 32×32×32, S = 20"};
 static const double heat_eps = 0.04;
 
-/* The median of about a second of calls (3 to 20), after untimed ones. */
-static double time_calls(void (*f)(void *), void *arg)
-{
-    double t0 = bench_now();
-    f(arg);
-    double once = bench_now() - t0;
-    return bench_time_calls(f, arg, once > 1.0 / 3 ? 3 : once < 0.05 ? 20 : (int)(1 / once));
-}
-
 /* ---- worker: one kernel's apply and backwards ------------------------------ */
 
 typedef struct setup {
@@ -124,11 +115,12 @@ static int worker(int kind)
     if (make(&s) != 0)
         return 1;
     record(&s, 0);
-    double apply = time_calls(apply_once, &s), backward_x = time_calls(backward_once, &s);
+    double apply = bench_time_second(apply_once, &s);
+    double backward_x = bench_time_second(backward_once, &s);
     double backward_all = NAN, flops = otad_kernel_info_of(s.tape, s.k).flops * COLS;
     if (s.n_params) {
         record(&s, 1);
-        backward_all = time_calls(backward_once, &s);
+        backward_all = bench_time_second(backward_once, &s);
     }
     if (otad_tape_status(s.tape) != OTAD_OK)
         return fprintf(stderr, "%s: %s\n", titles[kind], otad_tape_message(s.tape)), 1;

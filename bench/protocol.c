@@ -81,6 +81,14 @@ double bench_time_calls(void (*f)(void *), void *arg, int repeats)
     return bench_median(times, (size_t)repeats);
 }
 
+double bench_time_second(void (*f)(void *), void *arg)
+{
+    double t0 = bench_now();
+    f(arg);
+    double once = bench_now() - t0;
+    return bench_time_calls(f, arg, once > 1.0 / 3 ? 3 : once < 0.05 ? 20 : (int)(1 / once));
+}
+
 double bench_peak_rss_mb(void)
 {
     struct rusage ru;

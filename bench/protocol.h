@@ -56,6 +56,10 @@ int bench_time_objective(otad_tape *t, const bench_objective *o, int backward, i
 /* Median seconds of `repeats` calls of f(arg) after one untimed call. */
 double bench_time_calls(void (*f)(void *), void *arg, int repeats);
 
+/* The median of about a second of calls of f(arg) (3 to 20), after an
+ * untimed one. */
+double bench_time_second(void (*f)(void *), void *arg);
+
 /* This process's peak RSS so far, MB. */
 double bench_peak_rss_mb(void);
 

@@ -32,15 +32,6 @@ enum { COLS = 16, HEAT_STEPS = 20, GRAPHS = 2 };
 static const char *const titles[GRAPHS] = {"50×50", "32×32×32"};
 static const double heat_eps = 0.04, agreement = 1e-10;
 
-/* The median of about a second of calls (3 to 20), after untimed ones. */
-static double time_calls(void (*f)(void *), void *arg)
-{
-    double t0 = bench_now();
-    f(arg);
-    double once = bench_now() - t0;
-    return bench_time_calls(f, arg, once > 1.0 / 3 ? 3 : once < 0.05 ? 20 : (int)(1 / once));
-}
-
 typedef struct solves {
     otadC_factor factor;
     size_t n;
@@ -147,13 +138,13 @@ static int worker(int which)
     const double *kernel = kernel_apply(t, g, s.n, rhs);
     if (!kernel || factor_heat(t, g, values, &s.factor) != OTAD_OK)
         return fprintf(stderr, "sweeps: %s\n", otad_tape_message(t)), 1;
-    double ours = time_calls(ours_apply, &s) / HEAT_STEPS;
+    double ours = bench_time_second(ours_apply, &s) / HEAT_STEPS;
     s.solving = s.factor.f;
-    double simplicial = time_calls(cholmod_apply, &s) / HEAT_STEPS;
+    double simplicial = bench_time_second(cholmod_apply, &s) / HEAT_STEPS;
     double worst = max_relative_difference(s.ours, s.result ? s.result->x : NULL, s.n);
     if (!(s.solving = s.supernodal = supernodal_factor(g, values, &s.factor, &s.cm)))
         return fprintf(stderr, "sweeps: CHOLMOD's supernodal factorisation failed\n"), 1;
-    double supernodal = time_calls(cholmod_apply, &s) / HEAT_STEPS;
+    double supernodal = bench_time_second(cholmod_apply, &s) / HEAT_STEPS;
     worst = fmax(worst, max_relative_difference(s.ours, s.result ? s.result->x : NULL, s.n));
     if (max_relative_difference(s.ours, kernel, s.n) > agreement)
         return fprintf(stderr, "sweeps: ours are not the kernel's apply\n"), 1;
