@@ -136,38 +136,74 @@ void otadC_pattern_destroy(otadC_pattern *p)
     memset(p, 0, sizeof *p);
 }
 
-/* L's strictly lower part by rows, and 1/L_jj. */
-static int copy_rows(const otad_ctx *c, otadC_factor *factor)
+/* Column c + 1 continues column c's run: below its diagonal, column c has
+ * row c + 1 and then exactly the rows of column c + 1. */
+static int continues(const int *lp, const int *li, const int *nz, size_t c)
+{
+    return nz[c] >= 2 && li[lp[c] + 1] == (int)c + 1 && nz[c + 1] == nz[c] - 1 &&
+           memcmp(li + lp[c] + 2, li + lp[c + 1] + 1, (size_t)(nz[c] - 2) * sizeof *li) == 0;
+}
+
+/* L larger than this does not stay in a core's cache between sweeps. */
+static const size_t cache_bytes = (size_t)2 << 20;
+
+/* Runs of at least this many columns are swept by blocks when L is larger
+ * than the cache (see the sweeps below). */
+enum { LONG_RUN = 8 };
+
+/* The sweeps' segments: each run of at least LONG_RUN columns (none when L
+ * fits in the cache), and each stretch of columns between them; the
+ * entries of the latter by rows; and 1/L_jj. */
+static int find_segments(const otad_ctx *c, otadC_factor *factor)
 {
     const cholmod_factor *f = factor->f;
     const int *lp = f->p, *li = f->i, *nz = f->nz;
     const double *lx = f->x;
-    size_t n = f->n, strict = (size_t)lp[n] - n;
+    size_t n = f->n, count = 0;
     int *start = otad_alloc(c, (n + 1) * sizeof *start);
-    int *col = otad_alloc(c, (strict + 1) * sizeof *col);
-    double *val = otad_alloc(c, (strict + 1) * sizeof *val);
+    unsigned char *blocked = otad_alloc(c, n + 1);
+    int *row_start = otad_alloc(c, (n + 1) * sizeof *row_start);
     double *inv_diag = otad_alloc(c, n * sizeof *inv_diag);
-    if (!start || !col || !val || !inv_diag)
+    if (!start || !blocked || !row_start || !inv_diag)
         return OTAD_ENOMEM;
-    memset(start, 0, (n + 1) * sizeof *start);
-    for (size_t j = 0; j < n; j++)
-        for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++)
-            start[li[k] + 1]++;
-    for (size_t i = 0; i < n; i++)
-        start[i + 1] += start[i];
-    int *fill = start; /* advanced row by row, then shifted back */
-    for (size_t j = 0; j < n; j++) {
-        inv_diag[j] = 1 / lx[lp[j]];
-        for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++) {
-            int at = fill[li[k]]++;
-            col[at] = (int)j;
-            val[at] = lx[k];
+    memset(row_start, 0, (n + 1) * sizeof *row_start);
+    int large = (size_t)lp[n] * (sizeof(double) + sizeof(int)) > cache_bytes;
+    for (size_t j = 0, end; j < n; j = end) {
+        for (end = j + 1; end < n && continues(lp, li, nz, end - 1); end++)
+            continue;
+        int is_long = large && end - j >= LONG_RUN;
+        if (is_long || count == 0 || blocked[count - 1]) {
+            start[count] = (int)j;
+            blocked[count++] = (unsigned char)is_long;
+        }
+        for (size_t k = j; k < end; k++) {
+            inv_diag[k] = 1 / lx[lp[k]];
+            for (int e = lp[k] + 1; !is_long && e < lp[k] + nz[k]; e++)
+                row_start[li[e] + 1]++;
         }
     }
+    start[count] = (int)n;
+    for (size_t i = 0; i < n; i++)
+        row_start[i + 1] += row_start[i];
+    int *col = otad_alloc(c, ((size_t)row_start[n] + 1) * sizeof *col);
+    double *val = otad_alloc(c, ((size_t)row_start[n] + 1) * sizeof *val);
+    if (!col || !val)
+        return OTAD_ENOMEM;
+    int *fill = row_start; /* advanced row by row, then shifted back */
+    for (size_t k = 0; k < count; k++)
+        for (int j = start[k]; !blocked[k] && j < start[k + 1]; j++)
+            for (int e = lp[j] + 1; e < lp[j] + nz[j]; e++) {
+                int at = fill[li[e]]++;
+                col[at] = j;
+                val[at] = lx[e];
+            }
     for (size_t i = n; i > 0; i--)
-        start[i] = start[i - 1];
-    start[0] = 0;
-    factor->row_start = start;
+        row_start[i] = row_start[i - 1];
+    row_start[0] = 0;
+    factor->segment_start = start;
+    factor->segment_blocked = blocked;
+    factor->n_segments = count;
+    factor->row_start = row_start;
     factor->row_col = col;
     factor->row_val = val;
     factor->inv_diag = inv_diag;
@@ -239,7 +275,7 @@ int otadC_factorize(const otad_ctx *c, const otadC_pattern *p, const double *val
     if (!f->is_ll || f->is_super || !f->is_monotonic)
         return otad_fail(c, OTAD_EINVAL, "Cholesky factorisation: CHOLMOD returned a factor "
                          "of another kind than asked");
-    if (copy_rows(c, factor) != OTAD_OK)
+    if (find_segments(c, factor) != OTAD_OK)
         return OTAD_ENOMEM;
     factor->middle = p->middle;
     factor->top = p->top;
@@ -277,175 +313,333 @@ void otadC_scatter(const otadC_factor *f, size_t stride, size_t ncols, const dou
         }
 }
 
-/* L y = b for rows [lo, hi), row by row (each row gathers the rows before
- * it), and Lᵀ x = y for columns [lo, hi) from the last (each column gathers
- * the rows after it), on 4·groups (at most 32) interleaved columns starting
- * at xi, in rows of `stride` entries: the row being finished is held in
- * registers and nothing else is written — but for its copy in the vertices'
- * order into `copy` when that is not NULL. */
-static inline __attribute__((always_inline)) void forward_rows(const otadC_factor *f,
-                                                               double *xi, size_t stride,
-                                                               size_t groups, size_t lo,
-                                                               size_t hi)
+/* The sweeps, forward L y = b from the first column and backward Lᵀ x = y
+ * from the last, on 4·G interleaved right-hand sides (G = 0: one) at xi in
+ * rows of `stride` entries.  A factor's columns come in segments of two
+ * kinds.
+ *   Stretches of short runs: row by row forward (each row gathers the
+ *   columns of such stretches from the copy by rows; nothing is written
+ *   but the row), column by column backward (each gathers the rows below
+ *   it), the row being finished held in registers.
+ *   Long runs (supernodes): by blocks [a, a + w) of a run, whose rows
+ *   below a + w − 1 — the block's shared rows, those of column a + w − 1
+ *   under its diagonal — are the same in all w columns.  Forward, the
+ *   block's triangle, then each shared row gets y_r −= Σ_c L_rc y_c
+ *   (scattered, the block's y in registers); backward, each column gathers
+ *   over the shared rows, then the triangle.  Each shared row is then
+ *   loaded once for w columns of L.
+ * Column by column, a sweep loads a row of x for each multiply-add: where
+ * L does not fit in the cache, the sweeps wait on that traffic and blocks
+ * cut it; where it fits, blocks are no faster (a block's triangle waits
+ * for all its shared rows), so only long runs of large factors are.
+ * In the forward sweep, rows from `spill_from` on go to `spill` instead
+ * (rows of the same stride): two threads then sweep two subtrees without
+ * writing the rows both reach.  The backward sweep also writes its result
+ * in the vertices' order into `copy` when not NULL. */
+typedef struct sweep {
+    const otadC_factor *f;
+    double *xi, *copy, *spill;
+    size_t stride, spill_from;
+} sweep;
+
+static inline double *spilled_row(const sweep *s, size_t r)
 {
-    const int *rs = f->row_start, *rc = f->row_col;
-    const double *rv = f->row_val, *inv = f->inv_diag;
-    otadC_vec4 v[8];
-    for (size_t i = lo; i < hi; i++) {
-        double *xr = xi + i * stride;
-        for (size_t q = 0; q < groups; q++)
-            v[q] = otadC_load4(xr + 4 * q);
-        for (int k = rs[i]; k < rs[i + 1]; k++) {
-            const double *xj = xi + (size_t)rc[k] * stride;
-            double l = rv[k];
-            for (size_t q = 0; q < groups; q++)
-                v[q] -= l * otadC_load4(xj + 4 * q);
-        }
-        for (size_t q = 0; q < groups; q++)
-            otadC_store4(xr + 4 * q, v[q] * inv[i]);
+    return r < s->spill_from ? s->xi + r * s->stride : s->spill + (r - s->spill_from) * s->stride;
+}
+
+/* Column j of L below its diagonal: count rows and their values. */
+static inline const int *below(const sweep *s, size_t j, const double **val, int *count)
+{
+    const cholmod_factor *l = s->f->f;
+    int at = ((const int *)l->p)[j] + 1;
+    *count = ((const int *)l->nz)[j] - 1;
+    *val = (const double *)l->x + at;
+    return (const int *)l->i + at;
+}
+
+/* v ← row i of x less what the columns of short runs send it. */
+static inline __attribute__((always_inline)) void gather_row(const sweep *s, size_t G, size_t i,
+                                                             otadC_vec4 *v)
+{
+    const int *rs = s->f->row_start, *rc = s->f->row_col;
+    const double *rv = s->f->row_val;
+    for (size_t q = 0; q < G; q++)
+        v[q] = otadC_load4(s->xi + i * s->stride + 4 * q);
+    for (int k = rs[i]; k < rs[i + 1]; k++) {
+        const double *xk = s->xi + (size_t)rc[k] * s->stride;
+        double l = rv[k];
+        for (size_t q = 0; q < G; q++)
+            v[q] -= l * otadC_load4(xk + 4 * q);
     }
 }
 
-static inline __attribute__((always_inline)) void backward_columns(const otadC_factor *f,
-                                                                   double *xi, size_t stride,
-                                                                   size_t groups, size_t lo,
-                                                                   size_t hi, double *copy)
+static inline __attribute__((always_inline)) void forward_rows(const sweep *s, size_t G,
+                                                               size_t lo, size_t hi)
 {
-    const int *lp = f->f->p, *li = f->f->i, *nz = f->f->nz, *perm = f->f->Perm;
-    const double *lx = f->f->x, *inv = f->inv_diag;
+    otadC_vec4 v[8];
+    for (size_t i = lo; i < hi; i++) {
+        gather_row(s, G, i, v);
+        for (size_t q = 0; q < G; q++)
+            otadC_store4(s->xi + i * s->stride + 4 * q, v[q] * s->f->inv_diag[i]);
+    }
+}
+
+static inline __attribute__((always_inline)) void backward_columns(const sweep *s, size_t G,
+                                                                   size_t lo, size_t hi)
+{
+    const double *inv = s->f->inv_diag, *val;
+    const int *perm = s->f->f->Perm;
     otadC_vec4 v[8];
     for (size_t j = hi; j-- > lo;) {
-        double *xj = xi + j * stride;
-        for (size_t q = 0; q < groups; q++)
+        double *xj = s->xi + j * s->stride;
+        int count;
+        const int *rows = below(s, j, &val, &count);
+        for (size_t q = 0; q < G; q++)
             v[q] = otadC_load4(xj + 4 * q);
-        for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++) {
-            const double *xr = xi + (size_t)li[k] * stride;
-            double l = lx[k];
-            for (size_t q = 0; q < groups; q++)
-                v[q] -= l * otadC_load4(xr + 4 * q);
+        for (int t = 0; t < count; t++) {
+            const double *xr = s->xi + (size_t)rows[t] * s->stride;
+            for (size_t q = 0; q < G; q++)
+                v[q] -= val[t] * otadC_load4(xr + 4 * q);
         }
-        for (size_t q = 0; q < groups; q++) {
+        for (size_t q = 0; q < G; q++) {
             v[q] *= inv[j];
             otadC_store4(xj + 4 * q, v[q]);
-            if (copy)
-                otadC_store4(copy + (size_t)perm[j] * stride + 4 * q, v[q]);
+            if (s->copy)
+                otadC_store4(s->copy + (size_t)perm[j] * s->stride + 4 * q, v[q]);
         }
     }
 }
 
-/* The same for one column (the columns left over from groups of 4). */
-static void forward_rows1(const otadC_factor *f, double *xi, size_t stride, size_t lo,
-                          size_t hi)
+static inline __attribute__((always_inline)) void forward_block(const sweep *s, size_t G,
+                                                                size_t w, size_t a)
 {
-    const int *rs = f->row_start, *rc = f->row_col;
-    const double *rv = f->row_val, *inv = f->inv_diag;
+    const double *inv = s->f->inv_diag, *l = s->f->f->x, *val[4];
+    const int *lp = s->f->f->p;
+    otadC_vec4 v[4][8];
+    for (size_t b = 0; b < w; b++) {
+        double *xc = s->xi + (a + b) * s->stride;
+        gather_row(s, G, a + b, v[b]);
+        for (size_t d = 0; d < b; d++) /* L_(a+b, a+d) */
+            for (size_t q = 0; q < G; q++)
+                v[b][q] -= l[lp[a + d] + (b - d)] * v[d][q];
+        for (size_t q = 0; q < G; q++) {
+            v[b][q] *= inv[a + b];
+            otadC_store4(xc + 4 * q, v[b][q]);
+        }
+        val[b] = l + lp[a + b] + (w - b); /* column a + b at the shared rows */
+    }
+    int count;
+    const double *unused;
+    const int *rows = below(s, a + w - 1, &unused, &count);
+    for (int t = 0; t < count; t++) {
+        double *xr = spilled_row(s, (size_t)rows[t]);
+        for (size_t q = 0; q < G; q++) {
+            otadC_vec4 y = otadC_load4(xr + 4 * q);
+            for (size_t b = 0; b < w; b++)
+                y -= val[b][t] * v[b][q];
+            otadC_store4(xr + 4 * q, y);
+        }
+    }
+}
+static inline __attribute__((always_inline)) void backward_block(const sweep *s, size_t G,
+                                                                 size_t w, size_t a)
+{
+    const double *inv = s->f->inv_diag, *l = s->f->f->x, *val[4];
+    const int *lp = s->f->f->p, *perm = s->f->f->Perm;
+    otadC_vec4 v[4][8];
+    for (size_t b = 0; b < w; b++) {
+        for (size_t q = 0; q < G; q++)
+            v[b][q] = otadC_load4(s->xi + (a + b) * s->stride + 4 * q);
+        val[b] = l + lp[a + b] + (w - b);
+    }
+    int count;
+    const double *unused;
+    const int *rows = below(s, a + w - 1, &unused, &count);
+    for (int t = 0; t < count; t++) {
+        const double *xr = s->xi + (size_t)rows[t] * s->stride;
+        for (size_t q = 0; q < G; q++) {
+            otadC_vec4 x = otadC_load4(xr + 4 * q);
+            for (size_t b = 0; b < w; b++)
+                v[b][q] -= val[b][t] * x;
+        }
+    }
+    for (size_t b = w; b-- > 0;) {
+        for (size_t d = b + 1; d < w; d++) /* L_(a+d, a+b) */
+            for (size_t q = 0; q < G; q++)
+                v[b][q] -= l[lp[a + b] + (d - b)] * v[d][q];
+        double *xc = s->xi + (a + b) * s->stride;
+        for (size_t q = 0; q < G; q++) {
+            v[b][q] *= inv[a + b];
+            otadC_store4(xc + 4 * q, v[b][q]);
+            if (s->copy)
+                otadC_store4(s->copy + (size_t)perm[a + b] * s->stride + 4 * q, v[b][q]);
+        }
+    }
+}
+
+/* One right-hand side (those left over from groups of 4): rows of short
+ * runs forward, column j of a long run forward, and columns backward. */
+static void forward_rows1(const sweep *s, size_t lo, size_t hi, int scatter)
+{
+    const int *rs = s->f->row_start, *rc = s->f->row_col;
+    const double *rv = s->f->row_val, *val;
     for (size_t i = lo; i < hi; i++) {
-        double v = xi[i * stride];
+        double y = s->xi[i * s->stride];
         for (int k = rs[i]; k < rs[i + 1]; k++)
-            v -= rv[k] * xi[(size_t)rc[k] * stride];
-        xi[i * stride] = v * inv[i];
+            y -= rv[k] * s->xi[(size_t)rc[k] * s->stride];
+        s->xi[i * s->stride] = y *= s->f->inv_diag[i];
+        int count;
+        const int *rows = below(s, i, &val, &count);
+        for (int t = 0; scatter && t < count; t++)
+            *spilled_row(s, (size_t)rows[t]) -= val[t] * y;
     }
 }
 
-static void backward_columns1(const otadC_factor *f, double *xi, size_t stride, size_t lo,
-                              size_t hi, double *copy)
+static void backward_columns1(const sweep *s, size_t lo, size_t hi)
 {
-    const int *lp = f->f->p, *li = f->f->i, *nz = f->f->nz, *perm = f->f->Perm;
-    const double *lx = f->f->x, *inv = f->inv_diag;
+    const int *perm = s->f->f->Perm;
+    const double *val;
     for (size_t j = hi; j-- > lo;) {
-        double v = xi[j * stride];
-        for (int k = lp[j] + 1; k < lp[j] + nz[j]; k++)
-            v -= lx[k] * xi[(size_t)li[k] * stride];
-        xi[j * stride] = v * inv[j];
-        if (copy)
-            copy[(size_t)perm[j] * stride] = xi[j * stride];
+        int count;
+        const int *rows = below(s, j, &val, &count);
+        double x = s->xi[j * s->stride];
+        for (int t = 0; t < count; t++)
+            x -= val[t] * s->xi[(size_t)rows[t] * s->stride];
+        s->xi[j * s->stride] = x *= s->f->inv_diag[j];
+        if (s->copy)
+            s->copy[(size_t)perm[j] * s->stride] = x;
     }
 }
 
-/* One sweep (forward or backward) over rows [lo, hi) for `count` columns
- * from `first`, in groups of 32, 16, 8, 4 and 1 (constant widths: the
- * sweeps' vector loops unroll). */
-static void sweep_range(const otadC_factor *f, double *xi, size_t ncols, size_t first,
-                        size_t count, int backward, size_t lo, size_t hi, double *copy)
+/* Columns [lo, hi) swept forward or backward, segment by segment; blocks
+ * of at most 4 columns (2 for 32 right-hand sides: the accumulators stay
+ * in registers). */
+static inline __attribute__((always_inline)) void sweep_columns(const sweep *s, size_t G,
+                                                                int backward, size_t lo,
+                                                                size_t hi)
+{
+    const int *start = s->f->segment_start;
+    const unsigned char *blocked = s->f->segment_blocked;
+    size_t most = G >= 8 ? 2 : 4, count = s->f->n_segments;
+    for (size_t k = 0; k < count; k++) {
+        size_t seg = backward ? count - 1 - k : k;
+        size_t a = (size_t)start[seg], e = (size_t)start[seg + 1];
+        a = a > lo ? a : lo, e = e < hi ? e : hi;
+        if (a >= e)
+            continue;
+        if (G == 0 && backward)
+            backward_columns1(s, a, e);
+        else if (G == 0)
+            forward_rows1(s, a, e, blocked[seg]);
+        else if (!blocked[seg])
+            backward ? backward_columns(s, G, a, e) : forward_rows(s, G, a, e);
+        else
+            for (; a < e;) {
+                size_t w = e - a < most ? e - a : most, first = backward ? e - w : a;
+                if (w == 4)
+                    backward ? backward_block(s, G, 4, first) : forward_block(s, G, 4, first);
+                else if (w == 3)
+                    backward ? backward_block(s, G, 3, first) : forward_block(s, G, 3, first);
+                else if (w == 2)
+                    backward ? backward_block(s, G, 2, first) : forward_block(s, G, 2, first);
+                else
+                    backward ? backward_block(s, G, 1, first) : forward_block(s, G, 1, first);
+                backward ? (e -= w) : (a += w);
+            }
+    }
+}
+
+/* One sweep over columns [lo, hi) for `count` right-hand sides from
+ * `first`, in groups of 32, 16, 8, 4 and 1 (constant widths: the vector
+ * loops unroll). */
+static void sweep_range(const sweep *whole, size_t first, size_t count, int backward,
+                        size_t lo, size_t hi)
 {
     for (size_t end = first + count; first < end;) {
         size_t left = end - first, width = left >= 32 ? 32 : left >= 16 ? 16 : left >= 8 ? 8
                                                           : left >= 4 ? 4 : 1;
-        double *x = xi + first, *to = copy ? copy + first : NULL;
-        if (backward) {
-            if (width == 32)
-                backward_columns(f, x, ncols, 8, lo, hi, to);
-            else if (width == 16)
-                backward_columns(f, x, ncols, 4, lo, hi, to);
-            else if (width == 8)
-                backward_columns(f, x, ncols, 2, lo, hi, to);
-            else if (width == 4)
-                backward_columns(f, x, ncols, 1, lo, hi, to);
-            else
-                backward_columns1(f, x, ncols, lo, hi, to);
-        } else {
-            if (width == 32)
-                forward_rows(f, x, ncols, 8, lo, hi);
-            else if (width == 16)
-                forward_rows(f, x, ncols, 4, lo, hi);
-            else if (width == 8)
-                forward_rows(f, x, ncols, 2, lo, hi);
-            else if (width == 4)
-                forward_rows(f, x, ncols, 1, lo, hi);
-            else
-                forward_rows1(f, x, ncols, lo, hi);
-        }
+        sweep s = *whole;
+        s.xi += first;
+        s.copy = s.copy ? s.copy + first : NULL;
+        s.spill = s.spill ? s.spill + first : NULL;
+        if (width == 32)
+            sweep_columns(&s, 8, backward, lo, hi);
+        else if (width == 16)
+            sweep_columns(&s, 4, backward, lo, hi);
+        else if (width == 8)
+            sweep_columns(&s, 2, backward, lo, hi);
+        else if (width == 4)
+            sweep_columns(&s, 1, backward, lo, hi);
+        else
+            sweep_columns(&s, 0, backward, lo, hi);
         first += width;
     }
 }
 
-/* A whole solve of `count` columns from `first`. */
-static void solve_columns(const otadC_factor *f, double *xi, size_t ncols, size_t first,
-                          size_t count, double *copy)
+/* A whole solve of `count` right-hand sides from `first`. */
+static void solve_columns(const sweep *s, size_t first, size_t count)
 {
-    size_t n = f->f->n;
-    sweep_range(f, xi, ncols, first, count, 0, 0, n, copy);
-    sweep_range(f, xi, ncols, first, count, 1, 0, n, copy);
+    size_t n = s->f->f->n;
+    sweep_range(s, first, count, 0, 0, n);
+    sweep_range(s, first, count, 1, 0, n);
 }
 
 /* When L is larger than a core's cache the sweeps wait on memory: two
  * threads then take the two halves of the elimination tree (each reading
- * its part of L once, for all the columns), and half the columns each of
+ * its part of L once, for all the columns; the second adds what it sends
+ * to the top rows into a spill of its own), and half the columns each of
  * the top.
  * Otherwise columns go in groups, each one sweep reading L once: 32 at a
  * time on one thread (L's entries serve more columns per load), 16 a group
  * when two threads share them, each from its own cache. */
+static int solve_split(const otadC_factor *f, size_t ncols, double *xi, double *copy)
+{
+    size_t n = f->f->n, top = f->top;
+    double *spill = calloc((n - top) * ncols, sizeof *spill);
+    if (!spill)
+        return -1; /* swept on one thread instead */
+#pragma omp parallel num_threads(2)
+    {
+        const size_t bounds[3] = {0, f->middle, top};
+        int first = omp_get_thread_num(), step = omp_get_num_threads();
+        sweep s = {f, xi, copy, spill, ncols, n};
+        for (int half = first; half < 2; half += step) {
+            s.spill_from = step == 2 && half == 1 ? top : n;
+            sweep_range(&s, 0, ncols, 0, bounds[half], bounds[half + 1]);
+        }
+        s.spill_from = n;
+        /* the top rows need both halves; its columns split between the
+         * threads instead (it is small enough to be read twice) */
+        size_t from = ncols * (size_t)first / (size_t)step;
+        size_t to = ncols * (size_t)(first + 1) / (size_t)step;
+#pragma omp barrier
+        for (size_t r = top; step == 2 && r < n; r++)
+            for (size_t c = from; c < to; c++)
+                xi[r * ncols + c] += spill[(r - top) * ncols + c];
+        sweep_range(&s, from, to - from, 0, top, n);
+        sweep_range(&s, from, to - from, 1, top, n);
+#pragma omp barrier
+        for (int half = first; half < 2; half += step)
+            sweep_range(&s, 0, ncols, 1, bounds[half], bounds[half + 1]);
+    }
+    free(spill);
+    return 0;
+}
+
 void otadC_solve(const otadC_factor *f, size_t ncols, double *xi, double *copy)
 {
-    const size_t cache_bytes = (size_t)2 << 20;
     size_t n = f->f->n, nnz = (size_t)((const int *)f->f->p)[n];
     int threads = omp_get_max_threads() > 1;
-    if (threads && f->top && nnz * (sizeof(double) + sizeof(int)) > cache_bytes) {
-#pragma omp parallel num_threads(2)
-        {
-            const size_t bounds[3] = {0, f->middle, f->top};
-            int first = omp_get_thread_num(), step = omp_get_num_threads();
-            for (int half = first; half < 2; half += step)
-                sweep_range(f, xi, ncols, 0, ncols, 0, bounds[half], bounds[half + 1], copy);
-            /* the top rows need both halves; its columns split between the
-             * threads instead (it is small enough to be read twice) */
-            size_t from = ncols * (size_t)first / (size_t)step;
-            size_t to = ncols * (size_t)(first + 1) / (size_t)step;
-#pragma omp barrier
-            sweep_range(f, xi, ncols, from, to - from, 0, f->top, n, copy);
-            sweep_range(f, xi, ncols, from, to - from, 1, f->top, n, copy);
-#pragma omp barrier
-            for (int half = first; half < 2; half += step)
-                sweep_range(f, xi, ncols, 0, ncols, 1, bounds[half], bounds[half + 1], copy);
-        }
+    if (threads && f->top && nnz * (sizeof(double) + sizeof(int)) > cache_bytes &&
+        solve_split(f, ncols, xi, copy) == 0)
         return;
-    }
     size_t width = threads ? 16 : 32, groups = ncols / width;
     /* a small solve is over before a second thread has started */
     int parallel = threads && groups >= 2 && nnz * ncols >= ((size_t)1 << 18);
+    sweep s = {f, xi, copy, NULL, ncols, n};
 #pragma omp parallel for schedule(static) if (parallel)
     for (size_t q = 0; q < groups; q++)
-        solve_columns(f, xi, ncols, width * q, width, copy);
+        solve_columns(&s, width * q, width);
     if (ncols > width * groups)
-        solve_columns(f, xi, ncols, width * groups, ncols - width * groups, copy);
+        solve_columns(&s, width * groups, ncols - width * groups);
 }

@@ -29,15 +29,21 @@ int otadC_pattern_init(otadC_pattern *p, size_t n, const size_t *col_start, cons
 void otadC_pattern_destroy(otadC_pattern *p);
 
 /* A numeric factor LLᵀ, owned by whoever made it (a kernel, an op) with its
- * own CHOLMOD workspace: CHOLMOD's (by columns, the backward sweep's order)
- * and a copy of L's strictly lower part by rows with the inverses of its
- * diagonal (the forward sweep's order: each row gathered, never scattered). */
+ * own CHOLMOD workspace, and what the sweeps of otadC_solve need besides:
+ * the factor's columns in segments (segment k is columns
+ * [segment_start[k], segment_start[k + 1]), swept by blocks when
+ * segment_blocked[k]), the entries of the other segments' columns by rows,
+ * and the inverses of L's diagonal. */
 typedef struct otadC_factor {
     cholmod_common cm;
     int started;
     cholmod_factor *f;
+    const int *segment_start;
+    const unsigned char *segment_blocked;
+    size_t n_segments;
     const int *row_start, *row_col;
-    const double *row_val, *inv_diag;
+    const double *row_val;
+    const double *inv_diag;
     /* Columns [0, middle) and [middle, top) are two subtrees of the
      * elimination tree, independent in both sweeps; [top, n) the rest.  top
      * is 0 when there is no such split worth two threads. */
