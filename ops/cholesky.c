@@ -291,6 +291,11 @@ void otadC_factor_free(otadC_factor *factor)
     memset(factor, 0, sizeof *factor);
 }
 
+size_t otadC_stride(size_t ncols)
+{
+    return (ncols + OTADC_LANES - 1) / OTADC_LANES * OTADC_LANES;
+}
+
 void otadC_gather(const otadC_factor *f, size_t stride, size_t ncols, const double *x,
                   double *xi)
 {
@@ -299,6 +304,12 @@ void otadC_gather(const otadC_factor *f, size_t stride, size_t ncols, const doub
     for (size_t k = 0; k < n; k++)
         for (size_t c = 0; c < ncols; c++)
             xi[k * stride + c] = x[(size_t)perm[k] + c * n];
+}
+
+void otadC_clear(const otadC_factor *f, size_t stride, size_t from, double *xi)
+{
+    for (size_t k = 0; k < f->f->n; k++)
+        memset(xi + k * stride + from, 0, (stride - from) * sizeof *xi);
 }
 
 void otadC_scatter(const otadC_factor *f, size_t stride, size_t ncols, const double *xi,
@@ -314,13 +325,14 @@ void otadC_scatter(const otadC_factor *f, size_t stride, size_t ncols, const dou
 }
 
 /* The sweeps, forward L y = b from the first column and backward Lᵀ x = y
- * from the last, on 4·G interleaved right-hand sides (G = 0: one) at xi in
- * rows of `stride` entries.  A factor's columns come in segments of two
+ * from the last, on H vectors of interleaved right-hand sides a row, at xi
+ * in rows of `stride` entries.  A factor's columns come in segments of two
  * kinds.
  *   Stretches of short runs: row by row forward (each row gathers the
  *   columns of such stretches from the copy by rows; nothing is written
  *   but the row), column by column backward (each gathers the rows below
- *   it), the row being finished held in registers.
+ *   it), the row being finished held in registers in two sums (even and
+ *   odd entries: one chain of dependent multiply-adds would set the pace).
  *   Long runs (supernodes): by blocks [a, a + w) of a run, whose rows
  *   below a + w − 1 — the block's shared rows, those of column a + w − 1
  *   under its diagonal — are the same in all w columns.  Forward, the
@@ -336,6 +348,20 @@ void otadC_scatter(const otadC_factor *f, size_t stride, size_t ncols, const dou
  * (rows of the same stride): two threads then sweep two subtrees without
  * writing the rows both reach.  The backward sweep also writes its result
  * in the vertices' order into `copy` when not NULL. */
+typedef double vec __attribute__((vector_size(OTADC_LANES * sizeof(double))));
+
+static inline vec load(const double *p)
+{
+    vec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store(double *p, vec v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
 typedef struct sweep {
     const otadC_factor *f;
     double *xi, *copy, *spill;
@@ -357,74 +383,88 @@ static inline const int *below(const sweep *s, size_t j, const double **val, int
     return (const int *)l->i + at;
 }
 
-/* v ← row i of x less what the columns of short runs send it. */
-static inline __attribute__((always_inline)) void gather_row(const sweep *s, size_t G, size_t i,
-                                                             otadC_vec4 *v)
+/* v ← x_i − Σ_t val[t]·x_(rows[t]) over count entries, in two sums. */
+static inline __attribute__((always_inline)) void gather(const sweep *s, size_t H, size_t i,
+                                                         const int *rows, const double *val,
+                                                         int count, vec *v)
 {
-    const int *rs = s->f->row_start, *rc = s->f->row_col;
-    const double *rv = s->f->row_val;
-    for (size_t q = 0; q < G; q++)
-        v[q] = otadC_load4(s->xi + i * s->stride + 4 * q);
-    for (int k = rs[i]; k < rs[i + 1]; k++) {
-        const double *xk = s->xi + (size_t)rc[k] * s->stride;
-        double l = rv[k];
-        for (size_t q = 0; q < G; q++)
-            v[q] -= l * otadC_load4(xk + 4 * q);
+    vec odd[4];
+    for (size_t q = 0; q < H; q++)
+        v[q] = load(s->xi + i * s->stride + OTADC_LANES * q), odd[q] = (vec){0};
+    int t = 0;
+    for (; t + 1 < count; t += 2) {
+        const double *x0 = s->xi + (size_t)rows[t] * s->stride;
+        const double *x1 = s->xi + (size_t)rows[t + 1] * s->stride;
+        for (size_t q = 0; q < H; q++) {
+            v[q] -= val[t] * load(x0 + OTADC_LANES * q);
+            odd[q] -= val[t + 1] * load(x1 + OTADC_LANES * q);
+        }
+    }
+    for (size_t q = 0; q < H; q++) {
+        if (t < count)
+            v[q] -= val[t] * load(s->xi + (size_t)rows[t] * s->stride + OTADC_LANES * q);
+        v[q] += odd[q];
     }
 }
 
-static inline __attribute__((always_inline)) void forward_rows(const sweep *s, size_t G,
+/* Row i less what the columns of short runs send it. */
+static inline __attribute__((always_inline)) void gather_row(const sweep *s, size_t H, size_t i,
+                                                             vec *v)
+{
+    const int *rs = s->f->row_start;
+    gather(s, H, i, s->f->row_col + rs[i], s->f->row_val + rs[i], rs[i + 1] - rs[i], v);
+}
+
+static inline __attribute__((always_inline)) void forward_rows(const sweep *s, size_t H,
                                                                size_t lo, size_t hi)
 {
-    otadC_vec4 v[8];
+    vec v[4];
     for (size_t i = lo; i < hi; i++) {
-        gather_row(s, G, i, v);
-        for (size_t q = 0; q < G; q++)
-            otadC_store4(s->xi + i * s->stride + 4 * q, v[q] * s->f->inv_diag[i]);
+        gather_row(s, H, i, v);
+        for (size_t q = 0; q < H; q++)
+            store(s->xi + i * s->stride + OTADC_LANES * q, v[q] * s->f->inv_diag[i]);
     }
 }
 
-static inline __attribute__((always_inline)) void backward_columns(const sweep *s, size_t G,
+static inline __attribute__((always_inline)) void finish_column(const sweep *s, size_t H,
+                                                                size_t j, vec *v)
+{
+    const int *perm = s->f->f->Perm;
+    for (size_t q = 0; q < H; q++) {
+        v[q] *= s->f->inv_diag[j];
+        store(s->xi + j * s->stride + OTADC_LANES * q, v[q]);
+        if (s->copy)
+            store(s->copy + (size_t)perm[j] * s->stride + OTADC_LANES * q, v[q]);
+    }
+}
+
+static inline __attribute__((always_inline)) void backward_columns(const sweep *s, size_t H,
                                                                    size_t lo, size_t hi)
 {
-    const double *inv = s->f->inv_diag, *val;
-    const int *perm = s->f->f->Perm;
-    otadC_vec4 v[8];
+    vec v[4];
     for (size_t j = hi; j-- > lo;) {
-        double *xj = s->xi + j * s->stride;
+        const double *val;
         int count;
         const int *rows = below(s, j, &val, &count);
-        for (size_t q = 0; q < G; q++)
-            v[q] = otadC_load4(xj + 4 * q);
-        for (int t = 0; t < count; t++) {
-            const double *xr = s->xi + (size_t)rows[t] * s->stride;
-            for (size_t q = 0; q < G; q++)
-                v[q] -= val[t] * otadC_load4(xr + 4 * q);
-        }
-        for (size_t q = 0; q < G; q++) {
-            v[q] *= inv[j];
-            otadC_store4(xj + 4 * q, v[q]);
-            if (s->copy)
-                otadC_store4(s->copy + (size_t)perm[j] * s->stride + 4 * q, v[q]);
-        }
+        gather(s, H, j, rows, val, count, v);
+        finish_column(s, H, j, v);
     }
 }
 
-static inline __attribute__((always_inline)) void forward_block(const sweep *s, size_t G,
+static inline __attribute__((always_inline)) void forward_block(const sweep *s, size_t H,
                                                                 size_t w, size_t a)
 {
     const double *inv = s->f->inv_diag, *l = s->f->f->x, *val[4];
     const int *lp = s->f->f->p;
-    otadC_vec4 v[4][8];
+    vec v[4][4];
     for (size_t b = 0; b < w; b++) {
-        double *xc = s->xi + (a + b) * s->stride;
-        gather_row(s, G, a + b, v[b]);
+        gather_row(s, H, a + b, v[b]);
         for (size_t d = 0; d < b; d++) /* L_(a+b, a+d) */
-            for (size_t q = 0; q < G; q++)
+            for (size_t q = 0; q < H; q++)
                 v[b][q] -= l[lp[a + d] + (b - d)] * v[d][q];
-        for (size_t q = 0; q < G; q++) {
+        for (size_t q = 0; q < H; q++) {
             v[b][q] *= inv[a + b];
-            otadC_store4(xc + 4 * q, v[b][q]);
+            store(s->xi + (a + b) * s->stride + OTADC_LANES * q, v[b][q]);
         }
         val[b] = l + lp[a + b] + (w - b); /* column a + b at the shared rows */
     }
@@ -433,23 +473,24 @@ static inline __attribute__((always_inline)) void forward_block(const sweep *s, 
     const int *rows = below(s, a + w - 1, &unused, &count);
     for (int t = 0; t < count; t++) {
         double *xr = spilled_row(s, (size_t)rows[t]);
-        for (size_t q = 0; q < G; q++) {
-            otadC_vec4 y = otadC_load4(xr + 4 * q);
+        for (size_t q = 0; q < H; q++) {
+            vec y = load(xr + OTADC_LANES * q);
             for (size_t b = 0; b < w; b++)
                 y -= val[b][t] * v[b][q];
-            otadC_store4(xr + 4 * q, y);
+            store(xr + OTADC_LANES * q, y);
         }
     }
 }
-static inline __attribute__((always_inline)) void backward_block(const sweep *s, size_t G,
+
+static inline __attribute__((always_inline)) void backward_block(const sweep *s, size_t H,
                                                                  size_t w, size_t a)
 {
-    const double *inv = s->f->inv_diag, *l = s->f->f->x, *val[4];
-    const int *lp = s->f->f->p, *perm = s->f->f->Perm;
-    otadC_vec4 v[4][8];
+    const double *l = s->f->f->x, *val[4];
+    const int *lp = s->f->f->p;
+    vec v[4][4];
     for (size_t b = 0; b < w; b++) {
-        for (size_t q = 0; q < G; q++)
-            v[b][q] = otadC_load4(s->xi + (a + b) * s->stride + 4 * q);
+        for (size_t q = 0; q < H; q++)
+            v[b][q] = load(s->xi + (a + b) * s->stride + OTADC_LANES * q);
         val[b] = l + lp[a + b] + (w - b);
     }
     int count;
@@ -457,122 +498,71 @@ static inline __attribute__((always_inline)) void backward_block(const sweep *s,
     const int *rows = below(s, a + w - 1, &unused, &count);
     for (int t = 0; t < count; t++) {
         const double *xr = s->xi + (size_t)rows[t] * s->stride;
-        for (size_t q = 0; q < G; q++) {
-            otadC_vec4 x = otadC_load4(xr + 4 * q);
+        for (size_t q = 0; q < H; q++) {
+            vec x = load(xr + OTADC_LANES * q);
             for (size_t b = 0; b < w; b++)
                 v[b][q] -= val[b][t] * x;
         }
     }
     for (size_t b = w; b-- > 0;) {
         for (size_t d = b + 1; d < w; d++) /* L_(a+d, a+b) */
-            for (size_t q = 0; q < G; q++)
+            for (size_t q = 0; q < H; q++)
                 v[b][q] -= l[lp[a + b] + (d - b)] * v[d][q];
-        double *xc = s->xi + (a + b) * s->stride;
-        for (size_t q = 0; q < G; q++) {
-            v[b][q] *= inv[a + b];
-            otadC_store4(xc + 4 * q, v[b][q]);
-            if (s->copy)
-                otadC_store4(s->copy + (size_t)perm[a + b] * s->stride + 4 * q, v[b][q]);
-        }
-    }
-}
-
-/* One right-hand side (those left over from groups of 4): rows of short
- * runs forward, column j of a long run forward, and columns backward. */
-static void forward_rows1(const sweep *s, size_t lo, size_t hi, int scatter)
-{
-    const int *rs = s->f->row_start, *rc = s->f->row_col;
-    const double *rv = s->f->row_val, *val;
-    for (size_t i = lo; i < hi; i++) {
-        double y = s->xi[i * s->stride];
-        for (int k = rs[i]; k < rs[i + 1]; k++)
-            y -= rv[k] * s->xi[(size_t)rc[k] * s->stride];
-        s->xi[i * s->stride] = y *= s->f->inv_diag[i];
-        int count;
-        const int *rows = below(s, i, &val, &count);
-        for (int t = 0; scatter && t < count; t++)
-            *spilled_row(s, (size_t)rows[t]) -= val[t] * y;
-    }
-}
-
-static void backward_columns1(const sweep *s, size_t lo, size_t hi)
-{
-    const int *perm = s->f->f->Perm;
-    const double *val;
-    for (size_t j = hi; j-- > lo;) {
-        int count;
-        const int *rows = below(s, j, &val, &count);
-        double x = s->xi[j * s->stride];
-        for (int t = 0; t < count; t++)
-            x -= val[t] * s->xi[(size_t)rows[t] * s->stride];
-        s->xi[j * s->stride] = x *= s->f->inv_diag[j];
-        if (s->copy)
-            s->copy[(size_t)perm[j] * s->stride] = x;
+        finish_column(s, H, a + b, v[b]);
     }
 }
 
 /* Columns [lo, hi) swept forward or backward, segment by segment; blocks
- * of at most 4 columns (2 for 32 right-hand sides: the accumulators stay
- * in registers). */
-static inline __attribute__((always_inline)) void sweep_columns(const sweep *s, size_t G,
+ * of at most 4 columns and 16 vectors (the accumulators stay in
+ * registers). */
+static inline __attribute__((always_inline)) void sweep_columns(const sweep *s, size_t H,
                                                                 int backward, size_t lo,
                                                                 size_t hi)
 {
     const int *start = s->f->segment_start;
     const unsigned char *blocked = s->f->segment_blocked;
-    size_t most = G >= 8 ? 2 : 4, count = s->f->n_segments;
+    size_t most = H > 4 ? 16 / H : 4, count = s->f->n_segments;
     for (size_t k = 0; k < count; k++) {
         size_t seg = backward ? count - 1 - k : k;
         size_t a = (size_t)start[seg], e = (size_t)start[seg + 1];
         a = a > lo ? a : lo, e = e < hi ? e : hi;
-        if (a >= e)
-            continue;
-        if (G == 0 && backward)
-            backward_columns1(s, a, e);
-        else if (G == 0)
-            forward_rows1(s, a, e, blocked[seg]);
-        else if (!blocked[seg])
-            backward ? backward_columns(s, G, a, e) : forward_rows(s, G, a, e);
+        if (a < e && !blocked[seg])
+            backward ? backward_columns(s, H, a, e) : forward_rows(s, H, a, e);
         else
             for (; a < e;) {
                 size_t w = e - a < most ? e - a : most, first = backward ? e - w : a;
                 if (w == 4)
-                    backward ? backward_block(s, G, 4, first) : forward_block(s, G, 4, first);
+                    backward ? backward_block(s, H, 4, first) : forward_block(s, H, 4, first);
                 else if (w == 3)
-                    backward ? backward_block(s, G, 3, first) : forward_block(s, G, 3, first);
+                    backward ? backward_block(s, H, 3, first) : forward_block(s, H, 3, first);
                 else if (w == 2)
-                    backward ? backward_block(s, G, 2, first) : forward_block(s, G, 2, first);
+                    backward ? backward_block(s, H, 2, first) : forward_block(s, H, 2, first);
                 else
-                    backward ? backward_block(s, G, 1, first) : forward_block(s, G, 1, first);
+                    backward ? backward_block(s, H, 1, first) : forward_block(s, H, 1, first);
                 backward ? (e -= w) : (a += w);
             }
     }
 }
 
 /* One sweep over columns [lo, hi) for `count` right-hand sides from
- * `first`, in groups of 32, 16, 8, 4 and 1 (constant widths: the vector
- * loops unroll). */
+ * `first` (both multiples of OTADC_LANES), 4, 2 or 1 vectors at a time
+ * (constant widths: the vector loops unroll). */
 static void sweep_range(const sweep *whole, size_t first, size_t count, int backward,
                         size_t lo, size_t hi)
 {
     for (size_t end = first + count; first < end;) {
-        size_t left = end - first, width = left >= 32 ? 32 : left >= 16 ? 16 : left >= 8 ? 8
-                                                          : left >= 4 ? 4 : 1;
+        size_t H = end - first >= 4 * OTADC_LANES ? 4 : end - first >= 2 * OTADC_LANES ? 2 : 1;
         sweep s = *whole;
         s.xi += first;
         s.copy = s.copy ? s.copy + first : NULL;
         s.spill = s.spill ? s.spill + first : NULL;
-        if (width == 32)
-            sweep_columns(&s, 8, backward, lo, hi);
-        else if (width == 16)
+        if (H == 4)
             sweep_columns(&s, 4, backward, lo, hi);
-        else if (width == 8)
+        else if (H == 2)
             sweep_columns(&s, 2, backward, lo, hi);
-        else if (width == 4)
-            sweep_columns(&s, 1, backward, lo, hi);
         else
-            sweep_columns(&s, 0, backward, lo, hi);
-        first += width;
+            sweep_columns(&s, 1, backward, lo, hi);
+        first += H * OTADC_LANES;
     }
 }
 
@@ -588,58 +578,58 @@ static void solve_columns(const sweep *s, size_t first, size_t count)
  * threads then take the two halves of the elimination tree (each reading
  * its part of L once, for all the columns; the second adds what it sends
  * to the top rows into a spill of its own), and half the columns each of
- * the top.
- * Otherwise columns go in groups, each one sweep reading L once: 32 at a
- * time on one thread (L's entries serve more columns per load), 16 a group
- * when two threads share them, each from its own cache. */
-static int solve_split(const otadC_factor *f, size_t ncols, double *xi, double *copy)
+ * the top. */
+static int solve_split(const otadC_factor *f, size_t stride, double *xi, double *copy)
 {
-    size_t n = f->f->n, top = f->top;
-    double *spill = calloc((n - top) * ncols, sizeof *spill);
+    size_t n = f->f->n, top = f->top, vectors = stride / OTADC_LANES;
+    double *spill = calloc((n - top) * stride, sizeof *spill);
     if (!spill)
         return -1; /* swept on one thread instead */
 #pragma omp parallel num_threads(2)
     {
         const size_t bounds[3] = {0, f->middle, top};
         int first = omp_get_thread_num(), step = omp_get_num_threads();
-        sweep s = {f, xi, copy, spill, ncols, n};
+        sweep s = {f, xi, copy, spill, stride, n};
         for (int half = first; half < 2; half += step) {
             s.spill_from = step == 2 && half == 1 ? top : n;
-            sweep_range(&s, 0, ncols, 0, bounds[half], bounds[half + 1]);
+            sweep_range(&s, 0, stride, 0, bounds[half], bounds[half + 1]);
         }
         s.spill_from = n;
         /* the top rows need both halves; its columns split between the
          * threads instead (it is small enough to be read twice) */
-        size_t from = ncols * (size_t)first / (size_t)step;
-        size_t to = ncols * (size_t)(first + 1) / (size_t)step;
+        size_t from = OTADC_LANES * (vectors * (size_t)first / (size_t)step);
+        size_t to = OTADC_LANES * (vectors * (size_t)(first + 1) / (size_t)step);
 #pragma omp barrier
         for (size_t r = top; step == 2 && r < n; r++)
             for (size_t c = from; c < to; c++)
-                xi[r * ncols + c] += spill[(r - top) * ncols + c];
+                xi[r * stride + c] += spill[(r - top) * stride + c];
         sweep_range(&s, from, to - from, 0, top, n);
         sweep_range(&s, from, to - from, 1, top, n);
 #pragma omp barrier
         for (int half = first; half < 2; half += step)
-            sweep_range(&s, 0, ncols, 1, bounds[half], bounds[half + 1]);
+            sweep_range(&s, 0, stride, 1, bounds[half], bounds[half + 1]);
     }
     free(spill);
     return 0;
 }
 
-void otadC_solve(const otadC_factor *f, size_t ncols, double *xi, double *copy)
+/* Otherwise columns go in groups, each one sweep reading L once: 32 at a
+ * time on one thread (L's entries serve more columns per load), 16 a group
+ * when two threads share them, each from its own cache. */
+void otadC_solve(const otadC_factor *f, size_t stride, double *xi, double *copy)
 {
     size_t n = f->f->n, nnz = (size_t)((const int *)f->f->p)[n];
     int threads = omp_get_max_threads() > 1;
     if (threads && f->top && nnz * (sizeof(double) + sizeof(int)) > cache_bytes &&
-        solve_split(f, ncols, xi, copy) == 0)
+        solve_split(f, stride, xi, copy) == 0)
         return;
-    size_t width = threads ? 16 : 32, groups = ncols / width;
+    size_t width = threads ? 16 : 32, groups = stride / width;
     /* a small solve is over before a second thread has started */
-    int parallel = threads && groups >= 2 && nnz * ncols >= ((size_t)1 << 18);
-    sweep s = {f, xi, copy, NULL, ncols, n};
+    int parallel = threads && groups >= 2 && nnz * stride >= ((size_t)1 << 18);
+    sweep s = {f, xi, copy, NULL, stride, n};
 #pragma omp parallel for schedule(static) if (parallel)
     for (size_t q = 0; q < groups; q++)
         solve_columns(&s, width * q, width);
-    if (ncols > width * groups)
-        solve_columns(&s, width * groups, ncols - width * groups);
+    if (stride > width * groups)
+        solve_columns(&s, width * groups, stride - width * groups);
 }

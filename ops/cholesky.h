@@ -57,18 +57,33 @@ int otadC_factorize(const otad_ctx *c, const otadC_pattern *p, const double *val
                     otadC_factor *factor);
 void otadC_factor_free(otadC_factor *factor);
 
+/* The sweeps work on vectors of OTADC_LANES doubles: the layout of the
+ * right-hand sides is rows of a multiple of that many entries (the rest of
+ * a row zero: otadC_clear). */
+#ifdef __AVX512F__
+#define OTADC_LANES 8
+#else
+#define OTADC_LANES 4
+#endif
+
+/* The row length for ncols right-hand sides: ncols rounded up to lanes. */
+size_t otadC_stride(size_t ncols);
+
 /* Between n×ncols column-major values and the factor's permuted, interleaved
  * layout with rows of `stride` entries: xi[k·stride + c] = x[perm[k] + c·n]
- * for c < ncols; scatter computes y ← β·y + (the inverse map of xi). */
+ * for c < ncols; scatter computes y ← β·y + (the inverse map of xi);
+ * clear zeroes entries [from, stride) of every row. */
 void otadC_gather(const otadC_factor *f, size_t stride, size_t ncols, const double *x,
                   double *xi);
 void otadC_scatter(const otadC_factor *f, size_t stride, size_t ncols, const double *xi,
                    double beta, double *y);
+void otadC_clear(const otadC_factor *f, size_t stride, size_t from, double *xi);
 
-/* xi ← (LLᵀ)⁻¹ xi in the permuted interleaved layout (ncols entries a row):
- * one solve; with copy not NULL, the result also goes there with its rows
- * in the vertices' order (row perm[k] of copy is row k of xi). */
-void otadC_solve(const otadC_factor *f, size_t ncols, double *xi, double *copy);
+/* xi ← (LLᵀ)⁻¹ xi in the permuted interleaved layout, all `stride` entries
+ * of each row (a multiple of OTADC_LANES): one solve; with copy not NULL,
+ * the result also goes there with its rows in the vertices' order (row
+ * perm[k] of copy is row k of xi). */
+void otadC_solve(const otadC_factor *f, size_t stride, double *xi, double *copy);
 
 /* Four doubles as one vector: the sweeps and the heat kernel's gradient
  * work on interleaved rows in these (the compiler unrolls but does not

@@ -77,13 +77,15 @@ static int heat_apply(const otad_ctx *c, void *state, unsigned product, size_t n
 {
     (void)product; /* symmetric; no cost products (shape checks say so) */
     heat *h = state;
-    double *xi = otad_scratch(c, h->graph->n_vertices * ncols * sizeof *xi);
+    size_t stride = otadC_stride(ncols);
+    double *xi = otad_scratch(c, h->graph->n_vertices * stride * sizeof *xi);
     if (!xi)
         return OTAD_ENOMEM;
-    otadC_gather(&h->factor, ncols, ncols, x, xi);
+    otadC_gather(&h->factor, stride, ncols, x, xi);
+    otadC_clear(&h->factor, stride, ncols, xi);
     for (size_t s = 0; s < h->steps; s++)
-        otadC_solve(&h->factor, ncols, xi, NULL);
-    otadC_scatter(&h->factor, ncols, ncols, xi, beta, y);
+        otadC_solve(&h->factor, stride, xi, NULL);
+    otadC_scatter(&h->factor, stride, ncols, xi, beta, y);
     return OTAD_OK;
 }
 
@@ -105,14 +107,14 @@ static inline double edge_product(const double *ai, const double *aj, const doub
 
 /* w̄_e −= τ s_e [⟨D_e y_k, D_e x_j⟩ + ⟨D_e y_j, D_e x_k⟩] over the columns, D_e
  * the difference across edge e, from rows [x_k | y_k] of `fresh` and
- * [x_j | y_j] of `kept` (B entries each; rows in the vertices' order, where
- * a grid's edges read rows near each other).  With kept NULL (the middle
- * step of an odd S, j = k) the one term ⟨D_e y_k, D_e x_k⟩. */
-static void add_edge_terms(const heat *h, size_t B, const double *fresh, const double *kept,
-                           double *w_bar)
+ * [x_j | y_j] of `kept` (B entries each, in rows of `stride`; rows in the
+ * vertices' order, where a grid's edges read rows near each other).  With
+ * kept NULL (the middle step of an odd S, j = k) the one term
+ * ⟨D_e y_k, D_e x_k⟩. */
+static void add_edge_terms(const heat *h, size_t B, size_t stride, const double *fresh,
+                           const double *kept, double *w_bar)
 {
     const otad_graph *g = h->graph;
-    size_t stride = 2 * B;
     for (size_t k = 0; k < g->n_edges; k++) {
         const size_t *f = g->sorted_edges + 3 * k;
         const double *fi = fresh + f[0] * stride, *fj = fresh + f[1] * stride;
@@ -139,7 +141,7 @@ static int heat_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args *
      * with x_(S+1−s): the first S/2 steps keep their block, each later step k
      * meets the block of j = S + 1 − k and adds both of its pairs while its
      * own rows are fresh in cache. */
-    size_t B = a->ncols, stride = 2 * B, S = h->steps, n = h->graph->n_vertices;
+    size_t B = a->ncols, stride = otadC_stride(2 * B), S = h->steps, n = h->graph->n_vertices;
     size_t size = n * stride, half = S / 2;
     double *kept = otad_scratch(c, (half + 2) * size * sizeof *kept);
     if (!kept)
@@ -147,10 +149,12 @@ static int heat_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args *
     double *work = kept + half * size, *fresh = work + size;
     otadC_gather(&h->factor, stride, B, a->x, work);
     otadC_gather(&h->factor, stride, B, a->ybar, work + B);
+    otadC_clear(&h->factor, stride, 2 * B, work);
     for (size_t k = 1; k <= S; k++) {
         otadC_solve(&h->factor, stride, work, k <= half ? kept + (k - 1) * size : fresh);
         if (k > half)
-            add_edge_terms(h, B, fresh, 2 * k == S + 1 ? NULL : kept + (S - k) * size, w_bar);
+            add_edge_terms(h, B, stride, fresh, 2 * k == S + 1 ? NULL : kept + (S - k) * size,
+                           w_bar);
     }
     if (a->xbar) /* y_S = Kȳ = Kᵀȳ */
         otadC_scatter(&h->factor, stride, B, work + B, 1.0, a->xbar);

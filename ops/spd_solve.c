@@ -65,12 +65,14 @@ static int solve_shape(const otad_ctx *c, size_t *rows, size_t *cols)
     return OTAD_OK;
 }
 
-/* x = A⁻¹b with the factor, through xi (n·ncols workspace). */
+/* x = A⁻¹b with the factor, through xi (n·otadC_stride(ncols) workspace). */
 static void solve_with(const otadC_factor *f, size_t ncols, const double *b, double *x, double *xi)
 {
-    otadC_gather(f, ncols, ncols, b, xi);
-    otadC_solve(f, ncols, xi, NULL);
-    otadC_scatter(f, ncols, ncols, xi, 0.0, x);
+    size_t stride = otadC_stride(ncols);
+    otadC_gather(f, stride, ncols, b, xi);
+    otadC_clear(f, stride, ncols, xi);
+    otadC_solve(f, stride, xi, NULL);
+    otadC_scatter(f, stride, ncols, xi, 0.0, x);
 }
 
 static int solve_forward(otad_ctx *c)
@@ -80,7 +82,7 @@ static int solve_forward(otad_ctx *c)
     int rc = otadC_factorize(c, &p->chol, c->in[0].data, &s->factor);
     if (rc != OTAD_OK)
         return rc;
-    double *xi = otad_scratch(c, c->out.rows * c->out.cols * sizeof *xi);
+    double *xi = otad_scratch(c, c->out.rows * otadC_stride(c->out.cols) * sizeof *xi);
     if (!xi)
         return OTAD_ENOMEM;
     solve_with(&s->factor, c->in[1].cols, c->in[1].data, c->out.data, xi);
@@ -92,7 +94,7 @@ static int solve_vjp(otad_ctx *c)
     const otad_spd_pattern *p = *(otad_spd_pattern *const *)c->params;
     solve_state *s = c->saved;
     size_t n = p->chol.n, ncols = c->out.cols;
-    double *b_bar = otad_scratch(c, 2 * n * ncols * sizeof *b_bar);
+    double *b_bar = otad_scratch(c, n * (ncols + otadC_stride(ncols)) * sizeof *b_bar);
     if (!b_bar)
         return OTAD_ENOMEM;
     solve_with(&s->factor, ncols, c->out_grad, b_bar, b_bar + n * ncols);
