@@ -127,7 +127,9 @@ static int worker(int which)
         return 1;
     solves s = {.n = otad_graph_vertices(g)};
     double *rhs = malloc(s.n * COLS * sizeof *rhs), *values = calloc(g->chol.nnz, sizeof *values);
-    s.xi = malloc(2 * s.n * COLS * sizeof *s.xi), s.ours = s.xi + s.n * COLS, s.rhs = rhs;
+    /* aligned as the heat kernel's workspace is (see otadC_solve) */
+    s.xi = aligned_alloc(64, 2 * s.n * COLS * sizeof *s.xi), s.ours = s.xi + s.n * COLS;
+    s.rhs = rhs;
     cholmod_start(&s.cm);
     s.b = cholmod_allocate_dense(s.n, COLS, s.n, CHOLMOD_REAL, &s.cm);
     if (!rhs || !values || !s.xi || !s.b)

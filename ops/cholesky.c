@@ -582,9 +582,11 @@ static void solve_columns(const sweep *s, size_t first, size_t count)
 static int solve_split(const otadC_factor *f, size_t stride, double *xi, double *copy)
 {
     size_t n = f->f->n, top = f->top, vectors = stride / OTADC_LANES;
-    double *spill = calloc((n - top) * stride, sizeof *spill);
+    size_t bytes = ((n - top) * stride * sizeof(double) + 63) / 64 * 64;
+    double *spill = aligned_alloc(64, bytes); /* whole vectors: see otadC_solve */
     if (!spill)
         return -1; /* swept on one thread instead */
+    memset(spill, 0, bytes);
 #pragma omp parallel num_threads(2)
     {
         const size_t bounds[3] = {0, f->middle, top};

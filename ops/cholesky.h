@@ -82,7 +82,9 @@ void otadC_clear(const otadC_factor *f, size_t stride, size_t from, double *xi);
 /* xi ← (LLᵀ)⁻¹ xi in the permuted interleaved layout, all `stride` entries
  * of each row (a multiple of OTADC_LANES): one solve; with copy not NULL,
  * the result also goes there with its rows in the vertices' order (row
- * perm[k] of copy is row k of xi). */
+ * perm[k] of copy is row k of xi).  Align xi and copy to 64 bytes (as
+ * otad_scratch is): each vector is then loaded from one cache line, not
+ * two, which the sweeps' pace depends on. */
 void otadC_solve(const otadC_factor *f, size_t stride, double *xi, double *copy);
 
 /* Four doubles as one vector: the sweeps and the heat kernel's gradient
