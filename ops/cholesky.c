@@ -144,8 +144,12 @@ static int continues(const int *lp, const int *li, const int *nz, size_t c)
            memcmp(li + lp[c] + 2, li + lp[c + 1] + 1, (size_t)(nz[c] - 2) * sizeof *li) == 0;
 }
 
-/* L larger than this does not stay in a core's cache between sweeps. */
-static const size_t cache_bytes = (size_t)2 << 20;
+/* L does not stay in a core's cache between sweeps (more than 2 MB). */
+static int larger_than_cache(const cholmod_factor *f)
+{
+    const size_t cache_bytes = (size_t)2 << 20;
+    return (size_t)((const int *)f->p)[f->n] * (sizeof(double) + sizeof(int)) > cache_bytes;
+}
 
 /* Runs of at least this many columns are swept by blocks when L is larger
  * than the cache (see the sweeps below). */
@@ -167,7 +171,7 @@ static int find_segments(const otad_ctx *c, otadC_factor *factor)
     if (!start || !blocked || !row_start || !inv_diag)
         return OTAD_ENOMEM;
     memset(row_start, 0, (n + 1) * sizeof *row_start);
-    int large = (size_t)lp[n] * (sizeof(double) + sizeof(int)) > cache_bytes;
+    int large = larger_than_cache(f);
     for (size_t j = 0, end; j < n; j = end) {
         for (end = j + 1; end < n && continues(lp, li, nz, end - 1); end++)
             continue;
@@ -513,15 +517,16 @@ static inline __attribute__((always_inline)) void backward_block(const sweep *s,
 }
 
 /* Columns [lo, hi) swept forward or backward, segment by segment; blocks
- * of at most 4 columns and 16 vectors (the accumulators stay in
- * registers). */
+ * of at most 4 columns, their accumulators in at most half the vector
+ * registers (16 of AVX-512's 32, 8 of AVX2's 16). */
 static inline __attribute__((always_inline)) void sweep_columns(const sweep *s, size_t H,
                                                                 int backward, size_t lo,
                                                                 size_t hi)
 {
     const int *start = s->f->segment_start;
     const unsigned char *blocked = s->f->segment_blocked;
-    size_t most = H > 4 ? 16 / H : 4, count = s->f->n_segments;
+    size_t accumulators = OTADC_LANES == 8 ? 16 : 8, count = s->f->n_segments;
+    size_t most = accumulators / H < 4 ? accumulators / H : 4;
     for (size_t k = 0; k < count; k++) {
         size_t seg = backward ? count - 1 - k : k;
         size_t a = (size_t)start[seg], e = (size_t)start[seg + 1];
@@ -617,17 +622,18 @@ static int solve_split(const otadC_factor *f, size_t stride, double *xi, double 
 
 /* Otherwise columns go in groups, each one sweep reading L once: 32 at a
  * time on one thread (L's entries serve more columns per load), 16 a group
- * when two threads share them, each from its own cache. */
+ * when two threads share a large factor, each from its own cache.  A factor
+ * that fits in the cache stays on one thread: its sweeps are bound by each
+ * row waiting on the rows just before it, and two threads sharing the rows
+ * of x were measured slower than one. */
 void otadC_solve(const otadC_factor *f, size_t stride, double *xi, double *copy)
 {
-    size_t n = f->f->n, nnz = (size_t)((const int *)f->f->p)[n];
-    int threads = omp_get_max_threads() > 1;
-    if (threads && f->top && nnz * (sizeof(double) + sizeof(int)) > cache_bytes &&
-        solve_split(f, stride, xi, copy) == 0)
+    size_t n = f->f->n;
+    int threads = omp_get_max_threads() > 1, large = larger_than_cache(f->f);
+    if (threads && large && f->top && solve_split(f, stride, xi, copy) == 0)
         return;
-    size_t width = threads ? 16 : 32, groups = stride / width;
-    /* a small solve is over before a second thread has started */
-    int parallel = threads && groups >= 2 && nnz * stride >= ((size_t)1 << 18);
+    size_t width = threads && large ? 16 : 32, groups = stride / width;
+    int parallel = threads && large && groups >= 2;
     sweep s = {f, xi, copy, NULL, stride, n};
 #pragma omp parallel for schedule(static) if (parallel)
     for (size_t q = 0; q < groups; q++)

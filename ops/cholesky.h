@@ -87,21 +87,4 @@ void otadC_clear(const otadC_factor *f, size_t stride, size_t from, double *xi);
  * two, which the sweeps' pace depends on. */
 void otadC_solve(const otadC_factor *f, size_t stride, double *xi, double *copy);
 
-/* Four doubles as one vector: the sweeps and the heat kernel's gradient
- * work on interleaved rows in these (the compiler unrolls but does not
- * vectorise such short constant loops by itself). */
-typedef double otadC_vec4 __attribute__((vector_size(4 * sizeof(double))));
-
-static inline otadC_vec4 otadC_load4(const double *p)
-{
-    otadC_vec4 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void otadC_store4(double *p, otadC_vec4 v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
 #endif
