@@ -42,8 +42,7 @@ typedef struct otadC_factor {
     const unsigned char *segment_blocked;
     size_t n_segments;
     const int *row_start, *row_col;
-    const double *row_val;
-    const double *inv_diag;
+    const double *row_val, *inv_diag;
     /* Columns [0, middle) and [middle, top) are two subtrees of the
      * elimination tree, independent in both sweeps; [top, n) the rest.  top
      * is 0 when there is no such split worth two threads. */

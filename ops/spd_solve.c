@@ -94,10 +94,12 @@ static int solve_vjp(otad_ctx *c)
     const otad_spd_pattern *p = *(otad_spd_pattern *const *)c->params;
     solve_state *s = c->saved;
     size_t n = p->chol.n, ncols = c->out.cols;
-    double *b_bar = otad_scratch(c, n * (ncols + otadC_stride(ncols)) * sizeof *b_bar);
-    if (!b_bar)
+    /* the solve's rows first, where they are aligned (see otadC_solve) */
+    double *xi = otad_scratch(c, n * (otadC_stride(ncols) + ncols) * sizeof *xi);
+    if (!xi)
         return OTAD_ENOMEM;
-    solve_with(&s->factor, ncols, c->out_grad, b_bar, b_bar + n * ncols);
+    double *b_bar = xi + n * otadC_stride(ncols);
+    solve_with(&s->factor, ncols, c->out_grad, b_bar, xi);
     if (otad_needs_grad(c, 1))
         for (size_t k = 0; k < n * ncols; k++)
             c->in_grad[1][k] += b_bar[k];
