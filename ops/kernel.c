@@ -2,6 +2,7 @@
  * shares.  A kernel node depends on the kernel's parameters and holds its
  * state; an apply takes (x, kernel node, parameters...) as inputs, so that
  * its vjp adds the parameters' gradients where the engine gives them. */
+#include <math.h>
 #include <string.h>
 
 #include "ops.h"
@@ -308,4 +309,195 @@ otad_var otad_kernel_apply(otad_tape *t, otad_kernel k, unsigned product, otad_v
 otad_var otad_kernel_apply_log(otad_tape *t, otad_kernel k, unsigned product, otad_var x)
 {
     return record_apply(t, k, product, x, 1);
+}
+
+/* ---- scaling pairs ------------------------------------------------------ */
+
+/* Inputs: x, num, the kernel node, then the kernel's parameters. */
+enum { PAIR_X, PAIR_NUM, PAIR_KERNEL };
+
+typedef struct pair_saved {
+    double *p; /* op(K)·x */
+} pair_saved;
+
+/* Rows of op(K) (of p and s) and of x (of y). */
+static void pair_sizes(const apply_params *p, size_t *r, size_t *n)
+{
+    int transpose = p->product & OTAD_KERNEL_TRANSPOSE;
+    *r = transpose ? p->kernel->info.cols : p->kernel->info.rows;
+    *n = transpose ? p->kernel->info.rows : p->kernel->info.cols;
+}
+
+/* mid = op(K)·x, map, y ← β·y + op(K)ᵀ·mid: by the class at once, or two applies. */
+static int call_pair(const otad_ctx *c, otad_kernel_handle *k, unsigned product, size_t ncols,
+                     const double *x, const otad_kernel_map *map, double *mid, double beta,
+                     double *y)
+{
+    if (k->cls->apply_pair)
+        return k->cls->apply_pair(c, k->state, product, ncols, x, map, mid, beta, y);
+    int rc = k->cls->apply(c, k->state, product, ncols, x, 0.0, mid);
+    if (rc != OTAD_OK)
+        return rc;
+    size_t r = product & OTAD_KERNEL_TRANSPOSE ? k->info.cols : k->info.rows;
+    map->entries(map->data, 0, r, mid);
+    return k->cls->apply(c, k->state, product ^ OTAD_KERNEL_TRANSPOSE, ncols, mid, beta, y);
+}
+
+/* Column j of a value with 1 or ncols columns of r rows. */
+static size_t broadcast(size_t i, size_t j, size_t r, size_t cols)
+{
+    return cols == 1 ? i : i + j * r;
+}
+
+/* The stacked value's two blocks, apart or together. */
+static void unstack(const double *stacked, size_t r, size_t n, size_t ncols, double *top,
+                    double *bottom)
+{
+    for (size_t j = 0; j < ncols; j++) {
+        memcpy(top + j * r, stacked + j * (r + n), r * sizeof *top);
+        memcpy(bottom + j * n, stacked + j * (r + n) + r, n * sizeof *bottom);
+    }
+}
+
+static void stack(const double *top, const double *bottom, size_t r, size_t n, size_t ncols,
+                  double *stacked)
+{
+    for (size_t j = 0; j < ncols; j++) {
+        memcpy(stacked + j * (r + n), top + j * r, r * sizeof *top);
+        memcpy(stacked + j * (r + n) + r, bottom + j * n, n * sizeof *bottom);
+    }
+}
+
+/* Forward map: keep p, then s = num ⊘ p. */
+typedef struct divide {
+    const double *num;
+    double *p;
+    size_t r, ncols, num_cols;
+} divide;
+
+static void divide_entries(void *data, size_t first, size_t count, double *mid)
+{
+    const divide *d = data;
+    for (size_t j = 0; j < d->ncols; j++)
+        for (size_t i = first; i < first + count; i++) {
+            d->p[i + j * d->r] = mid[i + j * d->r];
+            mid[i + j * d->r] = d->num[broadcast(i, j, d->r, d->num_cols)] / d->p[i + j * d->r];
+        }
+}
+
+/* Backward map on q = op(K)·ȳ: with s̄ = the value's own gradient + q,
+ * num̄ += s̄ ⊘ p and p̄ = −s̄ ⊙ s ⊘ p replaces q. */
+typedef struct divide_back {
+    const double *sbar, *s, *p;
+    double *numbar;
+    size_t r, ncols, num_cols;
+} divide_back;
+
+static void divide_back_entries(void *data, size_t first, size_t count, double *mid)
+{
+    const divide_back *d = data;
+    for (size_t j = 0; j < d->ncols; j++)
+        for (size_t i = first; i < first + count; i++) {
+            size_t at = i + j * d->r;
+            double total = d->sbar[at] + mid[at];
+            if (d->numbar)
+                d->numbar[broadcast(i, j, d->r, d->num_cols)] += total / d->p[at];
+            mid[at] = -total * d->s[at] / d->p[at];
+        }
+}
+
+static int pair_shape(const otad_ctx *c, size_t *rows, size_t *cols)
+{
+    const apply_params *p = c->params;
+    size_t r, n;
+    int rc = apply_shape(c, &r, cols);
+    if (rc != OTAD_OK)
+        return rc;
+    pair_sizes(p, &r, &n);
+    otad_value num = c->in[PAIR_NUM];
+    if (num.rows != r || (num.cols != 1 && num.cols != *cols))
+        return otad_fail(c, OTAD_ESHAPE, "num is %zux%zu, must have op(K)'s %zu rows and 1 or "
+                         "%zu columns", num.rows, num.cols, r, *cols);
+    *rows = r + n;
+    return OTAD_OK;
+}
+
+static int pair_forward(otad_ctx *c)
+{
+    const apply_params *p = c->params;
+    pair_saved *saved = c->saved;
+    size_t r, n, ncols = c->in[PAIR_X].cols;
+    pair_sizes(p, &r, &n);
+    double *s = otad_scratch(c, (r + n) * ncols * sizeof *s), *y = s + r * ncols;
+    if (!s || !(saved->p = otad_alloc(c, r * ncols * sizeof *saved->p)))
+        return OTAD_ENOMEM;
+    divide d = {c->in[PAIR_NUM].data, saved->p, r, ncols, c->in[PAIR_NUM].cols};
+    otad_kernel_map map = {divide_entries, &d};
+    otad_ctx nested = otad_ctx_nested(c);
+    int rc = call_pair(&nested, p->kernel, p->product, ncols, c->in[PAIR_X].data, &map, s, 0.0,
+                       y);
+    if (rc != OTAD_OK)
+        return rc;
+    for (size_t k = 0; k < r * ncols; k++)
+        if (!(saved->p[k] > 0) || !isfinite(s[k]))
+            return otad_fail(c, OTAD_ERANGE, "op(K)·x is %g at (%zu,%zu), where num is %g: "
+                             "must be positive and num/op(K)·x finite (a kernel too small for "
+                             "the scaling domain: use the log domain)", saved->p[k], k % r,
+                             k / r, d.num[broadcast(k % r, k / r, r, d.num_cols)]);
+    stack(s, y, r, n, ncols, c->out.data);
+    return OTAD_OK;
+}
+
+static int pair_vjp(otad_ctx *c)
+{
+    const apply_params *p = c->params;
+    const pair_saved *saved = c->saved;
+    size_t r, n, ncols = c->in[PAIR_X].cols;
+    pair_sizes(p, &r, &n);
+    /* s and y, their gradients, q, and y's target when x needs no gradient */
+    double *s = otad_scratch(c, 3 * (r + n) * ncols * sizeof *s);
+    if (!s)
+        return OTAD_ENOMEM;
+    double *y = s + r * ncols, *sbar = y + n * ncols, *ybar = sbar + r * ncols;
+    double *q = ybar + n * ncols, *unused = q + r * ncols;
+    unstack(c->out.data, r, n, ncols, s, y);
+    unstack(c->out_grad, r, n, ncols, sbar, ybar);
+    divide_back d = {sbar, s, saved->p, otad_wanted_grad(c, PAIR_NUM), r, ncols,
+                     c->in[PAIR_NUM].cols};
+    otad_kernel_map map = {divide_back_entries, &d};
+    double *xbar = otad_wanted_grad(c, PAIR_X);
+    otad_ctx nested = otad_ctx_nested(c);
+    int rc = call_pair(&nested, p->kernel, p->product, ncols, ybar, &map, q, xbar ? 1.0 : 0.0,
+                       xbar ? xbar : unused);
+    /* the parameters' shares of p = op(K)·x and of y = op(K)ᵀ·s */
+    otad_kernel_grads g = grads_from(c, p->kernel, PAIR_KERNEL + 1);
+    otad_kernel_vjp_args of_p = {p->product, ncols, c->in[PAIR_X].data, saved->p, q, NULL};
+    otad_kernel_vjp_args of_y = {p->product ^ OTAD_KERNEL_TRANSPOSE, ncols, s, y, ybar, NULL};
+    if (rc == OTAD_OK)
+        rc = apply_vjp_at(&nested, p->kernel, 0, &of_p, &g);
+    if (rc == OTAD_OK)
+        rc = apply_vjp_at(&nested, p->kernel, 0, &of_y, &g);
+    return rc;
+}
+
+static const otad_op op_kernel_pair = {.name = "kernel_scaling_pair", .arity = OTAD_VARIADIC,
+                                       .params_bytes = sizeof(apply_params),
+                                       .saved_bytes = sizeof(pair_saved), .shape = pair_shape,
+                                       .forward = pair_forward, .vjp = pair_vjp};
+
+otad_var otad_kernel_scaling_pair(otad_tape *t, otad_kernel k, unsigned product, otad_var x,
+                                  otad_var num)
+{
+    otad_kernel_handle *s = otad_kernel_handle_of(t, k);
+    if (!s)
+        return (otad_var){0, 0};
+    if (product > (OTAD_KERNEL_TRANSPOSE | OTAD_KERNEL_COST)) {
+        otad_tape_fail(t, OTAD_EINVAL, "kernel_scaling_pair: product is %u, must be 0 to 3 "
+                       "(OTAD_KERNEL_TRANSPOSE, OTAD_KERNEL_COST)", product);
+        return (otad_var){0, 0};
+    }
+    otad_var in[2 + OTAD_KERNEL_MAX_INPUTS] = {x, num};
+    memcpy(in + PAIR_KERNEL, s->inputs, (1 + s->n_params) * sizeof *in);
+    apply_params p = {s, product, 0};
+    return otad_apply(t, &op_kernel_pair, &p, PAIR_KERNEL + 1 + s->n_params, in);
 }

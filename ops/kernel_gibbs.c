@@ -13,6 +13,7 @@
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "cost.h"
@@ -198,6 +199,77 @@ static int gibbs_apply(const otad_ctx *c, void *state, unsigned product, size_t 
     return OTAD_OK;
 }
 
+/* ---- pairs -------------------------------------------------------------- */
+
+/* Columns [j0, j1) of K for the pair p = Kᵀx, map, y += K·mid: four columns
+ * at a time, each read from memory once for both products (two BLAS calls
+ * would stream K twice; memory, not arithmetic, bounds a one-column pair). */
+static void pair_columns(const gibbs *g, size_t j0, size_t j1, const double *x,
+                         const otad_kernel_map *map, double *mid, double *y)
+{
+    size_t n = g->n;
+    for (size_t j = j0; j < j1; j += 4) {
+        size_t w = j1 - j < 4 ? j1 - j : 4;
+        const double *col[4];
+        for (size_t k = 0; k < 4; k++)
+            col[k] = g->kernel + (j + (k < w ? k : 0)) * n;
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+        for (size_t i = 0; i < n; i++) {
+            s0 += col[0][i] * x[i];
+            s1 += col[1][i] * x[i];
+            s2 += col[2][i] * x[i];
+            s3 += col[3][i] * x[i];
+        }
+        double dots[4] = {s0, s1, s2, s3};
+        memcpy(mid + j, dots, w * sizeof *mid);
+        map->entries(map->data, j, w, mid);
+        double t[4] = {0, 0, 0, 0};
+        memcpy(t, mid + j, w * sizeof *t);
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            y[i] += t[0] * col[0][i] + t[1] * col[1][i] + t[2] * col[2][i] + t[3] * col[3][i];
+    }
+}
+
+/* One column through Kᵀ then K is fused, split by columns between the
+ * threads (each with its own y); other pairs are two applies. */
+static int gibbs_apply_pair(const otad_ctx *c, void *state, unsigned product, size_t ncols,
+                            const double *x, const otad_kernel_map *map, double *mid,
+                            double beta, double *y)
+{
+    gibbs *g = state;
+    if (product != OTAD_KERNEL_TRANSPOSE || ncols != 1) {
+        int rc = gibbs_apply(c, g, product, ncols, x, 0.0, mid);
+        if (rc != OTAD_OK)
+            return rc;
+        map->entries(map->data, 0, product & OTAD_KERNEL_TRANSPOSE ? g->m : g->n, mid);
+        return gibbs_apply(c, g, product ^ OTAD_KERNEL_TRANSPOSE, ncols, mid, beta, y);
+    }
+    size_t n = g->n, m = g->m;
+    int threads = g->n * g->m >= (1u << 16) ? omp_get_max_threads() : 1;
+    double *partial = threads > 1 ? otad_scratch(c, (size_t)(threads - 1) * n * sizeof *y)
+                                  : NULL;
+    if (threads > 1 && !partial)
+        return OTAD_ENOMEM;
+    if (beta == 0)
+        memset(y, 0, n * sizeof *y);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        size_t id = (size_t)omp_get_thread_num(), parts = (size_t)omp_get_num_threads();
+        size_t quads = (m + 3) / 4, j0 = 4 * (quads * id / parts);
+        size_t j1 = id + 1 == parts ? m : 4 * (quads * (id + 1) / parts);
+        double *acc = id ? partial + (id - 1) * n : y;
+        if (id)
+            memset(acc, 0, n * sizeof *acc);
+        pair_columns(g, j0, j1, x, map, mid, acc);
+    }
+    for (int k = 1; k < threads; k++)
+        for (size_t i = 0; i < n; i++)
+            y[i] += partial[(size_t)(k - 1) * n + i];
+    return OTAD_OK;
+}
+
 /* C̄ = K ⊙ (−Σ_K/ε + (1 − C/ε) ⊙ Σ_KC), Σ the pending products, block by
  * block into the parameters' gradients. */
 static int flush(const otad_ctx *c, gibbs *g, const otad_kernel_grads *grads)
@@ -361,6 +433,7 @@ static const otad_kernel_class gibbs_class = {
     .state_bytes = sizeof(gibbs),
     .setup = gibbs_setup,
     .apply = gibbs_apply,
+    .apply_pair = gibbs_apply_pair,
     .vjp = gibbs_vjp,
     .finish = gibbs_finish,
     .apply_log = gibbs_apply_log,

@@ -112,6 +112,15 @@ otad_var otad_kernel_apply(otad_tape *tape, otad_kernel k, unsigned product, ota
  * log-domain Sinkhorn).  Only for kernels whose class has apply_log. */
 otad_var otad_kernel_apply_log(otad_tape *tape, otad_kernel k, unsigned product, otad_var x);
 
+/* The two applies of a scaling update (Sinkhorn's u = a ⊘ K v, v = b ⊘ Kᵀu)
+ * as one op: with p = op(K)·x, s = num ⊘ p and y = op(K)ᵀ·s, the value
+ * stacks s above y, (R + N)×B for op(K) of size R×N, x N×B and num R×B or
+ * R×1.  A kernel whose class has apply_pair reads itself once for both
+ * products.  An entry of p that is not positive, or of s that is not
+ * finite, fails with OTAD_ERANGE. */
+otad_var otad_kernel_scaling_pair(otad_tape *tape, otad_kernel k, unsigned product, otad_var x,
+                                  otad_var num);
+
 typedef struct otad_kernel_info {
     size_t rows, cols;  /* K maps cols-vectors to rows-vectors */
     double eps;         /* the ε of K = exp(−C/ε) */
@@ -255,6 +264,14 @@ typedef struct otad_kernel_vjp_args {
     double *xbar;
 } otad_kernel_vjp_args;
 
+/* Elementwise work between the two products of a pair: entries [first,
+ * first + count) of every column of mid, in place.  Called once for each
+ * entry, in any order, possibly from several threads for disjoint ranges. */
+typedef struct otad_kernel_map {
+    void (*entries)(void *data, size_t first, size_t count, double *mid);
+    void *data;
+} otad_kernel_map;
+
 /* A kernel implementation: a linear operator with parameters.  Functions
  * get the ctx of the op being run (for otad_alloc, otad_scratch and
  * otad_fail; c->in are the kernel's parameters in setup only) and the
@@ -274,6 +291,12 @@ typedef struct otad_kernel_class {
      * parameters; NULL: xbar through apply with the product transposed. */
     int (*vjp)(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a,
                const otad_kernel_grads *grads);
+    /* Optional: mid = op(K)·x, then map, then y ← β·y + op(K)ᵀ·mid, on ncols
+     * columns (mid has op(K)'s rows) — for a kernel that can read itself
+     * once for both products.  NULL: two applies with the map between. */
+    int (*apply_pair)(const otad_ctx *c, void *state, unsigned product, size_t ncols,
+                      const double *x, const otad_kernel_map *map, double *mid, double beta,
+                      double *y);
     /* Optional: add into grads what vjp deferred (a kernel may collect the
      * terms of all its applies and form them at once).  Called once per
      * backward at the kernel's node, after the last apply's vjp, whenever

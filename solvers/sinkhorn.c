@@ -130,42 +130,45 @@ enum { A, B };
 typedef struct iteration {
     int log_domain;
     otad_kernel kernel;
-    double marginal_error; /* the last residual measured */
+    size_t rows, cols, batch; /* K is rows×cols */
+    double marginal_error;    /* the last residual measured */
 } iteration;
 
-static otad_var apply(otad_tape *t, const iteration *it, unsigned product, otad_var x)
+/* One update of the seeds: u = a / (K v), v = b / (Kᵀ u).  Then (u, v)
+ * becomes (c·u, v/c) with c the sum of v (in the log domain, its logsumexp
+ * moved from log v to log u): P = diag(u) K diag(v), and with it every value,
+ * is unchanged, but the update no longer carries the direction (u/c, cv) in
+ * which its Jacobian has eigenvalue 1, so that I − Jᵀ, the IMPLICIT
+ * adjoint's system, is not singular.
+ *
+ * In the log domain the state is (log u, log v).  In the scaling domain it is
+ * (u, [v; K v]): one scaling pair forms v and the next update's K v from u,
+ * so that a kernel that can reads itself once per update. */
+static int update_log(otad_tape *t, const iteration *it, const otad_var *params, otad_var v,
+                      otad_var *next)
 {
-    return it->log_domain ? otad_kernel_apply_log(t, it->kernel, product, x)
-                          : otad_kernel_apply(t, it->kernel, product, x);
+    otad_var u = otad_sub(t, params[A], otad_kernel_apply_log(t, it->kernel, 0, v));
+    otad_var ktu = otad_kernel_apply_log(t, it->kernel, OTAD_KERNEL_TRANSPOSE, u);
+    otad_var log_v = otad_sub(t, params[B], ktu), c = otad_logsumexp(t, log_v);
+    next[0] = otad_add(t, u, c);
+    next[1] = otad_sub(t, log_v, c);
+    return otad_tape_status(t);
 }
 
-/* One update of the seeds: u = a / (K v), v = b / (Kᵀ u); state (u, v).
- * Then (u, v) becomes (c·u, v/c) with c the sum of v (in the log domain,
- * its logsumexp moved from log v to log u): P = diag(u) K diag(v), and with
- * it every value, is unchanged, but the update no longer carries the
- * direction (u/c, cv) in which its Jacobian has eigenvalue 1, so that
- * I − Jᵀ, the IMPLICIT adjoint's system, is not singular. */
 static int update(otad_tape *t, const otad_var *state, const otad_var *params, otad_var *next,
                   void *instance)
 {
     const iteration *it = instance;
-    otad_var kv = apply(t, it, 0, state[1]);
-    if (!it->log_domain && check_divisor(t, params[A], kv, "K v") != OTAD_OK)
+    if (it->log_domain)
+        return update_log(t, it, params, state[1], next);
+    otad_var kv = otad_slice(t, state[1], it->cols, it->rows, 0, it->batch);
+    if (check_divisor(t, params[A], kv, "K v") != OTAD_OK)
         return otad_tape_status(t);
-    otad_var u = it->log_domain ? otad_sub(t, params[A], kv) : otad_div(t, params[A], kv);
-    otad_var ktu = apply(t, it, OTAD_KERNEL_TRANSPOSE, u);
-    if (!it->log_domain && check_divisor(t, params[B], ktu, "Kᵀu") != OTAD_OK)
-        return otad_tape_status(t);
-    otad_var v = it->log_domain ? otad_sub(t, params[B], ktu) : otad_div(t, params[B], ktu);
-    if (it->log_domain) {
-        otad_var c = otad_logsumexp(t, v);
-        next[0] = otad_add(t, u, c);
-        next[1] = otad_sub(t, v, c);
-    } else {
-        otad_var c = otad_sum_cols(t, v);
-        next[0] = otad_mul(t, u, c);
-        next[1] = otad_div(t, v, c);
-    }
+    otad_var u = otad_div(t, params[A], kv);
+    otad_var v_kv = otad_kernel_scaling_pair(t, it->kernel, OTAD_KERNEL_TRANSPOSE, u, params[B]);
+    otad_var c = otad_sum_cols(t, otad_slice(t, v_kv, 0, it->cols, 0, it->batch));
+    next[0] = otad_mul(t, u, c);
+    next[1] = otad_div(t, v_kv, c);
     return otad_tape_status(t);
 }
 
@@ -175,7 +178,9 @@ static double marginal_error(otad_tape *t, const otad_var *state, const otad_var
                              void *instance)
 {
     iteration *it = instance;
-    otad_var kv = apply(t, it, 0, state[1]);
+    /* K v is part of the state in the scaling domain */
+    otad_var kv = it->log_domain ? otad_kernel_apply_log(t, it->kernel, 0, state[1]) : state[1];
+    size_t first = it->log_domain ? 0 : it->cols;
     otad_value vu = otad_value_of(t, state[0]), vk = otad_value_of(t, kv);
     otad_value va = otad_value_of(t, params[A]);
     if (!vk.data)
@@ -184,7 +189,7 @@ static double marginal_error(otad_tape *t, const otad_var *state, const otad_var
     for (size_t j = 0; j < vu.cols; j++) {
         double s = 0;
         for (size_t i = 0; i < vu.rows; i++) {
-            double x = vu.data[i + j * vu.rows], y = vk.data[i + j * vk.rows];
+            double x = vu.data[i + j * vu.rows], y = vk.data[first + i + j * vk.rows];
             double target = column(va, j)[i];
             s += it->log_domain ? fabs(exp(x + y) - exp(target)) : fabs(x * y - target);
         }
@@ -217,12 +222,16 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
     iteration *it = otad_tape_alloc(t, sizeof *it);
     if (!it)
         return otad_tape_status(t);
-    *it = (iteration){o.log_domain, k, NAN};
+    *it = (iteration){o.log_domain, k, info.rows, info.cols, batch, NAN};
     otad_var params[2] = {a, b};
     if (o.log_domain)
         params[A] = otad_log(t, a), params[B] = otad_log(t, b);
     otad_var init[2] = {otad_const_fill(t, info.rows, batch, o.log_domain ? 0 : 1),
                         otad_const_fill(t, info.cols, batch, o.log_domain ? 0 : 1)}, last[2];
+    if (!o.log_domain) {
+        otad_var v_kv[2] = {init[1], otad_kernel_apply(t, k, 0, init[1])};
+        init[1] = otad_vcat(t, 2, v_kv);
+    }
     otad_loop_opts lo;
     otad_loop_opts_init(&lo);
     /* the envelope gradient needs only the converged scalings */
@@ -234,7 +243,7 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
     lo.adjoint_tolerance = o.adjoint_tolerance;
     rc = otad_loop(t, update, it, 2, init, 2, params, &lo, last, &out->iterations);
     out->u = last[0];
-    out->v = last[1];
+    out->v = o.log_domain ? last[1] : otad_slice(t, last[1], 0, info.cols, 0, batch);
     out->marginal_error = it->marginal_error;
     return rc;
 }

@@ -773,6 +773,13 @@ X(kernel_apply_product, otad_kernel_apply, "product 99", OTAD_EINVAL, "product",
 X(kernel_apply_shape, otad_kernel_apply, "x 2x1 for K 3x3", OTAD_ESHAPE, "cannot apply it to 2 rows", VAR, return otad_kernel_apply(t, f->k, 0, f->h2);) \
 X(kernel_apply_cost, otad_kernel_apply, "a cost product of the heat kernel", OTAD_EINVAL, "cost", VAR, return otad_kernel_apply(t, heat(t, f), OTAD_KERNEL_COST, otad_const_fill(t, 9, 1, 1));) \
 X(kernel_apply_x, otad_kernel_apply, "x the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_kernel_apply(t, f->k, 0, f->invalid);) \
+X(kernel_pair_null_tape, otad_kernel_scaling_pair, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_kernel_scaling_pair(NULL, f->k, 0, f->h3, f->h3b));) \
+X(kernel_pair_invalid, otad_kernel_scaling_pair, "the zero kernel", OTAD_EINVAL, "not a kernel", VAR, return otad_kernel_scaling_pair(t, (otad_kernel){f->invalid}, 0, f->h3, f->h3b);) \
+X(kernel_pair_product, otad_kernel_scaling_pair, "product 99", OTAD_EINVAL, "product", VAR, return otad_kernel_scaling_pair(t, f->k, 99, f->h3, f->h3b);) \
+X(kernel_pair_x_shape, otad_kernel_scaling_pair, "x 2x1 for K 3x3", OTAD_ESHAPE, "cannot apply it to 2 rows", VAR, return otad_kernel_scaling_pair(t, f->k, 0, f->h2, f->h3b);) \
+X(kernel_pair_num_shape, otad_kernel_scaling_pair, "num 2x1 for K 3x3", OTAD_ESHAPE, "num is 2x1", VAR, return otad_kernel_scaling_pair(t, f->k, OTAD_KERNEL_TRANSPOSE, f->h3, f->h2);) \
+X(kernel_pair_num, otad_kernel_scaling_pair, "num the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_kernel_scaling_pair(t, f->k, 0, f->h3, f->invalid);) \
+X(kernel_pair_zero, otad_kernel_scaling_pair, "x zero: op(K)·x = 0", OTAD_ERANGE, "must be positive", VAR, return otad_kernel_scaling_pair(t, f->k, OTAD_KERNEL_TRANSPOSE, otad_const_fill(t, 3, 1, 0), f->h3b);) \
 X(kernel_apply_log_null_tape, otad_kernel_apply_log, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_kernel_apply_log(NULL, f->k, 0, f->h3));) \
 X(kernel_apply_log_none, otad_kernel_apply_log, "the heat kernel (no log domain)", OTAD_EINVAL, "log", VAR, return otad_kernel_apply_log(t, heat(t, f), 0, otad_const_fill(t, 9, 1, 1));) \
 X(kernel_apply_log_product, otad_kernel_apply_log, "product 4", OTAD_EINVAL, "product", VAR, return otad_kernel_apply_log(t, f->k, 4, f->h3);) \

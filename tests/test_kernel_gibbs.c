@@ -1,7 +1,9 @@
 /* The dense Gibbs kernel: products, adjoints, gradients to x and to the
  * cost (through the deferred packs), and the log domain. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "support.h"
 
@@ -177,6 +179,46 @@ static void test_points_match_cost_matrix(void **state)
     free(x), free(y);
 }
 
+/* The fused pair (Kᵀ then K on one column, split between threads when K is
+ * large) against the same computation as separate ops: values, and the
+ * gradients to the cost, to x and to num. */
+static void test_fused_pair_matches_separate_ops(void **state)
+{
+    (void)state;
+    enum { R = 300, C = 260 }; /* large enough for the threads' split */
+    double *cost = random_matrix(10, R, C, 0, 1), *x = random_matrix(11, R, 1, 0.5, 1.5);
+    double *num = random_matrix(12, C, 1, 0.5, 1.5), *ubar = random_matrix(13, R + C, 1, -1, 1);
+    double value[2][R + C], gc[2][R * C], gx[2][R], gn[2][C];
+    for (int threads = 1; threads <= 2; threads++) {
+        omp_set_num_threads(threads);
+        for (int fused = 0; fused < 2; fused++) {
+            memset(gc[fused], 0, sizeof gc[fused]);
+            memset(gx[fused], 0, sizeof gx[fused]);
+            memset(gn[fused], 0, sizeof gn[fused]);
+            otad_tape *t = new_tape();
+            otad_var pc = otad_param(t, R, C, cost, gc[fused]);
+            otad_var px = otad_param(t, R, 1, x, gx[fused]), pn = otad_param(t, C, 1, num, gn[fused]);
+            otad_kernel k = otad_kernel_gibbs(t, pc, 0.3);
+            otad_var y;
+            if (fused) {
+                y = otad_kernel_scaling_pair(t, k, OTAD_KERNEL_TRANSPOSE, px, pn);
+            } else {
+                otad_var s = otad_div(t, pn, otad_kernel_apply(t, k, OTAD_KERNEL_TRANSPOSE, px));
+                otad_var parts[2] = {s, otad_kernel_apply(t, k, 0, s)};
+                y = otad_vcat(t, 2, parts);
+            }
+            assert_int_equal(otad_backward_seeded(t, y, ubar), OTAD_OK);
+            memcpy(value[fused], otad_value_of(t, y).data, sizeof value[fused]);
+            otad_tape_free(&t);
+        }
+        assert_true(max_rel_diff(value[1], value[0], R + C) < 1e-14);
+        assert_true(max_rel_diff(gc[1], gc[0], R * C) < 1e-13);
+        assert_true(max_rel_diff(gx[1], gx[0], R) < 1e-13);
+        assert_true(max_rel_diff(gn[1], gn[0], C) < 1e-13);
+    }
+    free(cost), free(x), free(num), free(ubar);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -203,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_log_apply_beyond_exp_range),
         cmocka_unit_test(test_points_gradients),
         cmocka_unit_test(test_points_match_cost_matrix),
+        cmocka_unit_test(test_fused_pair_matches_separate_ops),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -209,6 +209,21 @@ static const otad_kernel_class dense_class = {.name = "dense", .state_bytes = si
 RECORD(rec_kernel_new,
        kernel_products(t, otad_kernel_new(t, &dense_class, NULL, 1, &x[0]), x[1], x[2], 0))
 
+/* Scaling pairs on the Gibbs kernel of x[0] (4×3): Kᵀ then K on one column
+ * (the class's fused pair), K then Kᵀ on two with num broadcast (its two
+ * applies); and on the dense kernel A = x[0], which has no pair of its own.
+ * Inputs: x[0], x[1] (4×1), x[2] (3×1), x[3] (3×2), x[4] (4×1). */
+static otad_var rec_scaling_pair(otad_tape *t, const otad_var *x, void *i)
+{
+    (void)i;
+    otad_kernel gibbs = otad_kernel_gibbs(t, x[0], 0.5);
+    otad_kernel dense = otad_kernel_new(t, &dense_class, NULL, 1, &x[0]);
+    otad_var parts[3] = {otad_kernel_scaling_pair(t, gibbs, OTAD_KERNEL_TRANSPOSE, x[1], x[2]),
+                         otad_kernel_scaling_pair(t, gibbs, 0, x[3], x[4]),
+                         otad_kernel_scaling_pair(t, dense, OTAD_KERNEL_TRANSPOSE, x[1], x[2])};
+    return otad_hcat(t, 3, parts);
+}
+
 /* ---- closed forms and exact OT ------------------------------------------ */
 
 /* inputs x (4×1), weight logits (4×1), y (3×1), weight logits (3×1) */
@@ -354,6 +369,8 @@ static const table_row table[] = {
     ROW("otad_edge_differences", rec_edge_differences, NULL, -1, 1, 1, S(12, 2)),
     ROW("otad_spd_solve", rec_spd_solve, NULL, -1, 1, 2, S(7, 1), S(4, 2)),
     ROW("otad_kernel_new", rec_kernel_new, NULL, 0, 1, 3, S(4, 3), S(3, 2), S(4, 2)),
+    ROW("otad_kernel_scaling_pair", rec_scaling_pair, NULL, 0.5, 1.5, 5, S(4, 3), S(4, 1),
+        S(3, 1), S(3, 2), S(4, 1)),
     ROW("otad_ot_1d", rec_ot_1d, NULL, -1, 1, 4, S(4, 1), S(4, 1), S(3, 1), S(3, 1)),
     ROW("otad_gaussian_w2", rec_gaussian_w2, NULL, -1, 1, 4, S(2, 1), S(2, 2), S(2, 1),
         S(2, 2)),
