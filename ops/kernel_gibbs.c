@@ -53,14 +53,28 @@ static double cost_at(const gibbs *g, size_t i, size_t j)
     return s;
 }
 
+/* Column j of C into out, a coordinate at a time so that it vectorises. */
+static void cost_column(const gibbs *g, size_t j, double *out)
+{
+    if (g->cost) {
+        memcpy(out, g->cost + j * g->n, g->n * sizeof *out);
+        return;
+    }
+    memset(out, 0, g->n * sizeof *out);
+    for (size_t k = 0; k < g->d; k++) {
+        const double *xk = g->x + k * g->n, yk = g->y[j + k * g->m];
+        for (size_t i = 0; i < g->n; i++)
+            out[i] += (xk[i] - yk) * (xk[i] - yk);
+    }
+}
+
 /* Columns j0..j0+w of C: the matrix's own memory, or computed into buf. */
 static const double *cost_block(const gibbs *g, size_t j0, size_t w, double *buf)
 {
     if (g->cost)
         return g->cost + j0 * g->n;
     for (size_t j = 0; j < w; j++)
-        for (size_t i = 0; i < g->n; i++)
-            buf[i + j * g->n] = cost_at(g, i, j0 + j);
+        cost_column(g, j0 + j, buf + j * g->n);
     return buf;
 }
 
@@ -101,6 +115,19 @@ static int wants_gradient(const gibbs *g, const otad_kernel_grads *grads)
     return grads->param[0] || (!g->cost && grads->param[1]);
 }
 
+/* glibc's vector exp (libmvec) for the n·m exponentials of K, several times
+ * faster than one call per entry; <math.h> declares it for simd loops only
+ * under -ffast-math, which the rest of the file must not have. */
+#pragma omp declare simd notinbranch
+double exp(double);
+
+static void exp_in_place(double *x, size_t n, double scale)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        x[i] = exp(scale * x[i]);
+}
+
 static int gibbs_setup(otad_ctx *c, void *state, const void *config, otad_kernel_info *info)
 {
     gibbs *g = state;
@@ -127,9 +154,11 @@ static int gibbs_setup(otad_ctx *c, void *state, const void *config, otad_kernel
         return OTAD_ENOMEM;
     /* n·m exponentials: worth the threads from a few hundred thousand */
 #pragma omp parallel for schedule(static) if (g->n * g->m > (1u << 18))
-    for (size_t j = 0; j < g->m; j++)
-        for (size_t i = 0; i < g->n; i++)
-            g->kernel[i + j * g->n] = exp(-cost_at(g, i, j) / eps);
+    for (size_t j = 0; j < g->m; j++) {
+        double *column = g->kernel + j * g->n;
+        cost_column(g, j, column);
+        exp_in_place(column, g->n, -1 / eps);
+    }
     g->eps = eps;
     /* Packs of 128 to 512 columns, at most 32 MB for both: a flush is a
      * product of inner dimension `cap` that repacks its operands once per
@@ -232,14 +261,18 @@ static void pair_columns(const gibbs *g, size_t j0, size_t j1, const double *x,
     }
 }
 
-/* One column through Kᵀ then K is fused, split by columns between the
- * threads (each with its own y); other pairs are two applies. */
+/* One column through Kᵀ then K is fused, on one thread or, for a K large
+ * enough to gain from it, split by columns between the threads (each with
+ * its own y).  Other pairs are two applies, as is a small K with several
+ * threads: OpenBLAS threads those products at less cost than a split. */
 static int gibbs_apply_pair(const otad_ctx *c, void *state, unsigned product, size_t ncols,
                             const double *x, const otad_kernel_map *map, double *mid,
                             double beta, double *y)
 {
     gibbs *g = state;
-    if (product != OTAD_KERNEL_TRANSPOSE || ncols != 1) {
+    int threads = omp_get_max_threads();
+    if (product != OTAD_KERNEL_TRANSPOSE || ncols != 1 ||
+        (threads > 1 && g->n * g->m < (1u << 20))) {
         int rc = gibbs_apply(c, g, product, ncols, x, 0.0, mid);
         if (rc != OTAD_OK)
             return rc;
@@ -247,7 +280,6 @@ static int gibbs_apply_pair(const otad_ctx *c, void *state, unsigned product, si
         return gibbs_apply(c, g, product ^ OTAD_KERNEL_TRANSPOSE, ncols, mid, beta, y);
     }
     size_t n = g->n, m = g->m;
-    int threads = g->n * g->m >= (1u << 16) ? omp_get_max_threads() : 1;
     double *partial = threads > 1 ? otad_scratch(c, (size_t)(threads - 1) * n * sizeof *y)
                                   : NULL;
     if (threads > 1 && !partial)

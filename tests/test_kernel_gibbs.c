@@ -185,14 +185,17 @@ static void test_points_match_cost_matrix(void **state)
 static void test_fused_pair_matches_separate_ops(void **state)
 {
     (void)state;
-    enum { R = 300, C = 260 }; /* large enough for the threads' split */
+    enum { R = 1030, C = 1020 }; /* large enough for the threads' split */
     double *cost = random_matrix(10, R, C, 0, 1), *x = random_matrix(11, R, 1, 0.5, 1.5);
     double *num = random_matrix(12, C, 1, 0.5, 1.5), *ubar = random_matrix(13, R + C, 1, -1, 1);
-    double value[2][R + C], gc[2][R * C], gx[2][R], gn[2][C];
+    double value[2][R + C], *gc[2] = {malloc(R * C * sizeof(double)),
+                                      malloc(R * C * sizeof(double))}, gx[2][R], gn[2][C];
+    assert_non_null(gc[0]);
+    assert_non_null(gc[1]);
     for (int threads = 1; threads <= 2; threads++) {
         omp_set_num_threads(threads);
         for (int fused = 0; fused < 2; fused++) {
-            memset(gc[fused], 0, sizeof gc[fused]);
+            memset(gc[fused], 0, R * C * sizeof(double));
             memset(gx[fused], 0, sizeof gx[fused]);
             memset(gn[fused], 0, sizeof gn[fused]);
             otad_tape *t = new_tape();
@@ -216,7 +219,7 @@ static void test_fused_pair_matches_separate_ops(void **state)
         assert_true(max_rel_diff(gx[1], gx[0], R) < 1e-13);
         assert_true(max_rel_diff(gn[1], gn[0], C) < 1e-13);
     }
-    free(cost), free(x), free(num), free(ubar);
+    free(cost), free(x), free(num), free(ubar), free(gc[0]), free(gc[1]);
 }
 
 static void test_errors(void **state)
