@@ -7,7 +7,9 @@
  * unit weights, on the 50×50 and 32×32×32 grid graphs (ε = 0.04, S = 20).
  * Measured: an apply Kx, the backward of ⟨seed, Kx⟩ to x, and to x and the
  * kernel's parameters.  bench/sweeps.c compares the heat kernel's solves
- * with CHOLMOD's.
+ * with CHOLMOD's.  Then the scaling pair of Sinkhorn's update (s = b ⊘ Kᵀu,
+ * K s), which the Gibbs kernel runs in one pass over K, against the same as
+ * two BLAS products: K of 4000×4000 and 600×1800 points, 1 and 16 columns.
  *
  * Protocol (bench/protocol.h): each row is --rounds fresh processes with the
  * threads set before the libraries start, each timing the median of about a
@@ -129,6 +131,52 @@ static int worker(int kind)
     return 0; /* the process ends: its memory goes with it */
 }
 
+/* ---- worker: the scaling pair, fused against two BLAS products ------------------ */
+
+typedef struct pair_setup {
+    otad_tape *tape;
+    otad_kernel k;
+    otad_var u, b;
+} pair_setup;
+
+static void pair_fused(void *arg)
+{
+    pair_setup *p = arg;
+    otad_mark m = otad_tape_mark(p->tape);
+    otad_kernel_scaling_pair(p->tape, p->k, OTAD_KERNEL_TRANSPOSE, p->u, p->b);
+    otad_tape_rewind(p->tape, m);
+}
+
+static void pair_separate(void *arg)
+{
+    pair_setup *p = arg;
+    otad_mark m = otad_tape_mark(p->tape);
+    otad_var v = otad_div(p->tape, p->b,
+                          otad_kernel_apply(p->tape, p->k, OTAD_KERNEL_TRANSPOSE, p->u));
+    otad_kernel_apply(p->tape, p->k, 0, v);
+    otad_tape_rewind(p->tape, m);
+}
+
+static int pair_worker(size_t n, size_t m, size_t cols)
+{
+    pair_setup p;
+    double *pts = malloc(2 * (n + m) * sizeof *pts), *u = malloc((n + m) * cols * sizeof *u);
+    if (!pts || !u || otad_tape_new(&p.tape, NULL) != OTAD_OK)
+        return 1;
+    otad_rng rng = {3};
+    otad_rng_fill(&rng, pts, 2 * (n + m), 0, 1);
+    otad_rng_fill(&rng, u, (n + m) * cols, 0.5, 1.5);
+    p.k = otad_kernel_gibbs_points(p.tape, otad_const(p.tape, n, 2, pts),
+                                   otad_const(p.tape, m, 2, pts + 2 * n), 0.05);
+    p.u = otad_const(p.tape, n, cols, u), p.b = otad_const(p.tape, m, cols, u + n * cols);
+    double fused = bench_time_second(pair_fused, &p);
+    double separate = bench_time_second(pair_separate, &p);
+    if (otad_tape_status(p.tape) != OTAD_OK)
+        return fprintf(stderr, "pair: %s\n", otad_tape_message(p.tape)), 1;
+    printf("RESULT {\"fused\": %.6g, \"separate\": %.6g}\n", fused, separate);
+    return 0;
+}
+
 /* ---- driver ------------------------------------------------------------------ */
 
 /* Figures over the rounds of a row: the range of the timed one (in r), the
@@ -169,6 +217,43 @@ static int kernel_row(int kind, size_t threads, size_t rounds, const bench_machi
     return 0;
 }
 
+/* The pair's rows for one thread count. */
+static int pair_rows(size_t threads, size_t rounds, const bench_machine *m)
+{
+    static const size_t sizes[3][3] = {{4000, 4000, 1}, {600, 1800, 1}, {4000, 4000, 16}};
+    static const char *const pair_keys[2] = {"fused", "separate"};
+    int failed = 0;
+    for (size_t k = 0; k < 3; k++) {
+        char label[64], n_arg[16], m_arg[16], cols_arg[16];
+        snprintf(label, sizeof label, "pair %zux%zu by %zu, %zu thread(s)", sizes[k][0],
+                 sizes[k][1], sizes[k][2], threads);
+        snprintf(n_arg, sizeof n_arg, "%zu", sizes[k][0]);
+        snprintf(m_arg, sizeof m_arg, "%zu", sizes[k][1]);
+        snprintf(cols_arg, sizeof cols_arg, "%zu", sizes[k][2]);
+        char *const argv[] = {(char *)bench_self(), "--worker", "pair", n_arg, m_arg, cols_arg,
+                              NULL};
+        bench_side side = {argv, "fused", 0};
+        double v[2][BENCH_MAX_ROUNDS];
+        bench_runs r;
+        bench_cell_text("%zu×%zu", sizes[k][0], sizes[k][1]);
+        bench_cell_text("%zu", sizes[k][2]);
+        if (bench_repeat_numbers(&side, (int)threads, (int)rounds, label, pair_keys, 2, v,
+                                 &r) != 0) {
+            bench_cell_text("failed: %s", r.result);
+            bench_row_end();
+            failed = 1;
+            continue;
+        }
+        double fused = bench_runs_median(&r), separate = bench_median(v[1], (size_t)r.count);
+        double bytes = 8.0 * (double)(sizes[k][0] * sizes[k][1]);
+        bench_cell_range("%.3g", 1e3 * bench_runs_min(&r), 1e3 * bench_runs_max(&r));
+        bench_cell("%.3g", 1e3 * separate), bench_cell("%.2f", separate / fused);
+        bench_cell("%.1f", bytes / fused * 1e-9), bench_cell("%.1f", m->read_gbs);
+        bench_row_end();
+    }
+    return failed;
+}
+
 int main(int argc, char **argv)
 {
     int status, failed = 0;
@@ -176,6 +261,9 @@ int main(int argc, char **argv)
         return status;
     if (argc == 3 && strcmp(argv[1], "--worker") == 0)
         return worker(atoi(argv[2]) % KINDS);
+    if (argc == 6 && strcmp(argv[1], "--worker") == 0 && strcmp(argv[2], "pair") == 0)
+        return pair_worker(strtoul(argv[3], NULL, 10), strtoul(argv[4], NULL, 10),
+                           strtoul(argv[5], NULL, 10));
     size_t threads[4] = {1, 2}, n_threads = 2, rounds[1] = {3};
     if (bench_parse_threads_rounds(argc, argv, threads, &n_threads, rounds) != 0)
         return 2;
@@ -198,6 +286,13 @@ int main(int argc, char **argv)
         bench_table_header(kernel_columns, 9);
         for (int k = DENSE; k < KINDS; k++)
             failed |= kernel_row(k, threads[ti], rounds[0], &m, &rows[k]) != 0;
+        printf("\nThe scaling pair s = b ⊘ Kᵀu, K s, dense Gibbs kernel of two point sets: "
+               "fused (one pass over K) against two BLAS products.\n\n");
+        static const char *const pair_columns[] = {"K", "columns", "fused ms",
+                                                   "two products ms", "ratio",
+                                                   "fused GB/s of K", "read GB/s"};
+        bench_table_header(pair_columns, 7);
+        failed |= pair_rows(threads[ti], rounds[0], &m);
     }
     printf("\nTimes: medians inside each process, ranges over %zu round%s.\n", rounds[0],
            rounds[0] > 1 ? "s" : "");

@@ -10,9 +10,10 @@
  * the median of 5 evaluations (3 at n ≥ 4000) after one warm-up, ours and
  * PyTorch's value + gradient (median of 3, one at n ≥ 4000, after one
  * warm-up) interleaved in --rounds rounds, PyTorch in each allocator
- * configuration, the fastest compared.  "bound" is K streamed twice per
- * iteration at the machine's read bandwidth, or the products at its dgemm
- * rate when they take longer.
+ * configuration, the fastest compared.  "bound" is K streamed once per
+ * iteration (an update's two products can share one pass over it) at the
+ * machine's read bandwidth, or the products at its dgemm rate when they
+ * take longer.
  *
  *   w1 [--sizes 500,2000,4000] [--batches 1,16] [--threads 1,2] [--rounds 3]
  *      [--anchors DIR] [--no-reference]
@@ -156,7 +157,7 @@ static void measure(const options *o, const char *script, size_t n, size_t batch
         return;
     }
     double n2 = (double)n * (double)n, fwd = bench_json_number(c->ours.result, "fwd");
-    double bound = fmax(2.0 * L * n2 * 8 / (m->read_gbs * 1e9),
+    double bound = fmax(L * n2 * 8 / (m->read_gbs * 1e9),
                         4.0 * L * n2 * (double)batch / (m->dgemm_gflops * 1e9));
     bench_cell_text("%zu", n), bench_cell_text("%zu", batch), bench_cell_text("%zu", threads);
     bench_cell("%.3g", fwd), bench_cell("%.3g", bound), bench_cell("%.2f", fwd / bound);

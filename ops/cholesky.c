@@ -297,7 +297,7 @@ void otadC_factor_free(otadC_factor *factor)
 
 size_t otadC_stride(size_t ncols)
 {
-    return (ncols + OTADC_LANES - 1) / OTADC_LANES * OTADC_LANES;
+    return (ncols + OTADO_LANES - 1) / OTADO_LANES * OTADO_LANES;
 }
 
 void otadC_gather(const otadC_factor *f, size_t stride, size_t ncols, const double *x,
@@ -352,19 +352,7 @@ void otadC_scatter(const otadC_factor *f, size_t stride, size_t ncols, const dou
  * (rows of the same stride): two threads then sweep two subtrees without
  * writing the rows both reach.  The backward sweep also writes its result
  * in the vertices' order into `copy` when not NULL. */
-typedef double vec __attribute__((vector_size(OTADC_LANES * sizeof(double))));
-
-static inline vec load(const double *p)
-{
-    vec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void store(double *p, vec v)
-{
-    memcpy(p, &v, sizeof v);
-}
+typedef otadO_vec vec;
 
 typedef struct sweep {
     const otadC_factor *f;
@@ -394,19 +382,19 @@ static inline __attribute__((always_inline)) void gather(const sweep *s, size_t 
 {
     vec odd[4];
     for (size_t q = 0; q < H; q++)
-        v[q] = load(s->xi + i * s->stride + OTADC_LANES * q), odd[q] = (vec){0};
+        v[q] = otadO_load(s->xi + i * s->stride + OTADO_LANES * q), odd[q] = (vec){0};
     int t = 0;
     for (; t + 1 < count; t += 2) {
         const double *x0 = s->xi + (size_t)rows[t] * s->stride;
         const double *x1 = s->xi + (size_t)rows[t + 1] * s->stride;
         for (size_t q = 0; q < H; q++) {
-            v[q] -= val[t] * load(x0 + OTADC_LANES * q);
-            odd[q] -= val[t + 1] * load(x1 + OTADC_LANES * q);
+            v[q] -= val[t] * otadO_load(x0 + OTADO_LANES * q);
+            odd[q] -= val[t + 1] * otadO_load(x1 + OTADO_LANES * q);
         }
     }
     for (size_t q = 0; q < H; q++) {
         if (t < count)
-            v[q] -= val[t] * load(s->xi + (size_t)rows[t] * s->stride + OTADC_LANES * q);
+            v[q] -= val[t] * otadO_load(s->xi + (size_t)rows[t] * s->stride + OTADO_LANES * q);
         v[q] += odd[q];
     }
 }
@@ -426,7 +414,7 @@ static inline __attribute__((always_inline)) void forward_rows(const sweep *s, s
     for (size_t i = lo; i < hi; i++) {
         gather_row(s, H, i, v);
         for (size_t q = 0; q < H; q++)
-            store(s->xi + i * s->stride + OTADC_LANES * q, v[q] * s->f->inv_diag[i]);
+            otadO_store(s->xi + i * s->stride + OTADO_LANES * q, v[q] * s->f->inv_diag[i]);
     }
 }
 
@@ -436,9 +424,9 @@ static inline __attribute__((always_inline)) void finish_column(const sweep *s, 
     const int *perm = s->f->f->Perm;
     for (size_t q = 0; q < H; q++) {
         v[q] *= s->f->inv_diag[j];
-        store(s->xi + j * s->stride + OTADC_LANES * q, v[q]);
+        otadO_store(s->xi + j * s->stride + OTADO_LANES * q, v[q]);
         if (s->copy)
-            store(s->copy + (size_t)perm[j] * s->stride + OTADC_LANES * q, v[q]);
+            otadO_store(s->copy + (size_t)perm[j] * s->stride + OTADO_LANES * q, v[q]);
     }
 }
 
@@ -468,7 +456,7 @@ static inline __attribute__((always_inline)) void forward_block(const sweep *s, 
                 v[b][q] -= l[lp[a + d] + (b - d)] * v[d][q];
         for (size_t q = 0; q < H; q++) {
             v[b][q] *= inv[a + b];
-            store(s->xi + (a + b) * s->stride + OTADC_LANES * q, v[b][q]);
+            otadO_store(s->xi + (a + b) * s->stride + OTADO_LANES * q, v[b][q]);
         }
         val[b] = l + lp[a + b] + (w - b); /* column a + b at the shared rows */
     }
@@ -478,10 +466,10 @@ static inline __attribute__((always_inline)) void forward_block(const sweep *s, 
     for (int t = 0; t < count; t++) {
         double *xr = spilled_row(s, (size_t)rows[t]);
         for (size_t q = 0; q < H; q++) {
-            vec y = load(xr + OTADC_LANES * q);
+            vec y = otadO_load(xr + OTADO_LANES * q);
             for (size_t b = 0; b < w; b++)
                 y -= val[b][t] * v[b][q];
-            store(xr + OTADC_LANES * q, y);
+            otadO_store(xr + OTADO_LANES * q, y);
         }
     }
 }
@@ -494,7 +482,7 @@ static inline __attribute__((always_inline)) void backward_block(const sweep *s,
     vec v[4][4];
     for (size_t b = 0; b < w; b++) {
         for (size_t q = 0; q < H; q++)
-            v[b][q] = load(s->xi + (a + b) * s->stride + OTADC_LANES * q);
+            v[b][q] = otadO_load(s->xi + (a + b) * s->stride + OTADO_LANES * q);
         val[b] = l + lp[a + b] + (w - b);
     }
     int count;
@@ -503,7 +491,7 @@ static inline __attribute__((always_inline)) void backward_block(const sweep *s,
     for (int t = 0; t < count; t++) {
         const double *xr = s->xi + (size_t)rows[t] * s->stride;
         for (size_t q = 0; q < H; q++) {
-            vec x = load(xr + OTADC_LANES * q);
+            vec x = otadO_load(xr + OTADO_LANES * q);
             for (size_t b = 0; b < w; b++)
                 v[b][q] -= val[b][t] * x;
         }
@@ -525,7 +513,7 @@ static inline __attribute__((always_inline)) void sweep_columns(const sweep *s, 
 {
     const int *start = s->f->segment_start;
     const unsigned char *blocked = s->f->segment_blocked;
-    size_t accumulators = OTADC_LANES == 8 ? 16 : 8, count = s->f->n_segments;
+    size_t accumulators = OTADO_LANES == 8 ? 16 : 8, count = s->f->n_segments;
     size_t most = accumulators / H < 4 ? accumulators / H : 4;
     for (size_t k = 0; k < count; k++) {
         size_t seg = backward ? count - 1 - k : k;
@@ -550,13 +538,13 @@ static inline __attribute__((always_inline)) void sweep_columns(const sweep *s, 
 }
 
 /* One sweep over columns [lo, hi) for `count` right-hand sides from
- * `first` (both multiples of OTADC_LANES), 4, 2 or 1 vectors at a time
+ * `first` (both multiples of OTADO_LANES), 4, 2 or 1 vectors at a time
  * (constant widths: the vector loops unroll). */
 static void sweep_range(const sweep *whole, size_t first, size_t count, int backward,
                         size_t lo, size_t hi)
 {
     for (size_t end = first + count; first < end;) {
-        size_t H = end - first >= 4 * OTADC_LANES ? 4 : end - first >= 2 * OTADC_LANES ? 2 : 1;
+        size_t H = end - first >= 4 * OTADO_LANES ? 4 : end - first >= 2 * OTADO_LANES ? 2 : 1;
         sweep s = *whole;
         s.xi += first;
         s.copy = s.copy ? s.copy + first : NULL;
@@ -567,7 +555,7 @@ static void sweep_range(const sweep *whole, size_t first, size_t count, int back
             sweep_columns(&s, 2, backward, lo, hi);
         else
             sweep_columns(&s, 1, backward, lo, hi);
-        first += H * OTADC_LANES;
+        first += H * OTADO_LANES;
     }
 }
 
@@ -586,7 +574,7 @@ static void solve_columns(const sweep *s, size_t first, size_t count)
  * the top. */
 static int solve_split(const otadC_factor *f, size_t stride, double *xi, double *copy)
 {
-    size_t n = f->f->n, top = f->top, vectors = stride / OTADC_LANES;
+    size_t n = f->f->n, top = f->top, vectors = stride / OTADO_LANES;
     size_t bytes = ((n - top) * stride * sizeof(double) + 63) / 64 * 64;
     double *spill = aligned_alloc(64, bytes); /* whole vectors: see otadC_solve */
     if (!spill)
@@ -604,8 +592,8 @@ static int solve_split(const otadC_factor *f, size_t stride, double *xi, double 
         s.spill_from = n;
         /* the top rows need both halves; its columns split between the
          * threads instead (it is small enough to be read twice) */
-        size_t from = OTADC_LANES * (vectors * (size_t)first / (size_t)step);
-        size_t to = OTADC_LANES * (vectors * (size_t)(first + 1) / (size_t)step);
+        size_t from = OTADO_LANES * (vectors * (size_t)first / (size_t)step);
+        size_t to = OTADO_LANES * (vectors * (size_t)(first + 1) / (size_t)step);
 #pragma omp barrier
         for (size_t r = top; step == 2 && r < n; r++)
             for (size_t c = from; c < to; c++)

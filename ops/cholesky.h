@@ -9,6 +9,7 @@
 #include <cholmod.h>
 #include <string.h>
 
+#include "lanes.h"
 #include "ops.h"
 
 /* An analysed pattern: read only once made, so any number of factors, on
@@ -56,14 +57,9 @@ int otadC_factorize(const otad_ctx *c, const otadC_pattern *p, const double *val
                     otadC_factor *factor);
 void otadC_factor_free(otadC_factor *factor);
 
-/* The sweeps work on vectors of OTADC_LANES doubles: the layout of the
+/* The sweeps work on vectors of OTADO_LANES doubles: the layout of the
  * right-hand sides is rows of a multiple of that many entries (the rest of
  * a row zero: otadC_clear). */
-#ifdef __AVX512F__
-#define OTADC_LANES 8
-#else
-#define OTADC_LANES 4
-#endif
 
 /* The row length for ncols right-hand sides: ncols rounded up to lanes. */
 size_t otadC_stride(size_t ncols);
@@ -79,7 +75,7 @@ void otadC_scatter(const otadC_factor *f, size_t stride, size_t ncols, const dou
 void otadC_clear(const otadC_factor *f, size_t stride, size_t from, double *xi);
 
 /* xi ← (LLᵀ)⁻¹ xi in the permuted interleaved layout, all `stride` entries
- * of each row (a multiple of OTADC_LANES): one solve; with copy not NULL,
+ * of each row (a multiple of OTADO_LANES): one solve; with copy not NULL,
  * the result also goes there with its rows in the vertices' order (row
  * perm[k] of copy is row k of xi).  Align xi and copy to 64 bytes (as
  * otad_scratch is): each vector is then loaded from one cache line, not

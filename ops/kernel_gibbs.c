@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cost.h"
+#include "lanes.h"
 #include "ops.h"
 
 typedef struct gibbs_config {
@@ -230,11 +231,15 @@ static int gibbs_apply(const otad_ctx *c, void *state, unsigned product, size_t 
 
 /* ---- pairs -------------------------------------------------------------- */
 
-/* Columns [j0, j1) of K for the pair p = Kᵀx, map, y += K·mid: four columns
- * at a time, each read from memory once for both products (two BLAS calls
- * would stream K twice; memory, not arithmetic, bounds a one-column pair). */
-static void pair_columns(const gibbs *g, size_t j0, size_t j1, const double *x,
-                         const otad_kernel_map *map, double *mid, double *y)
+/* A pair p = Kᵀx, map, y += K·mid reads each group of columns of K from
+ * memory once for both products, where two BLAS calls stream K twice (and
+ * repack it, for a few columns of x).  x and y are by rows of `stride`
+ * entries; columns [j0, j1) of K. */
+enum { GROUP = 8, MAX_VECS = 2 }; /* columns of K at a time; vectors per row of x */
+
+/* One column (stride 1): memory bounds it, four columns of K at a time. */
+static void pair_one_column(const gibbs *g, size_t j0, size_t j1, const double *x,
+                            const otad_kernel_map *map, double *mid, double *y)
 {
     size_t n = g->n;
     for (size_t j = j0; j < j1; j += 4) {
@@ -261,44 +266,108 @@ static void pair_columns(const gibbs *g, size_t j0, size_t j1, const double *x,
     }
 }
 
-/* One column through Kᵀ then K is fused, on one thread or, for a K large
- * enough to gain from it, split by columns between the threads (each with
- * its own y).  Other pairs are two applies, as is a small K with several
- * threads: OpenBLAS threads those products at less cost than a split. */
+/* Up to MAX_VECS vectors of columns: arithmetic bounds it, so the products
+ * of GROUP columns of K with x stay in registers, go to mid (by columns)
+ * for the map, and come back for the rank-GROUP update of y. */
+static inline void pair_rows(const gibbs *g, size_t j0, size_t j1, size_t ncols, size_t vecs,
+                             const double *x, const otad_kernel_map *map, double *mid,
+                             double *y)
+{
+    size_t n = g->n, m = g->m, stride = vecs * OTADO_LANES;
+    for (size_t j = j0; j < j1; j += GROUP) {
+        size_t w = j1 - j < GROUP ? j1 - j : GROUP;
+        const double *col[GROUP];
+        for (size_t k = 0; k < GROUP; k++)
+            col[k] = g->kernel + (j + (k < w ? k : 0)) * n;
+        otadO_vec acc[GROUP][MAX_VECS] = {{{0}}};
+        for (size_t i = 0; i < n; i++) {
+            otadO_vec xi[MAX_VECS];
+            for (size_t q = 0; q < vecs; q++)
+                xi[q] = otadO_load(x + i * stride + q * OTADO_LANES);
+            for (size_t k = 0; k < GROUP; k++)
+                for (size_t q = 0; q < vecs; q++)
+                    acc[k][q] += col[k][i] * xi[q];
+        }
+        double row[MAX_VECS * OTADO_LANES] = {0};
+        for (size_t k = 0; k < w; k++) {
+            for (size_t q = 0; q < vecs; q++)
+                otadO_store(row + q * OTADO_LANES, acc[k][q]);
+            for (size_t b = 0; b < ncols; b++)
+                mid[j + k + b * m] = row[b];
+        }
+        map->entries(map->data, j, w, mid);
+        for (size_t k = 0; k < GROUP; k++) {
+            for (size_t b = 0; b < stride; b++)
+                row[b] = k < w && b < ncols ? mid[j + k + b * m] : 0;
+            for (size_t q = 0; q < vecs; q++)
+                acc[k][q] = otadO_load(row + q * OTADO_LANES);
+        }
+        for (size_t i = 0; i < n; i++) {
+            otadO_vec yi[MAX_VECS];
+            for (size_t q = 0; q < vecs; q++)
+                yi[q] = otadO_load(y + i * stride + q * OTADO_LANES);
+            for (size_t k = 0; k < GROUP; k++)
+                for (size_t q = 0; q < vecs; q++)
+                    yi[q] += col[k][i] * acc[k][q];
+            for (size_t q = 0; q < vecs; q++)
+                otadO_store(y + i * stride + q * OTADO_LANES, yi[q]);
+        }
+    }
+}
+
+static void pair_part(const gibbs *g, size_t j0, size_t j1, size_t ncols, size_t vecs,
+                      const double *x, const otad_kernel_map *map, double *mid, double *y)
+{
+    if (ncols == 1)
+        pair_one_column(g, j0, j1, x, map, mid, y);
+    else if (vecs == 1) /* constant vector counts: the loops over them unrolled */
+        pair_rows(g, j0, j1, ncols, 1, x, map, mid, y);
+    else
+        pair_rows(g, j0, j1, ncols, MAX_VECS, x, map, mid, y);
+}
+
+/* Kᵀ then K on up to MAX_VECS·OTADO_LANES columns is fused, on one thread
+ * or, with work enough to gain from it, split by columns of K between the
+ * threads (each with its own y).  Other pairs are two applies, as are small
+ * ones with several threads: OpenBLAS threads those products at less cost
+ * than a split. */
 static int gibbs_apply_pair(const otad_ctx *c, void *state, unsigned product, size_t ncols,
                             const double *x, const otad_kernel_map *map, double *mid,
                             double beta, double *y)
 {
     gibbs *g = state;
-    int threads = omp_get_max_threads();
-    if (product != OTAD_KERNEL_TRANSPOSE || ncols != 1 ||
-        (threads > 1 && g->n * g->m < (1u << 20))) {
+    size_t n = g->n, m = g->m, threads = (size_t)omp_get_max_threads();
+    size_t vecs = (ncols + OTADO_LANES - 1) / OTADO_LANES, stride = ncols == 1 ? 1 : vecs * OTADO_LANES;
+    if (product != OTAD_KERNEL_TRANSPOSE || vecs > MAX_VECS ||
+        (threads > 1 && n * m * ncols < (1u << 20))) {
         int rc = gibbs_apply(c, g, product, ncols, x, 0.0, mid);
         if (rc != OTAD_OK)
             return rc;
-        map->entries(map->data, 0, product & OTAD_KERNEL_TRANSPOSE ? g->m : g->n, mid);
+        map->entries(map->data, 0, product & OTAD_KERNEL_TRANSPOSE ? m : n, mid);
         return gibbs_apply(c, g, product ^ OTAD_KERNEL_TRANSPOSE, ncols, mid, beta, y);
     }
-    size_t n = g->n, m = g->m;
-    double *partial = threads > 1 ? otad_scratch(c, (size_t)(threads - 1) * n * sizeof *y)
-                                  : NULL;
-    if (threads > 1 && !partial)
+    /* x by rows, then each thread's y by rows */
+    double *rows = otad_scratch(c, (1 + threads) * n * stride * sizeof *rows);
+    if (!rows)
         return OTAD_ENOMEM;
-    if (beta == 0)
-        memset(y, 0, n * sizeof *y);
-#pragma omp parallel num_threads(threads) if (threads > 1)
+    memset(rows, 0, (1 + threads) * n * stride * sizeof *rows);
+    for (size_t b = 0; b < ncols; b++)
+        for (size_t i = 0; i < n; i++)
+            rows[i * stride + b] = x[i + b * n];
+#pragma omp parallel num_threads((int)threads) if (threads > 1)
     {
         size_t id = (size_t)omp_get_thread_num(), parts = (size_t)omp_get_num_threads();
-        size_t quads = (m + 3) / 4, j0 = 4 * (quads * id / parts);
-        size_t j1 = id + 1 == parts ? m : 4 * (quads * (id + 1) / parts);
-        double *acc = id ? partial + (id - 1) * n : y;
-        if (id)
-            memset(acc, 0, n * sizeof *acc);
-        pair_columns(g, j0, j1, x, map, mid, acc);
+        size_t groups = (m + GROUP - 1) / GROUP, j0 = GROUP * (groups * id / parts);
+        size_t j1 = id + 1 == parts ? m : GROUP * (groups * (id + 1) / parts);
+        pair_part(g, j0, j1, ncols, vecs, rows, map, mid, rows + (1 + id) * n * stride);
     }
-    for (int k = 1; k < threads; k++)
-        for (size_t i = 0; i < n; i++)
-            y[i] += partial[(size_t)(k - 1) * n + i];
+    for (size_t b = 0; b < ncols; b++)
+        for (size_t i = 0; i < n; i++) {
+            double sum = beta == 0 ? 0 : y[i + b * n];
+            for (size_t t = 1; t <= threads; t++)
+                sum += rows[(t * n + i) * stride + b];
+            y[i + b * n] = sum;
+        }
     return OTAD_OK;
 }
 

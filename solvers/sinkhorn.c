@@ -143,7 +143,7 @@ typedef struct iteration {
  *
  * In the log domain the state is (log u, log v).  In the scaling domain it is
  * (u, [v; K v]): one scaling pair forms v and the next update's K v from u,
- * so that a kernel that can reads itself once per update. */
+ * so that the kernel, where its class can, is read once per update. */
 static int update_log(otad_tape *t, const iteration *it, const otad_var *params, otad_var v,
                       otad_var *next)
 {

@@ -179,47 +179,59 @@ static void test_points_match_cost_matrix(void **state)
     free(x), free(y);
 }
 
-/* The fused pair (Kᵀ then K on one column, split between threads when K is
- * large) against the same computation as separate ops: values, and the
- * gradients to the cost, to x and to num. */
+/* The fused pair (Kᵀ then K, on one column or on a few; split between
+ * threads when K is large) against the same computation as separate ops:
+ * values, and the gradients to the cost, to x and to num.  11 and 16
+ * columns pad the rows of x to whole vectors, or exceed what is fused. */
 static void test_fused_pair_matches_separate_ops(void **state)
 {
     (void)state;
-    enum { R = 1030, C = 1020 }; /* large enough for the threads' split */
-    double *cost = random_matrix(10, R, C, 0, 1), *x = random_matrix(11, R, 1, 0.5, 1.5);
-    double *num = random_matrix(12, C, 1, 0.5, 1.5), *ubar = random_matrix(13, R + C, 1, -1, 1);
-    double value[2][R + C], *gc[2] = {malloc(R * C * sizeof(double)),
-                                      malloc(R * C * sizeof(double))}, gx[2][R], gn[2][C];
-    assert_non_null(gc[0]);
-    assert_non_null(gc[1]);
-    for (int threads = 1; threads <= 2; threads++) {
-        omp_set_num_threads(threads);
-        for (int fused = 0; fused < 2; fused++) {
-            memset(gc[fused], 0, R * C * sizeof(double));
-            memset(gx[fused], 0, sizeof gx[fused]);
-            memset(gn[fused], 0, sizeof gn[fused]);
-            otad_tape *t = new_tape();
-            otad_var pc = otad_param(t, R, C, cost, gc[fused]);
-            otad_var px = otad_param(t, R, 1, x, gx[fused]), pn = otad_param(t, C, 1, num, gn[fused]);
-            otad_kernel k = otad_kernel_gibbs(t, pc, 0.3);
-            otad_var y;
-            if (fused) {
-                y = otad_kernel_scaling_pair(t, k, OTAD_KERNEL_TRANSPOSE, px, pn);
-            } else {
-                otad_var s = otad_div(t, pn, otad_kernel_apply(t, k, OTAD_KERNEL_TRANSPOSE, px));
-                otad_var parts[2] = {s, otad_kernel_apply(t, k, 0, s)};
-                y = otad_vcat(t, 2, parts);
-            }
-            assert_int_equal(otad_backward_seeded(t, y, ubar), OTAD_OK);
-            memcpy(value[fused], otad_value_of(t, y).data, sizeof value[fused]);
-            otad_tape_free(&t);
-        }
-        assert_true(max_rel_diff(value[1], value[0], R + C) < 1e-14);
-        assert_true(max_rel_diff(gc[1], gc[0], R * C) < 1e-13);
-        assert_true(max_rel_diff(gx[1], gx[0], R) < 1e-13);
-        assert_true(max_rel_diff(gn[1], gn[0], C) < 1e-13);
+    enum { R = 1030, C = 1020, MAX_B = 16 }; /* large enough for the threads' split */
+    static const size_t batches[] = {1, 3, 11, MAX_B};
+    double *cost = random_matrix(10, R, C, 0, 1), *x = random_matrix(11, R, MAX_B, 0.5, 1.5);
+    double *num = random_matrix(12, C, MAX_B, 0.5, 1.5);
+    double *ubar = random_matrix(13, R + C, MAX_B, -1, 1), *value[2], *gc[2], *gx[2], *gn[2];
+    for (int f = 0; f < 2; f++) {
+        value[f] = malloc((R + C) * MAX_B * sizeof(double));
+        gc[f] = malloc(R * C * sizeof(double));
+        gx[f] = malloc(R * MAX_B * sizeof(double));
+        gn[f] = malloc(C * MAX_B * sizeof(double));
+        assert_true(value[f] && gc[f] && gx[f] && gn[f]);
     }
-    free(cost), free(x), free(num), free(ubar), free(gc[0]), free(gc[1]);
+    for (int threads = 1; threads <= 2; threads++)
+        for (size_t k = 0; k < sizeof batches / sizeof *batches; k++) {
+            size_t b = batches[k];
+            omp_set_num_threads(threads);
+            for (int fused = 0; fused < 2; fused++) {
+                memset(gc[fused], 0, R * C * sizeof(double));
+                memset(gx[fused], 0, R * b * sizeof(double));
+                memset(gn[fused], 0, C * b * sizeof(double));
+                otad_tape *t = new_tape();
+                otad_var pc = otad_param(t, R, C, cost, gc[fused]);
+                otad_var px = otad_param(t, R, b, x, gx[fused]);
+                otad_var pn = otad_param(t, C, b, num, gn[fused]);
+                otad_kernel kernel = otad_kernel_gibbs(t, pc, 0.3);
+                otad_var y;
+                if (fused) {
+                    y = otad_kernel_scaling_pair(t, kernel, OTAD_KERNEL_TRANSPOSE, px, pn);
+                } else {
+                    otad_var s = otad_div(t, pn, otad_kernel_apply(t, kernel,
+                                                                   OTAD_KERNEL_TRANSPOSE, px));
+                    otad_var parts[2] = {s, otad_kernel_apply(t, kernel, 0, s)};
+                    y = otad_vcat(t, 2, parts);
+                }
+                assert_int_equal(otad_backward_seeded(t, y, ubar), OTAD_OK);
+                memcpy(value[fused], otad_value_of(t, y).data, (R + C) * b * sizeof(double));
+                otad_tape_free(&t);
+            }
+            assert_true(max_rel_diff(value[1], value[0], (R + C) * b) < 1e-14);
+            assert_true(max_rel_diff(gc[1], gc[0], R * C) < 1e-13);
+            assert_true(max_rel_diff(gx[1], gx[0], R * b) < 1e-13);
+            assert_true(max_rel_diff(gn[1], gn[0], C * b) < 1e-13);
+        }
+    for (int f = 0; f < 2; f++)
+        free(value[f]), free(gc[f]), free(gx[f]), free(gn[f]);
+    free(cost), free(x), free(num), free(ubar);
 }
 
 static void test_errors(void **state)
