@@ -335,6 +335,14 @@ typedef struct otad_loop_opts {
                                  finite, ≥ 0; default 1e-10 */
     int adjoint_iterations;   /* IMPLICIT: at most this many products Jᵀw (sweeps through
                                  one step) in the adjoint solve, ≥ 1; default 10000 */
+    int adjoint_relative;     /* IMPLICIT: 1 solves the adjoint for ξ ⊙ |x*| (x* the
+                                 fixed point, entries 0 counted as 1), the adjoint in
+                                 relative coordinates, with the tolerance on that
+                                 system: for a state of positive scalings spanning many
+                                 orders of magnitude (scaling-domain Sinkhorn at small
+                                 ε), where the plain system is so badly scaled that a
+                                 residual within tolerance can leave ξ wrong; 0 or 1;
+                                 default 0 */
 } otad_loop_opts;
 
 void otad_loop_opts_init(otad_loop_opts *opts);

@@ -33,6 +33,7 @@ void otad_loop_opts_init(otad_loop_opts *opts)
      * is to its fixed point. */
     opts->adjoint_tolerance = 1e-10;
     opts->adjoint_iterations = 10000;
+    opts->adjoint_relative = 0;
 }
 
 /* What a loop node keeps for its vjp.  The state is packed: entry offset[i]
@@ -49,7 +50,7 @@ typedef struct loop_record {
     double *checkpoints;  /* CHECKPOINT: the states at steps 0, every, 2·every, … */
     double *final;        /* the last state */
     double adjoint_tolerance;
-    int adjoint_iterations;
+    int adjoint_iterations, adjoint_relative;
 } loop_record;
 
 static size_t state_size(const loop_record *r)
@@ -358,21 +359,28 @@ typedef struct fixed_point_step {
     const loop_record *r;
     otad_var leaves[OTAD_LOOP_MAX_STATE], out[OTAD_LOOP_MAX_STATE];
     size_t lo, hi;
-    int products;  /* sweeps so far */
+    int products;   /* sweeps so far */
+    double *scale;  /* the relative adjoint's D = |x*|, or NULL */
+    double *scaled; /* D⁻¹w, for the sweep */
 } fixed_point_step;
 
-/* aw = (I − J_xᵀ)w: one sweep through the step, seeded with w. */
+/* aw = (I − J_xᵀ)w: one sweep through the step, seeded with w; for the
+ * relative adjoint aw = (I − D J_xᵀ D⁻¹)w. */
 static int apply_adjoint_system(fixed_point_step *s, int n, const double *w, double *aw)
 {
     otad_tape *t = s->c->tape;
     forget_gradients(t, s->lo, s->hi);
-    int rc = seed(t, s->r, s->out, w);
+    for (int i = 0; s->scale && i < n; i++)
+        s->scaled[i] = w[i] / s->scale[i];
+    int rc = seed(t, s->r, s->out, s->scale ? s->scaled : w);
     if (rc == OTAD_OK)
         rc = otadT_sweep(t, s->hi, s->lo);
     if (rc != OTAD_OK)
         return rc;
     s->products++;
     leaf_gradients(t, s->r, s->leaves, aw);
+    for (int i = 0; s->scale && i < n; i++)
+        aw[i] *= s->scale[i];
     cblas_dscal(n, -1, aw, 1);
     cblas_daxpy(n, 1, w, 1, aw, 1);
     return OTAD_OK;
@@ -385,18 +393,19 @@ static int apply_adjoint_system(fixed_point_step *s, int n, const double *w, dou
 typedef struct gmres_work {
     int n, restart;
     double *basis, *hessenberg, *cosines, *sines, *rhs;
+    double *extra; /* the caller's vectors */
 } gmres_work;
 
-/* ξ and GMRES's memory for a state of size values, from the tape: NULL
- * (the tape failed) when out of memory. */
-static double *adjoint_workspace(otad_ctx *c, size_t size, gmres_work *g)
+/* ξ and GMRES's memory for a state of size values, then `extra` vectors of
+ * that size, from the tape: NULL (the tape failed) when out of memory. */
+static double *adjoint_workspace(otad_ctx *c, size_t size, size_t extra, gmres_work *g)
 {
     g->n = (int)size;
     /* the Krylov space has no more dimensions than the state */
     g->restart = size < ADJOINT_RESTART ? (int)size : ADJOINT_RESTART;
     size_t rows = (size_t)g->restart + 1, columns = (size_t)g->restart;
-    double *xi = otad_alloc(c, ((1 + rows) * size + rows * columns + 2 * columns + rows)
-                                   * sizeof *xi);
+    double *xi = otad_alloc(c, ((1 + rows + extra) * size + rows * columns + 2 * columns +
+                                rows) * sizeof *xi);
     if (!xi)
         return NULL;
     g->basis = xi + size;
@@ -404,6 +413,7 @@ static double *adjoint_workspace(otad_ctx *c, size_t size, gmres_work *g)
     g->cosines = g->hessenberg + rows * columns;
     g->sines = g->cosines + columns;
     g->rhs = g->sines + columns;
+    g->extra = g->rhs + rows;
     return xi;
 }
 
@@ -525,24 +535,36 @@ static int implicit_vjp(otad_ctx *c, const loop_record *r)
     if (size > INT_MAX)
         return otad_fail(c, OTAD_EINVAL, "implicit adjoint: a state of %zu values is more "
                          "than BLAS takes", size);
-    double beta = cblas_dnrm2((int)size, c->out_grad, 1);
-    if (beta == 0)
+    if (cblas_dnrm2((int)size, c->out_grad, 1) == 0)
         return OTAD_OK;  /* ξ = 0: nothing reaches the parameters */
     otad_mark m = otad_tape_mark(t);  /* the rewind drops the workspace too */
     gmres_work g;
-    double *xi = adjoint_workspace(c, size, &g);
+    double *xi = adjoint_workspace(c, size, r->adjoint_relative ? 3 : 0, &g);
     if (!xi) {
         otad_tape_rewind(t, m);
         return OTAD_ENOMEM;
     }
+    /* the relative adjoint solves (I − D Jᵀ D⁻¹)η = D x̄, then ξ = D⁻¹η */
     fixed_point_step s = {.c = c, .r = r};
+    const double *xbar = c->out_grad;
+    if (r->adjoint_relative) {
+        s.scale = g.extra, s.scaled = g.extra + size;
+        double *scaled_xbar = g.extra + 2 * size;
+        for (size_t i = 0; i < size; i++) {
+            s.scale[i] = r->final[i] != 0 ? fabs(r->final[i]) : 1;
+            scaled_xbar[i] = s.scale[i] * xbar[i];
+        }
+        xbar = scaled_xbar;
+    }
     int rc = record_steps(t, r, r->final, 1, s.leaves, s.out);
     size_t floor = t->grad_floor;
     s.lo = s.leaves[0].index, s.hi = t->n_nodes - 1;
     t->grad_floor = s.lo;
     if (rc == OTAD_OK)
-        rc = solve_adjoint(&s, &g, c->out_grad, beta, r->adjoint_tolerance,
-                           r->adjoint_iterations, xi);
+        rc = solve_adjoint(&s, &g, xbar, cblas_dnrm2((int)size, xbar, 1),
+                           r->adjoint_tolerance, r->adjoint_iterations, xi);
+    for (size_t i = 0; rc == OTAD_OK && s.scale && i < size; i++)
+        xi[i] /= s.scale[i];
     t->grad_floor = floor;
     if (rc == OTAD_OK) {
         forget_gradients(t, s.lo, s.hi);
@@ -624,6 +646,8 @@ static int check_options(const otad_loop_opts *o, otad_error *err)
     if (rc == OTAD_OK)
         rc = otadV_int_range(err, "loop", "adjoint_iterations", o->adjoint_iterations, 1,
                              INT_MAX);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, "loop", "adjoint_relative", o->adjoint_relative, 0, 1);
     return rc;
 }
 
@@ -675,7 +699,8 @@ int otad_loop(otad_tape *t, otad_step_fn step, void *instance, size_t n_state,
         return otad_tape_fail(t, OTAD_ENOMEM, "loop: out of memory");
     *r = (loop_record){.step = step, .instance = instance, .mode = o.mode, .n_state = n_state,
                        .n_params = n_params, .adjoint_tolerance = o.adjoint_tolerance,
-                       .adjoint_iterations = o.adjoint_iterations};
+                       .adjoint_iterations = o.adjoint_iterations,
+                       .adjoint_relative = o.adjoint_relative};
     if (n_params)
         memcpy(r->params, params, n_params * sizeof *params);
     for (size_t i = 0; i < n_state; i++) {

@@ -152,6 +152,7 @@ otad_var otad_barycenter(otad_tape *t, otad_kernel k, otad_var inputs, otad_var 
     lo.mode = o.mode;
     lo.iterations = o.iterations;
     lo.adjoint_tolerance = o.adjoint_tolerance;
+    lo.adjoint_relative = !o.log_domain; /* the scalings span orders of magnitude */
     if (otad_loop(t, update, it, 1, &init, 0, NULL, &lo, &last, NULL) != OTAD_OK)
         return no_var;
     otad_var log_b = otad_combine_blocks(t, o.log_domain ? last : otad_log(t, last), weights);

@@ -129,6 +129,7 @@ enum { A, B };
 
 typedef struct iteration {
     int log_domain;
+    int with_kv; /* the scaling domain's state carries K v (see update) */
     otad_kernel kernel;
     size_t rows, cols, batch; /* K is rows×cols */
     double marginal_error;    /* the last residual measured */
@@ -141,9 +142,13 @@ typedef struct iteration {
  * which its Jacobian has eigenvalue 1, so that I − Jᵀ, the IMPLICIT
  * adjoint's system, is not singular.
  *
- * In the log domain the state is (log u, log v).  In the scaling domain it is
- * (u, [v; K v]): one scaling pair forms v and the next update's K v from u,
- * so that the kernel, where its class can, is read once per update. */
+ * The state is (u, v), or (log u, log v) in the log domain.  Differentiated
+ * through its steps (UNROLL, CHECKPOINT), the scaling domain's state is
+ * (u, [v; K v]) instead: one scaling pair forms v and the next update's K v
+ * from u, so that the kernel, where its class can, is read once per update.
+ * Not under IMPLICIT: its adjoint solves with the Jacobian at the fixed
+ * point, which with K v in the state takes ∂u/∂(K v) = −u/(K v), far larger
+ * than the rest where ε is small, and the solve stalls above its tolerance. */
 static int update_log(otad_tape *t, const iteration *it, const otad_var *params, otad_var v,
                       otad_var *next)
 {
@@ -155,20 +160,36 @@ static int update_log(otad_tape *t, const iteration *it, const otad_var *params,
     return otad_tape_status(t);
 }
 
+/* u = a / (K v) with K v reported when eps is too small for it. */
+static otad_var divide_a(otad_tape *t, const otad_var *params, otad_var kv)
+{
+    if (check_divisor(t, params[A], kv, "K v") != OTAD_OK)
+        return (otad_var){0, 0};
+    return otad_div(t, params[A], kv);
+}
+
 static int update(otad_tape *t, const otad_var *state, const otad_var *params, otad_var *next,
                   void *instance)
 {
     const iteration *it = instance;
     if (it->log_domain)
         return update_log(t, it, params, state[1], next);
-    otad_var kv = otad_slice(t, state[1], it->cols, it->rows, 0, it->batch);
-    if (check_divisor(t, params[A], kv, "K v") != OTAD_OK)
-        return otad_tape_status(t);
-    otad_var u = otad_div(t, params[A], kv);
-    otad_var v_kv = otad_kernel_scaling_pair(t, it->kernel, OTAD_KERNEL_TRANSPOSE, u, params[B]);
-    otad_var c = otad_sum_cols(t, otad_slice(t, v_kv, 0, it->cols, 0, it->batch));
+    otad_var v, v_next; /* v_next: the next state's second part, before the scaling by c */
+    otad_var u = it->with_kv ? divide_a(t, params, otad_slice(t, state[1], it->cols, it->rows,
+                                                              0, it->batch))
+                             : divide_a(t, params, otad_kernel_apply(t, it->kernel, 0, state[1]));
+    if (it->with_kv) {
+        v_next = otad_kernel_scaling_pair(t, it->kernel, OTAD_KERNEL_TRANSPOSE, u, params[B]);
+        v = otad_slice(t, v_next, 0, it->cols, 0, it->batch);
+    } else {
+        otad_var ktu = otad_kernel_apply(t, it->kernel, OTAD_KERNEL_TRANSPOSE, u);
+        if (check_divisor(t, params[B], ktu, "Kᵀu") != OTAD_OK)
+            return otad_tape_status(t);
+        v = v_next = otad_div(t, params[B], ktu);
+    }
+    otad_var c = otad_sum_cols(t, v);
     next[0] = otad_mul(t, u, c);
-    next[1] = otad_div(t, v_kv, c);
+    next[1] = otad_div(t, v_next, c);
     return otad_tape_status(t);
 }
 
@@ -178,9 +199,10 @@ static double marginal_error(otad_tape *t, const otad_var *state, const otad_var
                              void *instance)
 {
     iteration *it = instance;
-    /* K v is part of the state in the scaling domain */
-    otad_var kv = it->log_domain ? otad_kernel_apply_log(t, it->kernel, 0, state[1]) : state[1];
-    size_t first = it->log_domain ? 0 : it->cols;
+    otad_var kv = it->with_kv      ? state[1]
+                  : it->log_domain ? otad_kernel_apply_log(t, it->kernel, 0, state[1])
+                                   : otad_kernel_apply(t, it->kernel, 0, state[1]);
+    size_t first = it->with_kv ? it->cols : 0;
     otad_value vu = otad_value_of(t, state[0]), vk = otad_value_of(t, kv);
     otad_value va = otad_value_of(t, params[A]);
     if (!vk.data)
@@ -222,13 +244,14 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
     iteration *it = otad_tape_alloc(t, sizeof *it);
     if (!it)
         return otad_tape_status(t);
-    *it = (iteration){o.log_domain, k, info.rows, info.cols, batch, NAN};
+    int with_kv = !o.log_domain && (o.mode == OTAD_UNROLL || o.mode == OTAD_CHECKPOINT);
+    *it = (iteration){o.log_domain, with_kv, k, info.rows, info.cols, batch, NAN};
     otad_var params[2] = {a, b};
     if (o.log_domain)
         params[A] = otad_log(t, a), params[B] = otad_log(t, b);
     otad_var init[2] = {otad_const_fill(t, info.rows, batch, o.log_domain ? 0 : 1),
                         otad_const_fill(t, info.cols, batch, o.log_domain ? 0 : 1)}, last[2];
-    if (!o.log_domain) {
+    if (with_kv) {
         otad_var v_kv[2] = {init[1], otad_kernel_apply(t, k, 0, init[1])};
         init[1] = otad_vcat(t, 2, v_kv);
     }
@@ -241,9 +264,10 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
     lo.check_every = o.check_every;
     lo.residual = marginal_error;
     lo.adjoint_tolerance = o.adjoint_tolerance;
+    lo.adjoint_relative = !o.log_domain; /* the scalings span orders of magnitude */
     rc = otad_loop(t, update, it, 2, init, 2, params, &lo, last, &out->iterations);
     out->u = last[0];
-    out->v = o.log_domain ? last[1] : otad_slice(t, last[1], 0, info.cols, 0, batch);
+    out->v = with_kv ? otad_slice(t, last[1], 0, info.cols, 0, batch) : last[1];
     out->marginal_error = it->marginal_error;
     return rc;
 }

@@ -517,6 +517,7 @@ X(loop_tolerance_neg, otad_loop, "tolerance -1", OTAD_EINVAL, "tolerance", RC, o
 X(loop_check_every, otad_loop, "check_every 0", OTAD_EINVAL, "check_every", RC, otad_loop_opts o = loop_opts(); o.check_every = 0; return run_loop(t, f, &o, 1, 0);) \
 X(loop_checkpoint_every, otad_loop, "checkpoint_every -1", OTAD_EINVAL, "checkpoint_every", RC, otad_loop_opts o = loop_opts(); o.mode = OTAD_CHECKPOINT; o.checkpoint_every = -1; return run_loop(t, f, &o, 1, 0);) \
 X(loop_adjoint_tolerance, otad_loop, "adjoint_tolerance inf", OTAD_EINVAL, "adjoint_tolerance", RC, otad_loop_opts o = loop_opts(); o.mode = OTAD_IMPLICIT; o.adjoint_tolerance = INFINITY; return run_loop(t, f, &o, 1, 0);) \
+X(loop_adjoint_relative, otad_loop, "adjoint_relative 2", OTAD_EINVAL, "adjoint_relative", RC, otad_loop_opts o = loop_opts(); o.mode = OTAD_IMPLICIT; o.adjoint_relative = 2; return run_loop(t, f, &o, 1, 0);) \
 X(loop_adjoint_iterations, otad_loop, "adjoint_iterations 0", OTAD_EINVAL, "adjoint_iterations", RC, otad_loop_opts o = loop_opts(); o.mode = OTAD_IMPLICIT; o.adjoint_iterations = 0; return run_loop(t, f, &o, 1, 0);) \
 X(rng_uniform_null, otad_rng_uniform, "rng NULL", NEUTRAL, "NaN", IS, return isnan(otad_rng_uniform(NULL));) \
 X(rng_fill_null, otad_rng_fill, "rng NULL", NEUTRAL, "x unchanged", IS, double x = 7; otad_rng_fill(NULL, &x, 1, 0, 1); return x == 7;) \

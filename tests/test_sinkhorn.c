@@ -304,6 +304,40 @@ static void test_gradient_modes_agree(void **state)
     free(x), free(y), free(a), free(b);
 }
 
+/* IMPLICIT in the scaling domain at a small ε, where K v spans many orders
+ * of magnitude: the adjoint reaches its tolerance, and its gradient is the
+ * log domain's (the same fixed point) to what the forward's convergence
+ * leaves. */
+static void test_implicit_adjoint_at_small_eps(void **state)
+{
+    (void)state;
+    enum { P = 60 };
+    double *x = random_matrix(21, P, 2, 0, 1), *y = random_matrix(22, P, 2, 0, 1);
+    double *a = normalised(23, P), *b = normalised(24, P), gx[2][2 * P], value[2];
+    for (int log_domain = 0; log_domain < 2; log_domain++) {
+        memset(gx[log_domain], 0, sizeof gx[log_domain]);
+        otad_tape *t = new_tape();
+        otad_var px = otad_param(t, P, 2, x, gx[log_domain]);
+        otad_kernel k = otad_kernel_gibbs_points(t, px, otad_const(t, P, 2, y), 0.005);
+        otad_sinkhorn_opts o;
+        otad_sinkhorn_opts_init(&o);
+        o.log_domain = log_domain;
+        o.mode = OTAD_IMPLICIT;
+        o.iterations = 20000;
+        o.tolerance = 1e-13;
+        otad_var w = otad_sinkhorn_loss(t, k, otad_const(t, P, 1, a), otad_const(t, P, 1, b),
+                                        &o, OTAD_SINKHORN_COST);
+        int rc = otad_backward(t, w);
+        if (rc != OTAD_OK)
+            fail_msg("%s domain: %s", log_domain ? "log" : "scaling", otad_tape_message(t));
+        value[log_domain] = otad_scalar(t, w);
+        otad_tape_free(&t);
+    }
+    assert_close(value[0], value[1], 1e-12);
+    assert_rel_close("gradient to x", gx[0], gx[1], 2 * P, 1e-9);
+    free(x), free(y), free(a), free(b);
+}
+
 /* The envelope gradient of the dual to a is ε log u (Danskin), exactly. */
 static void test_envelope_gradient_is_eps_log_u(void **state)
 {
@@ -492,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_gradients_of_every_value),
         cmocka_unit_test(test_values_agree),
         cmocka_unit_test(test_gradient_modes_agree),
+        cmocka_unit_test(test_implicit_adjoint_at_small_eps),
         cmocka_unit_test(test_envelope_gradient_is_eps_log_u),
         cmocka_unit_test(test_memory_of_the_modes),
         cmocka_unit_test(test_small_eps_needs_the_log_domain),
