@@ -146,9 +146,9 @@ typedef struct iteration {
  * through its steps (UNROLL, CHECKPOINT), the scaling domain's state is
  * (u, [v; K v]) instead: one scaling pair forms v and the next update's K v
  * from u, so that the kernel, where its class can, is read once per update.
- * Not under IMPLICIT: its adjoint solves with the Jacobian at the fixed
- * point, which with K v in the state takes ∂u/∂(K v) = −u/(K v), far larger
- * than the rest where ε is small, and the solve stalls above its tolerance. */
+ * Not under IMPLICIT, whose adjoint solves with the Jacobian at the fixed
+ * point: K v in the state (∂u/∂(K v) = −u/(K v), vast where ε is small)
+ * conditions that system worse, and the gradient comes out less accurate. */
 static int update_log(otad_tape *t, const iteration *it, const otad_var *params, otad_var v,
                       otad_var *next)
 {
