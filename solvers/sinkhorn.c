@@ -135,7 +135,7 @@ typedef struct iteration {
     double marginal_error;    /* the last residual measured */
 } iteration;
 
-/* One update of the seeds: u = a / (K v), v = b / (Kᵀ u).  Then (u, v)
+/* One Sinkhorn update (Cuturi 2013): u = a / (K v), v = b / (Kᵀ u).  Then (u, v)
  * becomes (c·u, v/c) with c the sum of v (in the log domain, its logsumexp
  * moved from log v to log u): P = diag(u) K diag(v), and with it every value,
  * is unchanged, but the update no longer carries the direction (u/c, cv) in
