@@ -10,12 +10,12 @@
  * PyTorch's value + gradient (median of 5, 3 at n ≥ 128, after one warm-up;
  * the losses must agree, else the exit status is 1), and the rate of the
  * kernel applies beside dgemm's.  With --fit (long: the reference's fit runs
- * in every allocator configuration), otad_barycoords_fit from θ = 0 against
+ * in every configuration), otad_barycoords_fit from θ = 0 against
  * torch.optim.LBFGS's one step() with the same settings (at most 50
  * iterations, memory 10, no tolerances), a single run of each.
  * Protocol (bench/protocol.h): fresh processes, ours and the reference
- * interleaved in --rounds rounds, the reference in every allocator
- * configuration, the fastest compared, the peak RSS of both.
+ * interleaved in --rounds rounds, the reference in every configuration
+ * (allocators, OpenBLAS's kernels), the fastest compared, the peak RSS of both.
  *
  *   barycoords [--sizes 64,128] [--threads 1,2] [--rounds 3] [--fit] [--anchors DIR]
  *              [--no-reference]
@@ -266,7 +266,7 @@ static int table(const options *o, const char *script, int fit, const bench_mach
             bench_row_end();
         }
     if (script) {
-        printf("\nThe reference in each allocator configuration (the fastest is compared):\n\n");
+        printf("\nThe reference in each configuration (the fastest is compared):\n\n");
         for (size_t si = 0; si < o->n_sizes; si++)
             for (size_t ti = 0; ti < o->n_threads; ti++)
                 bench_print_comparison_note(labels[si][ti], &rows[si][ti]);

@@ -21,8 +21,9 @@
  * Protocol (bench/protocol.h): each solver at each size is one comparison, ours
  * and POT (bench/emd_vs_sinkhorn.py) in fresh one-thread processes timing the
  * median of 5 calls (3 above n = 256, 1 above n = 1024) after one warm-up,
- * interleaved in --rounds rounds, POT in every allocator configuration, the
- * fastest compared.  Exit status 1 when a run fails or the exact costs differ.
+ * interleaved in --rounds rounds, POT in every configuration (allocators,
+ * OpenBLAS's kernels), the fastest compared.  Exit status 1 when a run
+ * fails or the exact costs differ.
  *
  *   emd_vs_sinkhorn [--sizes 64,128,256,512,1024,2048,4096] [--rounds 3] [--no-reference]
  */
@@ -304,7 +305,7 @@ int main(int argc, char **argv)
            "Sinkhorn's ⟨P, C⟩, |W_POT − W| / W for POT's exact cost, W our exact cost.  The "
            "two Sinkhorns stop on different tests, hence different iterations.\n", o.rounds);
     if (have_reference) {
-        printf("\nPOT in each allocator configuration (the fastest is compared):\n\n");
+        printf("\nPOT in each configuration (the fastest is compared):\n\n");
         for (size_t i = 0; i < o.n_sizes; i++)
             for (size_t k = 0; k <= TOLERANCES; k++) {
                 char what[96];

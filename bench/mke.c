@@ -183,13 +183,16 @@ static int evaluations(const options *o, size_t threads)
     return wrong;
 }
 
-/* One process (allocator a, NULL: glibc) as a row: the numbers at keys, its peak RSS. */
-static void single_run(const options *o, char *const *argv, const bench_allocator *a,
-                       const char *row, const char *const *keys, size_t n)
+/* One process (reference configuration k; ours: -1) as a row: the
+ * numbers at keys, its peak RSS. */
+static void single_run(const options *o, char *const *argv, int k, const char *row,
+                       const char *const *keys, size_t n)
 {
     char result[BENCH_RESULT_CAP];
     double peak;
-    if (bench_run(argv, (int)o->threads[0], a, result, sizeof result, &peak) != 0) {
+    const bench_allocator *a = k < 0 ? NULL : &bench_allocators[k % BENCH_ALLOCATORS];
+    int blas = k < 0 ? bench_blas_alone() : k / BENCH_ALLOCATORS;
+    if (bench_run(argv, (int)o->threads[0], a, blas, result, sizeof result, &peak) != 0) {
         printf("| %s | failed: %s |\n", row, result);
         return;
     }
@@ -206,17 +209,18 @@ static void fits(const options *o)
     static const char *const keys[] = {"lbfgs.n_iter", "lbfgs.n_evals", "lbfgs.total_s",
         "lbfgs.time_per_eval_mean_s", "lbfgs.final_loss", "lbfgs.center_err_max"};
     section("The fit: L-BFGS from θ_init, at most 100 iterations", o->threads[0], columns, 8);
-    char config[96], text[64], *argv[4], row[64];
+    char config[96], text[64], *argv[4], row[128];
     snprintf(config, sizeof config, "{\"threads\": %zu, \"fit\": true, \"max_iter\": %d}",
              o->threads[0], FIT_ITERATIONS);
     char *const ref_argv[] = {"/usr/bin/python3", (char *)o->script, "--worker", config, NULL};
-    for (int k = 0; o->script && o->fit && k < BENCH_ALLOCATORS; k++)
-        if (bench_allocator_available(&bench_allocators[k])) {
-            snprintf(row, sizeof row, "PyTorch, %s", bench_allocators[k].name);
-            single_run(o, ref_argv, &bench_allocators[k], row, keys, 6);
+    for (int k = 0; o->script && o->fit && k < bench_blas_settings() * BENCH_ALLOCATORS; k++)
+        if (bench_allocator_available(&bench_allocators[k % BENCH_ALLOCATORS])) {
+            char name[96];
+            snprintf(row, sizeof row, "PyTorch, %s", bench_config_name(k, name, sizeof name));
+            single_run(o, ref_argv, k, row, keys, 6);
         }
     for (int m = 0; m < MODES; m++)
-        single_run(o, our_side(text, argv, m, L_DEFAULT, 0, 0).argv, NULL, mode_names[m], keys, 6);
+        single_run(o, our_side(text, argv, m, L_DEFAULT, 0, 0).argv, -1, mode_names[m], keys, 6);
     printf("\nSingle runs (no ratio); %s.  Final loss: ours at the best point, PyTorch's at "
            "its last evaluation; centre error: the largest |m_k − m_k true|.\n", !o->script ?
            "no reference" : !o->fit ? "PyTorch's fit only with --fit" : "PyTorch: "
@@ -233,7 +237,7 @@ static void memory(const options *o)
             char text[64], *argv[4], row[64];
             snprintf(row, sizeof row, "%s | %zu", mode_names[m], o->ls[li]);
             single_run(o, our_side(text, argv, m, o->ls[li], m == OTAD_IMPLICIT ? implicit_stop : 0,
-                                   o->quick ? 1 : 5).argv, NULL, row, keys, 1);
+                                   o->quick ? 1 : 5).argv, -1, row, keys, 1);
         }
     printf("\nSingle runs; IMPLICIT's forward stops at marginal error %.0e.  Tape MB: the "
            "tape's peak arena bytes, handed out whether touched or not.\n", implicit_stop);

@@ -189,7 +189,8 @@ static double tape_mb(size_t n, size_t threads, int mode, int iterations)
     char args[5][32], *argv[8], result[BENCH_RESULT_CAP];
     double peak;
     worker_argv(args, argv, n, mode, iterations, 0, 0);
-    if (bench_run(argv, (int)threads, NULL, result, sizeof result, &peak) != 0)
+    if (bench_run(argv, (int)threads, NULL, bench_blas_alone(), result, sizeof result, &peak) !=
+        0)
         return fprintf(stderr, "modes, tape at L = %d: %s\n", iterations, result), NAN;
     return bench_json_number(result, "tape_mb");
 }

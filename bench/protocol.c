@@ -130,18 +130,27 @@ static void run_dgemv(void *arg)
                 1);
 }
 
-/* A read of the whole matrix with independent sums, over the threads. */
+/* A read of the whole matrix with independent sums, over the threads, in
+ * `streams` sequences of addresses at once (the prefetchers follow
+ * several; a kernel reading a few columns of a matrix together streams
+ * faster than one sequence does). */
+typedef struct read_probe {
+    matrices *m;
+    size_t streams;
+} read_probe;
+
 static void run_sum(void *arg)
 {
-    matrices *m = arg;
-    size_t count = (size_t)m->n * (size_t)m->n;
+    const read_probe *p = arg;
+    size_t length = (size_t)p->m->n * (size_t)p->m->n / p->streams / 8 * 8;
     double total = 0;
 #pragma omp parallel for reduction(+ : total) schedule(static)
-    for (size_t block = 0; block < count / 8; block++) {
-        const double *x = m->a + 8 * block;
-        total += ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7]));
-    }
-    m->sum += total;
+    for (size_t at = 0; at < length; at += 8)
+        for (size_t s = 0; s < p->streams; s++) {
+            const double *x = p->m->a + s * length + at;
+            total += ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7]));
+        }
+    p->m->sum += total;
 }
 
 static int machine_worker(void)
@@ -157,10 +166,13 @@ static int machine_worker(void)
     double n = m.n, dgemm = 2 * n * n * n / fastest_call(run_dgemm, &m, 3) * 1e-9;
     m.n = 4000;
     double bytes = (double)big * sizeof(double);
-    double gemv = bytes / fastest_call(run_dgemv, &m, 5) * 1e-9;
-    double sum = bytes / fastest_call(run_sum, &m, 5) * 1e-9;
+    double read = bytes / fastest_call(run_dgemv, &m, 5) * 1e-9;
+    for (size_t streams = 1; streams <= 8; streams *= 2) {
+        read_probe probe = {&m, streams};
+        read = fmax(read, bytes / fastest_call(run_sum, &probe, 5) * 1e-9);
+    }
     printf("RESULT {\"dgemm_gflops\": %.4g, \"read_gbs\": %.4g, \"check\": %.3g}\n", dgemm,
-           fmax(gemv, sum), m.sum);
+           read, m.sum);
     free(m.a), free(m.b), free(m.c);
     return 0;
 }
@@ -170,10 +182,13 @@ int bench_measure_machine(int threads, bench_machine *m)
     char result[BENCH_RESULT_CAP];
     double peak;
     char *const argv[] = {(char *)bench_self(), "--bench-machine", NULL};
-    if (bench_run(argv, threads, NULL, result, sizeof result, &peak) != 0)
-        return -1;
-    m->dgemm_gflops = bench_json_number(result, "dgemm_gflops");
-    m->read_gbs = bench_json_number(result, "read_gbs");
+    *m = (bench_machine){0, 0};
+    for (int blas = 0; blas < bench_blas_settings(); blas++) {
+        if (bench_run(argv, threads, NULL, blas, result, sizeof result, &peak) != 0)
+            return -1;
+        m->dgemm_gflops = fmax(m->dgemm_gflops, bench_json_number(result, "dgemm_gflops"));
+        m->read_gbs = fmax(m->read_gbs, bench_json_number(result, "read_gbs"));
+    }
     return 0;
 }
 
@@ -220,6 +235,38 @@ int bench_allocator_available(const bench_allocator *a)
     return !a->preload || access(a->preload, R_OK) == 0;
 }
 
+int bench_blas_settings(void)
+{
+    const char *set = getenv("OPENBLAS_CORETYPE");
+    return set && *set ? 2 : 1;
+}
+
+int bench_blas_alone(void)
+{
+    return bench_blas_settings() - 1;
+}
+
+/* OpenBLAS setting b: "OPENBLAS_CORETYPE=Haswell", "OPENBLAS_CORETYPE unset". */
+static const char *blas_name(int b, char *out, size_t cap)
+{
+    if (b == 0)
+        snprintf(out, cap, "OPENBLAS_CORETYPE=%.40s", getenv("OPENBLAS_CORETYPE"));
+    else
+        snprintf(out, cap, "OPENBLAS_CORETYPE unset");
+    return out;
+}
+
+const char *bench_config_name(int k, char *out, size_t cap)
+{
+    char blas[64];
+    const char *allocator = bench_allocators[k % BENCH_ALLOCATORS].name;
+    if (bench_blas_settings() == 1)
+        snprintf(out, cap, "%s", allocator);
+    else
+        snprintf(out, cap, "%s, %s", allocator, blas_name(k / BENCH_ALLOCATORS, blas, sizeof blas));
+    return out;
+}
+
 static char self_path[PATH_MAX];
 
 const char *bench_self(void)
@@ -260,7 +307,7 @@ static void last_line(FILE *f, char *out, size_t cap)
     out[strcspn(out, "\n")] = '\0';
 }
 
-int bench_run(char *const *argv, int threads, const bench_allocator *a, char *result,
+int bench_run(char *const *argv, int threads, const bench_allocator *a, int blas, char *result,
               size_t cap, double *peak_mb)
 {
     int fd[2];
@@ -282,6 +329,8 @@ int bench_run(char *const *argv, int threads, const bench_allocator *a, char *re
         setenv("OMP_NUM_THREADS", t, 1);
         setenv("MKL_NUM_THREADS", t, 1);
         unsetenv("LD_PRELOAD");
+        if (blas)
+            unsetenv("OPENBLAS_CORETYPE");
         if (a && a->preload)
             setenv("LD_PRELOAD", a->preload, 1);
         if (a && a->variable)
@@ -320,11 +369,12 @@ int bench_run(char *const *argv, int threads, const bench_allocator *a, char *re
 
 /* ---- the comparison ----------------------------------------------------------- */
 
-static int run_side(const bench_side *s, int threads, const bench_allocator *a,
-                    bench_runs *r)
+static int run_side(const bench_side *s, int threads, int config, bench_runs *r)
 {
     double peak;
-    if (bench_run(s->argv, threads, a, r->result, sizeof r->result, &peak) != 0)
+    const bench_allocator *a = &bench_allocators[config % BENCH_ALLOCATORS];
+    if (bench_run(s->argv, threads, a, config / BENCH_ALLOCATORS, r->result, sizeof r->result,
+                  &peak) != 0)
         return -1;
     double seconds = bench_json_median(r->result, s->seconds, s->warmups);
     if (!isfinite(seconds)) {
@@ -362,15 +412,17 @@ double bench_runs_median(const bench_runs *r)
 static void progress(const char *label, int round, const bench_comparison *c, size_t n,
                      const int *ran)
 {
+    char name[96];
     fprintf(stderr, "  %s, round %d/%d: ours", label, round + 1, c->rounds);
     for (size_t i = 0; i < n; i++)
-        if (c[i].ours.count > round)
-            fprintf(stderr, "%s %.3g s", i ? "," : "", c[i].ours.seconds[round]);
-        else
-            fprintf(stderr, "%s failed", i ? "," : "");
-    for (int k = 0; k < BENCH_ALLOCATORS; k++)
+        for (int b = 0; b < bench_blas_settings(); b++)
+            if (c[i].ours_in[b].count > round)
+                fprintf(stderr, "%s %.3g s", i || b ? "," : "", c[i].ours_in[b].seconds[round]);
+            else
+                fprintf(stderr, "%s failed", i || b ? "," : "");
+    for (int k = 0; k < BENCH_CONFIGS; k++)
         if (ran[k])
-            fprintf(stderr, ", %s %.3g s", bench_allocators[k].name,
+            fprintf(stderr, ", %s %.3g s", bench_config_name(k, name, sizeof name),
                     c->reference[k].seconds[c->reference[k].count - 1]);
     fprintf(stderr, ", load %.2f\n", bench_load());
 }
@@ -380,19 +432,28 @@ static void progress(const char *label, int round, const bench_comparison *c, si
 static void drop_slow(bench_comparison *c, int *active)
 {
     double fastest = INFINITY;
-    for (int k = 0; k < BENCH_ALLOCATORS; k++)
+    for (int k = 0; k < BENCH_CONFIGS; k++)
         if (active[k])
             fastest = fmin(fastest, c->reference[k].seconds[0]);
-    for (int k = 0; k < BENCH_ALLOCATORS; k++)
+    for (int k = 0; k < BENCH_CONFIGS; k++)
         if (active[k] && c->reference[k].seconds[0] > 2 * fastest)
             active[k] = 0;
 }
 
+/* The faster of ours' settings (by the median over the rounds) as ours,
+ * then the reference's fastest configuration and the ratio. */
 static void choose_compared(bench_comparison *c)
 {
+    c->ours_blas = 0;
+    for (int b = 1; b < bench_blas_settings(); b++)
+        if (c->ours_in[b].count == c->rounds &&
+            (c->ours_in[c->ours_blas].count < c->rounds ||
+             bench_runs_median(&c->ours_in[b]) < bench_runs_median(&c->ours_in[c->ours_blas])))
+            c->ours_blas = b;
+    c->ours = c->ours_in[c->ours_blas];
     c->compared = -1;
     double best = INFINITY;
-    for (int k = 0; k < BENCH_ALLOCATORS; k++)
+    for (int k = 0; k < BENCH_CONFIGS; k++)
         if (c->reference[k].count == c->rounds && bench_runs_median(&c->reference[k]) < best)
             best = bench_runs_median(&c->reference[k]), c->compared = k;
     c->ratio_lo = c->ratio_hi = NAN;
@@ -405,14 +466,23 @@ static void choose_compared(bench_comparison *c)
     }
 }
 
-/* Each of ours that ran every round so far runs round `round`; the number
- * still running. */
+/* Each of ours that ran every round so far runs round `round` in every
+ * OpenBLAS setting (glibc); the number still running.  One that fails
+ * stops, with why in ours.result. */
 static size_t run_ours(const bench_side *ours, size_t n, int threads, int round,
                        bench_comparison *c)
 {
     size_t running = 0;
-    for (size_t i = 0; i < n; i++)
-        running += c[i].ours.count == round && run_side(&ours[i], threads, NULL, &c[i].ours) == 0;
+    for (size_t i = 0; i < n; i++) {
+        int ok = c[i].ours.count == round;
+        for (int b = 0; ok && b < bench_blas_settings(); b++)
+            if (run_side(&ours[i], threads, b * BENCH_ALLOCATORS, &c[i].ours_in[b]) != 0) {
+                memcpy(c[i].ours.result, c[i].ours_in[b].result, sizeof c[i].ours.result);
+                ok = 0;
+            }
+        c[i].ours.count += ok;
+        running += ok;
+    }
     return running;
 }
 
@@ -422,21 +492,21 @@ int bench_compare_several(const bench_side *ours, size_t n, const bench_side *re
     memset(c, 0, n * sizeof *c);
     c->rounds = rounds < 1 ? 1 : rounds > BENCH_MAX_ROUNDS ? BENCH_MAX_ROUNDS : rounds;
     c->load_lo = INFINITY, c->load_hi = -INFINITY;
-    int active[BENCH_ALLOCATORS];
-    for (int k = 0; k < BENCH_ALLOCATORS; k++) {
-        active[k] = reference && bench_allocator_available(&bench_allocators[k]);
+    int active[BENCH_CONFIGS];
+    for (int k = 0; k < BENCH_CONFIGS; k++) {
+        active[k] = reference && k / BENCH_ALLOCATORS < bench_blas_settings() &&
+                    bench_allocator_available(&bench_allocators[k % BENCH_ALLOCATORS]);
         if (!active[k])
             snprintf(c->reference[k].result, sizeof c->reference[k].result, "not run");
     }
     for (int r = 0; r < c->rounds; r++) {
-        int ran[BENCH_ALLOCATORS] = {0};
+        int ran[BENCH_CONFIGS] = {0};
         if (r % 2 == 0 && run_ours(ours, n, threads, r, c) == 0)
             return -1;
-        for (int i = 0; i < BENCH_ALLOCATORS; i++) {
-            int k = r % 2 == 0 ? i : BENCH_ALLOCATORS - 1 - i;
+        for (int i = 0; i < BENCH_CONFIGS; i++) {
+            int k = r % 2 == 0 ? i : BENCH_CONFIGS - 1 - i;
             if (active[k])
-                active[k] = ran[k] =
-                    run_side(reference, threads, &bench_allocators[k], &c->reference[k]) == 0;
+                active[k] = ran[k] = run_side(reference, threads, k, &c->reference[k]) == 0;
         }
         if (r % 2 == 1 && run_ours(ours, n, threads, r, c) == 0)
             return -1;
@@ -477,7 +547,7 @@ int bench_repeat_numbers(const bench_side *ours, int threads, int rounds, const 
     memset(r, 0, sizeof *r);
     rounds = rounds < 1 ? 1 : rounds > BENCH_MAX_ROUNDS ? BENCH_MAX_ROUNDS : rounds;
     for (int i = 0; i < rounds; i++) {
-        if (run_side(ours, threads, NULL, r) != 0)
+        if (run_side(ours, threads, bench_blas_alone() * BENCH_ALLOCATORS, r) != 0)
             return -1;
         for (size_t k = 0; k < n_keys; k++)
             values[k][i] = bench_json_number(r->result, keys[k]);
@@ -617,24 +687,34 @@ void bench_row_end(void)
     fflush(stdout);
 }
 
-void bench_print_comparison_note(const char *what, const bench_comparison *c)
+/* "[**compared** ]name lo–hi s (peak MB)", or why it did not run every round. */
+static void print_runs(const char *name, const bench_runs *r, int rounds, int compared)
 {
     char text[160];
-    printf("- %s: ours %s s (%.0f MB)", what,
-           range_text(text, sizeof text, "%.3g", bench_runs_min(&c->ours),
-                      bench_runs_max(&c->ours)), c->ours.peak_mb);
-    for (int k = 0; k < BENCH_ALLOCATORS; k++) {
-        const bench_runs *r = &c->reference[k];
-        if (r->count == 0)
-            printf("; %s: %s", bench_allocators[k].name, r->result);
-        else if (r->count < c->rounds)
-            printf("; %s %.3g s (%.0f MB, dropped after round 1)", bench_allocators[k].name,
-                   r->seconds[0], r->peak_mb);
-        else
-            printf("; %s%s %s s (%.0f MB)", k == c->compared ? "**compared** " : "",
-                   bench_allocators[k].name,
-                   range_text(text, sizeof text, "%.3g", bench_runs_min(r), bench_runs_max(r)),
-                   r->peak_mb);
+    if (r->count == 0)
+        printf("%s: %s", name, r->result);
+    else if (r->count < rounds)
+        printf("%s %.3g s (%.0f MB, dropped after round 1)", name, r->seconds[0], r->peak_mb);
+    else
+        printf("%s%s%s%s s (%.0f MB)", compared ? "**compared** " : "", name, *name ? " " : "",
+               range_text(text, sizeof text, "%.3g", bench_runs_min(r), bench_runs_max(r)),
+               r->peak_mb);
+}
+
+void bench_print_comparison_note(const char *what, const bench_comparison *c)
+{
+    char text[160], name[96];
+    int settings = bench_blas_settings();
+    printf("- %s: ours ", what);
+    for (int b = 0; b < settings; b++) {
+        printf("%s", b ? ", " : "");
+        print_runs(settings > 1 ? blas_name(b, name, sizeof name) : "", &c->ours_in[b],
+                   c->rounds, settings > 1 && b == c->ours_blas);
+    }
+    for (int k = 0; k < settings * BENCH_ALLOCATORS; k++) {
+        printf("; ");
+        print_runs(bench_config_name(k, name, sizeof name), &c->reference[k], c->rounds,
+                   k == c->compared);
     }
     printf("; %d round%s, load %s\n", c->rounds, c->rounds == 1 ? "" : "s",
            range_text(text, sizeof text, "%.2f", c->load_lo, c->load_hi));

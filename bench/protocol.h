@@ -11,10 +11,15 @@
  *   - the reference runs in every allocator configuration installed
  *     (bench_allocators: glibc as it comes, glibc that never returns memory,
  *     jemalloc that never purges), with the same threads as ours;
+ *   - where the environment sets OpenBLAS's kernels (OPENBLAS_CORETYPE),
+ *     both ours and the reference run with that setting and without it
+ *     (OpenBLAS then picks the kernels for this CPU), and each side's
+ *     faster setting is the one compared;
  *   - ours and the reference are interleaved in rounds (at least three), the
  *     order alternating, so that a slow period of the machine hits both;
- *   - a configuration more than twice as slow as the fastest in the first
- *     round cannot become the fastest and is not run again;
+ *   - a configuration of the reference more than twice as slow as its
+ *     fastest in the first round cannot become the fastest and is not run
+ *     again;
  *   - the configuration with the lowest median over the rounds is the one
  *     compared: the ratio of its time to ours in the same round, printed as
  *     the range over the rounds, beside the rounds' load average and the
@@ -28,7 +33,8 @@
 
 #include "otad.h"
 
-enum { BENCH_MAX_ROUNDS = 9, BENCH_RESULT_CAP = 8192, BENCH_ALLOCATORS = 3 };
+enum { BENCH_MAX_ROUNDS = 9, BENCH_RESULT_CAP = 8192, BENCH_ALLOCATORS = 3, BENCH_BLAS = 2,
+       BENCH_CONFIGS = BENCH_BLAS * BENCH_ALLOCATORS };
 
 /* ---- timing inside a worker ---------------------------------------------- */
 
@@ -65,10 +71,11 @@ double bench_peak_rss_mb(void);
 
 /* ---- the machine --------------------------------------------------------- */
 
-/* Peaks measured in a fresh process with the given threads: dgemm at
- * n = 1500 (GFLOP/s), streaming read (GB/s: the fastest of dgemv on a
- * 128 MB matrix and a summing loop over it, so that no well-written
- * streaming code can beat the bound). */
+/* Peaks measured in a fresh process with the given threads, the higher of
+ * OpenBLAS's settings (bench_blas_settings): dgemm at n = 1500 (GFLOP/s),
+ * streaming read (GB/s: the fastest of dgemv on a 128 MB matrix and summing
+ * loops over it reading 1, 2, 4 or 8 sequences of addresses at once, so
+ * that no well-written streaming code can beat the bound). */
 typedef struct bench_machine {
     double dgemm_gflops, read_gbs;
 } bench_machine;
@@ -94,6 +101,20 @@ extern const bench_allocator bench_allocators[BENCH_ALLOCATORS];
 
 int bench_allocator_available(const bench_allocator *a);
 
+/* OpenBLAS's kernels: setting 0 as the environment has it, setting 1 with
+ * OPENBLAS_CORETYPE unset.  The number of different settings: 2 when the
+ * environment sets the variable, else 1. */
+int bench_blas_settings(void);
+
+/* The setting ours runs in when it is not compared (bench_repeat): the
+ * kernels OpenBLAS picks for this CPU. */
+int bench_blas_alone(void);
+
+/* Configuration k of a reference (k < BENCH_CONFIGS): allocator
+ * k % BENCH_ALLOCATORS, OpenBLAS setting k / BENCH_ALLOCATORS; its name
+ * ("jemalloc", "glibc, OPENBLAS_CORETYPE unset") into out. */
+const char *bench_config_name(int k, char *out, size_t cap);
+
 /* Call first in main: answers the workers the protocol itself runs
  * ("--bench-machine") and finds this program's path.  Returns -1 when the
  * process was such a worker and must exit with *status. */
@@ -103,10 +124,10 @@ int bench_init(int argc, char **argv, int *status);
 const char *bench_self(void);
 
 /* Runs argv in a fresh process with `threads` BLAS/OpenMP threads under
- * allocator a (NULL: glibc); its last RESULT line goes to result, its peak
- * RSS to *peak_mb.  Returns 0 on success; on failure result holds the last
- * line it wrote to stderr. */
-int bench_run(char *const *argv, int threads, const bench_allocator *a, char *result,
+ * allocator a (NULL: glibc) and OpenBLAS setting `blas`; its last RESULT
+ * line goes to result, its peak RSS to *peak_mb.  Returns 0 on success; on
+ * failure result holds the last line it wrote to stderr. */
+int bench_run(char *const *argv, int threads, const bench_allocator *a, int blas, char *result,
               size_t cap, double *peak_mb);
 
 /* ---- the comparison ------------------------------------------------------- */
@@ -130,17 +151,21 @@ typedef struct bench_runs {
 
 typedef struct bench_comparison {
     int rounds;
-    bench_runs ours, reference[BENCH_ALLOCATORS];
+    bench_runs ours;                /* ours in its faster OpenBLAS setting, ours_blas */
+    bench_runs ours_in[BENCH_BLAS]; /* ours in each setting */
+    bench_runs reference[BENCH_CONFIGS];
+    int ours_blas;
     int compared;                   /* the reference configuration compared, or -1 */
     double ratio_lo, ratio_hi;      /* its seconds over ours, over the rounds */
     double load_lo, load_hi;
 } bench_comparison;
 
-/* Ours and, when reference is not NULL, the reference in every available
- * configuration, interleaved in `rounds` rounds (3 to BENCH_MAX_ROUNDS; 1
- * for a run too long to repeat, which the table must call a single run),
- * ours with `threads` threads and glibc.  Returns 0 when ours ran every
- * round (the reference may have failed: compared is then -1). */
+/* Ours in every OpenBLAS setting and, when reference is not NULL, the
+ * reference in every available configuration, interleaved in `rounds`
+ * rounds (3 to BENCH_MAX_ROUNDS; 1 for a run too long to repeat, which the
+ * table must call a single run), ours with `threads` threads and glibc.
+ * Returns 0 when ours ran every round (the reference may have failed:
+ * compared is then -1). */
 int bench_compare(const bench_side *ours, const bench_side *reference, int threads,
                   int rounds, const char *label, bench_comparison *c);
 
@@ -152,7 +177,7 @@ int bench_compare(const bench_side *ours, const bench_side *reference, int threa
 int bench_compare_several(const bench_side *ours, size_t n, const bench_side *reference,
                           int threads, int rounds, const char *label, bench_comparison *c);
 
-/* Ours alone, `rounds` fresh processes. */
+/* Ours alone, `rounds` fresh processes (OpenBLAS setting bench_blas_alone). */
 int bench_repeat(const bench_side *ours, int threads, int rounds, const char *label,
                  bench_runs *r);
 
@@ -192,7 +217,9 @@ void bench_cell_range(const char *format, double lo, double hi);
 void bench_cell_ratio(const bench_comparison *c);
 void bench_row_end(void);
 
-/* "the reference: jemalloc, 3.05–3.31 s, 2514 MB" for notes. */
+/* "- what: ours 0.5–0.6 s (50 MB); glibc 3.1–3.3 s (900 MB); **compared**
+ * jemalloc ...; 3 rounds, load 1.02–1.10", each of ours' settings too when
+ * there are two, for notes under a table. */
 void bench_print_comparison_note(const char *what, const bench_comparison *c);
 
 /* ---- options and files ------------------------------------------------------ */

@@ -9,11 +9,11 @@
  * Protocol (bench/protocol.h): each configuration is a fresh process timing
  * the median of 5 evaluations (3 at n ≥ 4000) after one warm-up, ours and
  * PyTorch's value + gradient (median of 3, one at n ≥ 4000, after one
- * warm-up) interleaved in --rounds rounds, PyTorch in each allocator
- * configuration, the fastest compared.  "bound" is K streamed once per
- * iteration (an update's two products can share one pass over it) at the
- * machine's read bandwidth, or the products at its dgemm rate when they
- * take longer.
+ * warm-up) interleaved in --rounds rounds, PyTorch in each configuration
+ * (allocators, OpenBLAS's kernels), the fastest compared.  "bound" is K
+ * streamed once per iteration (an update's two products can share one pass
+ * over it) at the machine's read bandwidth, or the products at its dgemm
+ * rate when they take longer.
  *
  *   w1 [--sizes 500,2000,4000] [--batches 1,16] [--threads 1,2] [--rounds 3]
  *      [--anchors DIR] [--no-reference]
@@ -209,7 +209,7 @@ int main(int argc, char **argv)
                         o.threads[ti], &m, &rows[si][bi][ti]);
     }
     if (have_reference) {
-        printf("\nThe reference in each allocator configuration (the fastest is compared):\n\n");
+        printf("\nThe reference in each configuration (the fastest is compared):\n\n");
         for (size_t ti = 0; ti < o.n_threads; ti++)
             for (size_t si = 0; si < o.n_sizes; si++)
                 for (size_t bi = 0; bi < o.n_batches; bi++) {
