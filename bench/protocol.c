@@ -467,19 +467,23 @@ static void choose_compared(bench_comparison *c)
 }
 
 /* Each of ours that ran every round so far runs round `round` in every
- * OpenBLAS setting (glibc); the number still running.  One that fails
- * stops, with why in ours.result. */
+ * OpenBLAS setting (glibc), in an order reversed every round (the process
+ * right after a reference's was measured slower, whatever it ran); the
+ * number still running.  One that fails stops, with why in ours.result. */
 static size_t run_ours(const bench_side *ours, size_t n, int threads, int round,
                        bench_comparison *c)
 {
     size_t running = 0;
+    int settings = bench_blas_settings();
     for (size_t i = 0; i < n; i++) {
         int ok = c[i].ours.count == round;
-        for (int b = 0; ok && b < bench_blas_settings(); b++)
+        for (int k = 0; ok && k < settings; k++) {
+            int b = round % 2 == 0 ? k : settings - 1 - k;
             if (run_side(&ours[i], threads, b * BENCH_ALLOCATORS, &c[i].ours_in[b]) != 0) {
                 memcpy(c[i].ours.result, c[i].ours_in[b].result, sizeof c[i].ours.result);
                 ok = 0;
             }
+        }
         c[i].ours.count += ok;
         running += ok;
     }

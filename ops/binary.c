@@ -35,16 +35,52 @@ static int binary_shape(const otad_ctx *c, size_t *rows, size_t *cols)
     return OTAD_OK;
 }
 
+/* One column: y = a ∘ b over n rows, a's rows at stride as and b's at bs
+ * (1, or 0 for an entry repeated down the column).  Called with constant
+ * strides, so that each case compiles to a vector loop. */
+static inline __attribute__((always_inline)) void forward_column(enum binary_kind kind,
+                                                                 const double *a, size_t as,
+                                                                 const double *b, size_t bs,
+                                                                 double *y, size_t n)
+{
+    switch (kind) {
+    case ADD:
+        for (size_t i = 0; i < n; i++)
+            y[i] = a[i * as] + b[i * bs];
+        break;
+    case SUB:
+        for (size_t i = 0; i < n; i++)
+            y[i] = a[i * as] - b[i * bs];
+        break;
+    case MUL:
+        for (size_t i = 0; i < n; i++)
+            y[i] = a[i * as] * b[i * bs];
+        break;
+    case DIV:
+        for (size_t i = 0; i < n; i++)
+            y[i] = a[i * as] / b[i * bs];
+        break;
+    case XLOGY:
+        for (size_t i = 0; i < n; i++) {
+            double x = a[i * as];
+            y[i] = x == 0 ? 0 : x * log(b[i * bs]);
+        }
+        break;
+    }
+}
+
 static int binary_forward(otad_ctx *c)
 {
     enum binary_kind kind = *(const enum binary_kind *)c->params;
     broadcast s = broadcast_of(c);
     const double *a = c->in[0].data, *b = c->in[1].data;
-    if (kind == DIV)
-        for (size_t k = 0; k < c->in[1].rows * c->in[1].cols; k++)
-            if (b[k] == 0)
-                return otad_fail(c, OTAD_EDOMAIN, "division by zero: divisor entry (%zu,%zu)",
-                                 k % c->in[1].rows, k / c->in[1].rows);
+    size_t b_size = c->in[1].rows * c->in[1].cols, zeros = 0;
+    for (size_t k = 0; kind == DIV && k < b_size; k++)
+        zeros += b[k] == 0; /* counted, not searched: the count vectorises */
+    for (size_t k = 0; zeros && k < b_size; k++)
+        if (b[k] == 0)
+            return otad_fail(c, OTAD_EDOMAIN, "division by zero: divisor entry (%zu,%zu)",
+                             k % c->in[1].rows, k / c->in[1].rows);
     if (kind == XLOGY)
         for (size_t j = 0; j < s.cols; j++)
             for (size_t i = 0; i < s.rows; i++) {
@@ -56,35 +92,63 @@ static int binary_forward(otad_ctx *c)
     for (size_t j = 0; j < s.cols; j++) {
         const double *aj = a + j * s.a_col, *bj = b + j * s.b_col;
         double *y = c->out.data + j * s.rows;
-        switch (kind) {
-        case ADD:
-            for (size_t i = 0; i < s.rows; i++)
-                y[i] = aj[i * s.a_row] + bj[i * s.b_row];
-            break;
-        case SUB:
-            for (size_t i = 0; i < s.rows; i++)
-                y[i] = aj[i * s.a_row] - bj[i * s.b_row];
-            break;
-        case MUL:
-            for (size_t i = 0; i < s.rows; i++)
-                y[i] = aj[i * s.a_row] * bj[i * s.b_row];
-            break;
-        case DIV:
-            for (size_t i = 0; i < s.rows; i++)
-                y[i] = aj[i * s.a_row] / bj[i * s.b_row];
-            break;
-        case XLOGY:
-            for (size_t i = 0; i < s.rows; i++) {
-                double x = aj[i * s.a_row];
-                y[i] = x == 0 ? 0 : x * log(bj[i * s.b_row]);
-            }
-            break;
-        }
+        if (s.a_row && s.b_row)
+            forward_column(kind, aj, 1, bj, 1, y, s.rows);
+        else if (s.a_row)
+            forward_column(kind, aj, 1, bj, 0, y, s.rows);
+        else if (s.b_row)
+            forward_column(kind, aj, 0, bj, 1, y, s.rows);
+        else
+            forward_column(kind, aj, 0, bj, 0, y, s.rows);
     }
     return OTAD_OK;
 }
 
-/* Accumulating with the broadcast strides sums over repeated entries. */
+/* One column of the vjp, strides as forward_column's: accumulating at
+ * stride 0 sums over the repeated entry. */
+static inline __attribute__((always_inline)) void vjp_column(enum binary_kind kind,
+                                                             const double *g, const double *y,
+                                                             const double *a, size_t as,
+                                                             const double *b, size_t bs,
+                                                             double *ga, double *gb, size_t n)
+{
+    switch (kind) {
+    case ADD:
+        for (size_t i = 0; ga && i < n; i++)
+            ga[i * as] += g[i];
+        for (size_t i = 0; gb && i < n; i++)
+            gb[i * bs] += g[i];
+        break;
+    case SUB:
+        for (size_t i = 0; ga && i < n; i++)
+            ga[i * as] += g[i];
+        for (size_t i = 0; gb && i < n; i++)
+            gb[i * bs] -= g[i];
+        break;
+    case MUL:
+        for (size_t i = 0; ga && i < n; i++)
+            ga[i * as] += g[i] * b[i * bs];
+        for (size_t i = 0; gb && i < n; i++)
+            gb[i * bs] += g[i] * a[i * as];
+        break;
+    case DIV:
+        /* d(a/b)/db = −y/b, not −a/b²: b² overflows where y does not. */
+        for (size_t i = 0; ga && i < n; i++)
+            ga[i * as] += g[i] / b[i * bs];
+        for (size_t i = 0; gb && i < n; i++)
+            gb[i * bs] -= g[i] * (y[i] / b[i * bs]);
+        break;
+    case XLOGY:
+        /* where x = 0 the value is 0 for every y: no gradient to y */
+        for (size_t i = 0; ga && i < n; i++)
+            ga[i * as] += g[i] * log(b[i * bs]);
+        for (size_t i = 0; gb && i < n; i++)
+            if (a[i * as] != 0)
+                gb[i * bs] += g[i] * (a[i * as] / b[i * bs]);
+        break;
+    }
+}
+
 static int binary_vjp(otad_ctx *c)
 {
     enum binary_kind kind = *(const enum binary_kind *)c->params;
@@ -93,34 +157,16 @@ static int binary_vjp(otad_ctx *c)
     double *ga = otad_wanted_grad(c, 0), *gb = otad_wanted_grad(c, 1);
     for (size_t j = 0; j < s.cols; j++) {
         const double *g = c->out_grad + j * s.rows, *y = c->out.data + j * s.rows;
-        size_t ja = j * s.a_col, jb = j * s.b_col;
-        for (size_t i = 0; i < s.rows; i++) {
-            size_t ia = ja + i * s.a_row, ib = jb + i * s.b_row;
-            switch (kind) {
-            case ADD:
-                if (ga) ga[ia] += g[i];
-                if (gb) gb[ib] += g[i];
-                break;
-            case SUB:
-                if (ga) ga[ia] += g[i];
-                if (gb) gb[ib] -= g[i];
-                break;
-            case MUL:
-                if (ga) ga[ia] += g[i] * b[ib];
-                if (gb) gb[ib] += g[i] * a[ia];
-                break;
-            case DIV:
-                /* d(a/b)/db = −y/b, not −a/b²: b² overflows where y does not. */
-                if (ga) ga[ia] += g[i] / b[ib];
-                if (gb) gb[ib] -= g[i] * (y[i] / b[ib]);
-                break;
-            case XLOGY:
-                /* where x = 0 the value is 0 for every y: no gradient to y */
-                if (ga) ga[ia] += g[i] * log(b[ib]);
-                if (gb && a[ia] != 0) gb[ib] += g[i] * (a[ia] / b[ib]);
-                break;
-            }
-        }
+        const double *aj = a + j * s.a_col, *bj = b + j * s.b_col;
+        double *gaj = ga ? ga + j * s.a_col : NULL, *gbj = gb ? gb + j * s.b_col : NULL;
+        if (s.a_row && s.b_row)
+            vjp_column(kind, g, y, aj, 1, bj, 1, gaj, gbj, s.rows);
+        else if (s.a_row)
+            vjp_column(kind, g, y, aj, 1, bj, 0, gaj, gbj, s.rows);
+        else if (s.b_row)
+            vjp_column(kind, g, y, aj, 0, bj, 1, gaj, gbj, s.rows);
+        else
+            vjp_column(kind, g, y, aj, 0, bj, 0, gaj, gbj, s.rows);
     }
     return OTAD_OK;
 }

@@ -38,8 +38,9 @@ static void test_values_broadcast(void **state)
 {
     (void)state;
     otad_tape *t = new_tape();
+    const size_t rows = 37; /* whole vectors and a remainder, each stride case */
     test_shape pairs[6][2];
-    broadcast_pairs(5, 3, pairs);
+    broadcast_pairs(rows, 3, pairs);
     for (size_t op = 0; op < N_OPS; op++)
         for (size_t k = 0; k < 6; k++) {
             test_shape sa = pairs[k][0], sb = pairs[k][1];
@@ -49,13 +50,13 @@ static void test_values_broadcast(void **state)
                                     otad_const(t, sb.rows, sb.cols, b));
             assert_tape_ok(t);
             otad_value v = otad_value_of(t, y);
-            assert_int_equal(v.rows, 5);
+            assert_int_equal(v.rows, rows);
             assert_int_equal(v.cols, 3);
             for (size_t j = 0; j < 3; j++)
-                for (size_t i = 0; i < 5; i++) {
+                for (size_t i = 0; i < rows; i++) {
                     double ea = a[(sa.rows > 1 ? i : 0) + (sa.cols > 1 ? j : 0) * sa.rows];
                     double eb = b[(sb.rows > 1 ? i : 0) + (sb.cols > 1 ? j : 0) * sb.rows];
-                    assert_close(v.data[i + 5 * j], apply_scalar(ops[op].fn, ea, eb), 0);
+                    assert_close(v.data[i + rows * j], apply_scalar(ops[op].fn, ea, eb), 0);
                 }
             free(a), free(b);
         }
