@@ -174,6 +174,47 @@ static void test_values_agree(void **state)
     free(x), free(y), free(a), free(b);
 }
 
+/* Masses 1 and 1.5 (mass_tolerance 0): each update scales v by about 1.5,
+ * so over 2000 updates the scale outgrows double unless it is fixed on the
+ * way.  UNROLL and CHECKPOINT, which fix it only when it drifts, end at the
+ * state of the log domain, which fixes it every update. */
+static void test_scale_fixed_where_masses_differ(void **state)
+{
+    (void)state;
+    double *x = random_matrix(1, N, 2, 0, 1), *y = random_matrix(2, M, 2, 0, 1);
+    double *a = normalised(3, N), *b = normalised(4, M), u[3][N], v[3][M];
+    for (size_t j = 0; j < M; j++)
+        b[j] *= 1.5;
+    const otad_grad_mode modes[3] = {OTAD_UNROLL, OTAD_CHECKPOINT, OTAD_UNROLL};
+    for (int k = 0; k < 3; k++) {
+        otad_tape *t = new_tape();
+        otad_sinkhorn_opts o;
+        otad_sinkhorn_opts_init(&o);
+        o.iterations = 2000;
+        o.mass_tolerance = 0;
+        o.mode = modes[k];
+        o.log_domain = k == 2;
+        otad_kernel kxy = otad_kernel_gibbs(t, otad_sqdist(t, otad_const(t, N, 2, x),
+                                                            otad_const(t, M, 2, y)), 0.1);
+        otad_sinkhorn s;
+        assert_int_equal(otad_sinkhorn_solve(t, kxy, otad_const(t, N, 1, a),
+                                             otad_const(t, M, 1, b), &o, &s), OTAD_OK);
+        otad_value vu = otad_value_of(t, s.u), vv = otad_value_of(t, s.v);
+        for (size_t i = 0; i < N; i++)
+            u[k][i] = o.log_domain ? exp(vu.data[i]) : vu.data[i];
+        for (size_t j = 0; j < M; j++)
+            v[k][j] = o.log_domain ? exp(vv.data[j]) : vv.data[j];
+        otad_tape_free(&t);
+    }
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < N; i++)
+            assert_close(u[k][i], u[2][i], 1e-12 * u[2][i]);
+        for (size_t j = 0; j < M; j++)
+            assert_close(v[k][j], v[2][j], 1e-12 * v[2][j]);
+    }
+    free(x), free(y), free(a), free(b);
+}
+
 /* Costs of 4 and more at ε = 1e-3: every exp(−C/ε) underflows to 0, so the
  * scaling iterations stop with an error that names the cause, while the log
  * domain gives finite values and gradients. */
@@ -525,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_w1_batched_reference),
         cmocka_unit_test(test_gradients_of_every_value),
         cmocka_unit_test(test_values_agree),
+        cmocka_unit_test(test_scale_fixed_where_masses_differ),
         cmocka_unit_test(test_gradient_modes_agree),
         cmocka_unit_test(test_implicit_adjoint_at_small_eps),
         cmocka_unit_test(test_envelope_gradient_is_eps_log_u),
