@@ -209,13 +209,13 @@ static void fits(const options *o)
     static const char *const keys[] = {"lbfgs.n_iter", "lbfgs.n_evals", "lbfgs.total_s",
         "lbfgs.time_per_eval_mean_s", "lbfgs.final_loss", "lbfgs.center_err_max"};
     section("The fit: L-BFGS from θ_init, at most 100 iterations", o->threads[0], columns, 8);
-    char config[96], text[64], *argv[4], row[128];
+    char config[96], text[64], *argv[4], row[192];
     snprintf(config, sizeof config, "{\"threads\": %zu, \"fit\": true, \"max_iter\": %d}",
              o->threads[0], FIT_ITERATIONS);
     char *const ref_argv[] = {"/usr/bin/python3", (char *)o->script, "--worker", config, NULL};
     for (int k = 0; o->script && o->fit && k < bench_blas_settings() * BENCH_ALLOCATORS; k++)
         if (bench_allocator_available(&bench_allocators[k % BENCH_ALLOCATORS])) {
-            char name[96];
+            char name[160];
             snprintf(row, sizeof row, "PyTorch, %s", bench_config_name(k, name, sizeof name));
             single_run(o, ref_argv, k, row, keys, 6);
         }

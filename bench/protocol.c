@@ -235,10 +235,32 @@ int bench_allocator_available(const bench_allocator *a)
     return !a->preload || access(a->preload, R_OK) == 0;
 }
 
-int bench_blas_settings(void)
+/* OpenBLAS's settings: its kernels as OPENBLAS_CORETYPE sets them or, when
+ * the environment sets them, unset (OpenBLAS picks them for the CPU); its
+ * build as installed (threads of its own) or, when the installed one is the
+ * pthread build and the OpenMP build is there too, the OpenMP build, whose
+ * threads are OpenMP's (found first on LD_LIBRARY_PATH).  Setting s is
+ * kernels s % kernel_choices(), build s / kernel_choices(). */
+static const char installed_blas[] = "/usr/lib/x86_64-linux-gnu/libopenblas.so.0";
+static const char openmp_blas_dir[] = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+
+static int kernel_choices(void)
 {
     const char *set = getenv("OPENBLAS_CORETYPE");
     return set && *set ? 2 : 1;
+}
+
+static int build_choices(void)
+{
+    char installed[PATH_MAX], openmp[PATH_MAX + 32];
+    snprintf(openmp, sizeof openmp, "%s/libopenblas.so.0", openmp_blas_dir);
+    return realpath(installed_blas, installed) && strstr(installed, "/openblas-pthread/") &&
+           access(openmp, R_OK) == 0 ? 2 : 1;
+}
+
+int bench_blas_settings(void)
+{
+    return kernel_choices() * build_choices();
 }
 
 int bench_blas_alone(void)
@@ -246,19 +268,40 @@ int bench_blas_alone(void)
     return bench_blas_settings() - 1;
 }
 
-/* OpenBLAS setting b: "OPENBLAS_CORETYPE=Haswell", "OPENBLAS_CORETYPE unset". */
+/* In a worker's process, before exec: OpenBLAS setting b. */
+static void set_blas(int b)
+{
+    if (b % kernel_choices() == 1)
+        unsetenv("OPENBLAS_CORETYPE");
+    if (b / kernel_choices() == 1) {
+        char path[PATH_MAX + 64];
+        const char *before = getenv("LD_LIBRARY_PATH");
+        snprintf(path, sizeof path, "%s%s%s", openmp_blas_dir, before && *before ? ":" : "",
+                 before ? before : "");
+        setenv("LD_LIBRARY_PATH", path, 1);
+    }
+}
+
+/* OpenBLAS setting b: "OpenMP OpenBLAS, OPENBLAS_CORETYPE unset" and the like,
+ * naming only what varies here. */
 static const char *blas_name(int b, char *out, size_t cap)
 {
-    if (b == 0)
-        snprintf(out, cap, "OPENBLAS_CORETYPE=%.40s", getenv("OPENBLAS_CORETYPE"));
-    else
-        snprintf(out, cap, "OPENBLAS_CORETYPE unset");
+    const char *coretype = getenv("OPENBLAS_CORETYPE");
+    char kernels[64] = "";
+    if (kernel_choices() == 2 && b % 2 == 0)
+        snprintf(kernels, sizeof kernels, "OPENBLAS_CORETYPE=%.40s", coretype);
+    else if (kernel_choices() == 2)
+        snprintf(kernels, sizeof kernels, "OPENBLAS_CORETYPE unset");
+    const char *build = build_choices() == 1 ? ""
+                        : b / kernel_choices() == 1 ? "OpenMP OpenBLAS"
+                                                    : "pthread OpenBLAS";
+    snprintf(out, cap, "%s%s%s", build, *build && *kernels ? ", " : "", kernels);
     return out;
 }
 
 const char *bench_config_name(int k, char *out, size_t cap)
 {
-    char blas[64];
+    char blas[128];
     const char *allocator = bench_allocators[k % BENCH_ALLOCATORS].name;
     if (bench_blas_settings() == 1)
         snprintf(out, cap, "%s", allocator);
@@ -329,8 +372,7 @@ int bench_run(char *const *argv, int threads, const bench_allocator *a, int blas
         setenv("OMP_NUM_THREADS", t, 1);
         setenv("MKL_NUM_THREADS", t, 1);
         unsetenv("LD_PRELOAD");
-        if (blas)
-            unsetenv("OPENBLAS_CORETYPE");
+        set_blas(blas);
         if (a && a->preload)
             setenv("LD_PRELOAD", a->preload, 1);
         if (a && a->variable)
@@ -412,7 +454,7 @@ double bench_runs_median(const bench_runs *r)
 static void progress(const char *label, int round, const bench_comparison *c, size_t n,
                      const int *ran)
 {
-    char name[96];
+    char name[160];
     fprintf(stderr, "  %s, round %d/%d: ours", label, round + 1, c->rounds);
     for (size_t i = 0; i < n; i++)
         for (int b = 0; b < bench_blas_settings(); b++)
@@ -707,7 +749,7 @@ static void print_runs(const char *name, const bench_runs *r, int rounds, int co
 
 void bench_print_comparison_note(const char *what, const bench_comparison *c)
 {
-    char text[160], name[96];
+    char text[160], name[160];
     int settings = bench_blas_settings();
     printf("- %s: ours ", what);
     for (int b = 0; b < settings; b++) {

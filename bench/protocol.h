@@ -11,10 +11,11 @@
  *   - the reference runs in every allocator configuration installed
  *     (bench_allocators: glibc as it comes, glibc that never returns memory,
  *     jemalloc that never purges), with the same threads as ours;
- *   - where the environment sets OpenBLAS's kernels (OPENBLAS_CORETYPE),
- *     both ours and the reference run with that setting and without it
- *     (OpenBLAS then picks the kernels for this CPU), and each side's
- *     faster setting is the one compared;
+ *   - both ours and the reference run in every OpenBLAS setting
+ *     (bench_blas_settings: the kernels the environment sets with
+ *     OPENBLAS_CORETYPE and those OpenBLAS picks for the CPU; the pthread
+ *     build and the OpenMP build), and each side's faster setting is the
+ *     one compared;
  *   - ours and the reference are interleaved in rounds (at least three), the
  *     order alternating, so that a slow period of the machine hits both;
  *   - a configuration of the reference more than twice as slow as its
@@ -33,7 +34,7 @@
 
 #include "otad.h"
 
-enum { BENCH_MAX_ROUNDS = 9, BENCH_RESULT_CAP = 8192, BENCH_ALLOCATORS = 3, BENCH_BLAS = 2,
+enum { BENCH_MAX_ROUNDS = 9, BENCH_RESULT_CAP = 8192, BENCH_ALLOCATORS = 3, BENCH_BLAS = 4,
        BENCH_CONFIGS = BENCH_BLAS * BENCH_ALLOCATORS };
 
 /* ---- timing inside a worker ---------------------------------------------- */
@@ -101,13 +102,15 @@ extern const bench_allocator bench_allocators[BENCH_ALLOCATORS];
 
 int bench_allocator_available(const bench_allocator *a);
 
-/* OpenBLAS's kernels: setting 0 as the environment has it, setting 1 with
- * OPENBLAS_CORETYPE unset.  The number of different settings: 2 when the
- * environment sets the variable, else 1. */
+/* OpenBLAS's settings, numbered from 0 (as the environment has it): its
+ * kernels, and OPENBLAS_CORETYPE unset when the environment sets it; its
+ * pthread build as installed, and its OpenMP build when that is installed
+ * too.  The number of settings, 1 to BENCH_BLAS. */
 int bench_blas_settings(void);
 
-/* The setting ours runs in when it is not compared (bench_repeat): the
- * kernels OpenBLAS picks for this CPU. */
+/* The setting ours runs in when it is not compared (bench_repeat): the last
+ * (the OpenMP build, the kernels OpenBLAS picks for the CPU, where there
+ * are). */
 int bench_blas_alone(void);
 
 /* Configuration k of a reference (k < BENCH_CONFIGS): allocator
