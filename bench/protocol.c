@@ -509,9 +509,9 @@ static void choose_compared(bench_comparison *c)
 }
 
 /* Each of ours that ran every round so far runs round `round` in every
- * OpenBLAS setting (glibc), in an order reversed every round (the process
- * right after a reference's was measured slower, whatever it ran); the
- * number still running.  One that fails stops, with why in ours.result. */
+ * OpenBLAS setting (glibc), in an order reversed every round (so that no
+ * setting always runs right after the reference); the number still
+ * running.  One that fails stops, with why in ours.result. */
 static size_t run_ours(const bench_side *ours, size_t n, int threads, int round,
                        bench_comparison *c)
 {
