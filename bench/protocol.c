@@ -482,7 +482,7 @@ static void drop_slow(bench_comparison *c, int *active)
             active[k] = 0;
 }
 
-/* The faster of ours' settings (by the median over the rounds) as ours,
+/* The fastest of ours' settings (by the median over the rounds) as ours,
  * then the reference's fastest configuration and the ratio. */
 static void choose_compared(bench_comparison *c)
 {

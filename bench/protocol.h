@@ -14,7 +14,7 @@
  *   - both ours and the reference run in every OpenBLAS setting
  *     (bench_blas_settings: the kernels the environment sets with
  *     OPENBLAS_CORETYPE and those OpenBLAS picks for the CPU; the pthread
- *     build and the OpenMP build), and each side's faster setting is the
+ *     build and the OpenMP build), and each side's fastest setting is the
  *     one compared;
  *   - ours and the reference are interleaved in rounds (at least three), the
  *     order alternating, so that a slow period of the machine hits both;
@@ -115,7 +115,7 @@ int bench_blas_alone(void);
 
 /* Configuration k of a reference (k < BENCH_CONFIGS): allocator
  * k % BENCH_ALLOCATORS, OpenBLAS setting k / BENCH_ALLOCATORS; its name
- * ("jemalloc", "glibc, OPENBLAS_CORETYPE unset") into out. */
+ * ("jemalloc", "glibc, OpenMP OpenBLAS, OPENBLAS_CORETYPE unset") into out. */
 const char *bench_config_name(int k, char *out, size_t cap);
 
 /* Call first in main: answers the workers the protocol itself runs
@@ -154,7 +154,7 @@ typedef struct bench_runs {
 
 typedef struct bench_comparison {
     int rounds;
-    bench_runs ours;                /* ours in its faster OpenBLAS setting, ours_blas */
+    bench_runs ours;                /* ours in its fastest OpenBLAS setting, ours_blas */
     bench_runs ours_in[BENCH_BLAS]; /* ours in each setting */
     bench_runs reference[BENCH_CONFIGS];
     int ours_blas;
@@ -222,7 +222,7 @@ void bench_row_end(void);
 
 /* "- what: ours 0.5–0.6 s (50 MB); glibc 3.1–3.3 s (900 MB); **compared**
  * jemalloc ...; 3 rounds, load 1.02–1.10", each of ours' settings too when
- * there are two, for notes under a table. */
+ * there are several, for notes under a table. */
 void bench_print_comparison_note(const char *what, const bench_comparison *c);
 
 /* ---- options and files ------------------------------------------------------ */
