@@ -487,12 +487,12 @@ static void drop_slow(bench_comparison *c, int *active)
 static void choose_compared(bench_comparison *c)
 {
     c->ours_blas = 0;
-    for (int b = 1; b < bench_blas_settings(); b++)
-        if (c->ours_in[b].count == c->rounds &&
-            (c->ours_in[c->ours_blas].count < c->rounds ||
-             bench_runs_median(&c->ours_in[b]) < bench_runs_median(&c->ours_in[c->ours_blas])))
-            c->ours_blas = b;
-    c->ours = c->ours_in[c->ours_blas];
+    if (c->ours.count == c->rounds) { /* every setting ran every round; else ours.result says why */
+        for (int b = 1; b < bench_blas_settings(); b++)
+            if (bench_runs_median(&c->ours_in[b]) < bench_runs_median(&c->ours_in[c->ours_blas]))
+                c->ours_blas = b;
+        c->ours = c->ours_in[c->ours_blas];
+    }
     c->compared = -1;
     double best = INFINITY;
     for (int k = 0; k < BENCH_CONFIGS; k++)
