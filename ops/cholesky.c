@@ -611,9 +611,10 @@ static int solve_split(const otadC_factor *f, size_t stride, double *xi, double 
 /* Otherwise columns go in groups, each one sweep reading L once: 32 at a
  * time on one thread (L's entries serve more columns per load), 16 a group
  * when two threads share a large factor, each from its own cache.  A factor
- * that fits in the cache stays on one thread: its sweeps are bound by each
- * row waiting on the rows just before it, and two threads sharing the rows
- * of x were measured slower than one. */
+ * that fits in the cache stays on one thread here: its sweeps are bound by
+ * each row waiting on the rows just before it, and two threads sharing the
+ * rows of x were measured slower than one (otadC_columns_apart is how two
+ * threads gain on such a factor). */
 void otadC_solve(const otadC_factor *f, size_t stride, double *xi, double *copy)
 {
     size_t n = f->f->n;
@@ -628,4 +629,10 @@ void otadC_solve(const otadC_factor *f, size_t stride, double *xi, double *copy)
         solve_columns(&s, width * q, width);
     if (stride > width * groups)
         solve_columns(&s, width * groups, stride - width * groups);
+}
+
+int otadC_columns_apart(const otadC_factor *f, size_t ncols)
+{
+    return ncols > OTADO_LANES && omp_get_max_threads() > 1 && !omp_in_parallel() &&
+           !larger_than_cache(f->f);
 }

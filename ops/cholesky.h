@@ -82,4 +82,13 @@ void otadC_clear(const otadC_factor *f, size_t stride, size_t from, double *xi);
  * two, which the sweeps' pace depends on. */
 void otadC_solve(const otadC_factor *f, size_t stride, double *xi, double *copy);
 
+/* Whether ncols right-hand sides going through a chain of solves should be
+ * split between two threads, each taking its columns in rows of its own
+ * through the whole chain.  Where the factor fits in the cache (and
+ * otadC_solve keeps to one thread), a sweep's pace is set by each row
+ * waiting on the rows before it, not by the columns: two threads gain when
+ * each sweeps its own, with no barrier between solves.  Not within a
+ * parallel region, nor for a single vector of columns. */
+int otadC_columns_apart(const otadC_factor *f, size_t ncols);
+
 #endif

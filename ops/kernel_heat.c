@@ -9,6 +9,7 @@
  * the tape between forward and backward, only half the steps in the vjp's
  * workspace. */
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "graph.h"
@@ -72,20 +73,36 @@ static void heat_release(void *state)
     otadC_factor_free(&((heat *)state)->factor);
 }
 
+/* Columns [from, from + count) of x through the S solves, in rows of their own at xi. */
+static void apply_columns(const heat *h, size_t from, size_t count, const double *x,
+                          double beta, double *y, double *xi)
+{
+    size_t n = h->graph->n_vertices, stride = otadC_stride(count);
+    otadC_gather(&h->factor, stride, count, x + from * n, xi);
+    otadC_clear(&h->factor, stride, count, xi);
+    for (size_t s = 0; s < h->steps; s++)
+        otadC_solve(&h->factor, stride, xi, NULL);
+    otadC_scatter(&h->factor, stride, count, xi, beta, y + from * n);
+}
+
 static int heat_apply(const otad_ctx *c, void *state, unsigned product, size_t ncols,
                       const double *x, double beta, double *y)
 {
     (void)product; /* symmetric; no cost products (shape checks say so) */
     heat *h = state;
-    size_t stride = otadC_stride(ncols);
-    double *xi = otad_scratch(c, h->graph->n_vertices * stride * sizeof *xi);
+    int apart = otadC_columns_apart(&h->factor, ncols);
+    size_t vectors = otadC_stride(ncols) / OTADO_LANES;
+    size_t first = apart ? OTADO_LANES * ((vectors + 1) / 2) : ncols;
+    size_t count[2] = {first, ncols - first}, n = h->graph->n_vertices;
+    size_t rows = n * (otadC_stride(count[0]) + otadC_stride(count[1]));
+    double *xi = otad_scratch(c, rows * sizeof *xi);
     if (!xi)
         return OTAD_ENOMEM;
-    otadC_gather(&h->factor, stride, ncols, x, xi);
-    otadC_clear(&h->factor, stride, ncols, xi);
-    for (size_t s = 0; s < h->steps; s++)
-        otadC_solve(&h->factor, stride, xi, NULL);
-    otadC_scatter(&h->factor, stride, ncols, xi, beta, y);
+#pragma omp parallel for num_threads(2) schedule(static, 1) if (apart)
+    for (int part = 0; part < 2; part++)
+        if (count[part])
+            apply_columns(h, part ? first : 0, count[part], x, beta, y,
+                          xi + (part ? n * otadC_stride(first) : 0));
     return OTAD_OK;
 }
 
@@ -115,28 +132,70 @@ static inline double edge_product(const double *ai, const double *aj, const doub
     return s;
 }
 
-/* w̄_e −= τ s_e [⟨D_e y_k, D_e x_j⟩ + ⟨D_e y_j, D_e x_k⟩] over the columns, D_e
- * the difference across edge e, from rows [x_k | y_k] of `fresh` and
- * [x_j | y_j] of `kept` (B entries each, in rows of `stride`; rows in the
- * vertices' order, where a grid's edges read rows near each other).  With
- * kept NULL (the middle step of an odd S, j = k) the one term
- * ⟨D_e y_k, D_e x_k⟩. */
-static void add_edge_terms(const heat *h, size_t B, size_t stride, const double *fresh,
-                           const double *kept, double *w_bar)
+/* w̄_e −= τ s_e [⟨D_e y, D_e x⟩ + ⟨D_e y2, D_e x2⟩] over B columns, D_e the
+ * difference across edge e, from rows of `stride` entries in the vertices'
+ * order (where a grid's edges read rows near each other); without the
+ * second pair when y2 is NULL. */
+static void add_edge_terms(const heat *h, size_t B, size_t stride, const double *y,
+                           const double *x, const double *y2, const double *x2, double *w_bar)
 {
     const otad_graph *g = h->graph;
     for (size_t k = 0; k < g->n_edges; k++) {
-        const size_t *f = g->sorted_edges + 3 * k;
-        const double *fi = fresh + f[0] * stride, *fj = fresh + f[1] * stride;
-        double sum;
-        if (kept) {
-            const double *ki = kept + f[0] * stride, *kj = kept + f[1] * stride;
-            sum = edge_product(fi + B, fj + B, ki, kj, B) + edge_product(ki + B, kj + B, fi, fj, B);
-        } else {
-            sum = edge_product(fi + B, fj + B, fi, fj, B);
-        }
+        const size_t *f = g->sorted_edges + 3 * k, i = f[0] * stride, j = f[1] * stride;
+        double sum = edge_product(y + i, y + j, x + i, x + j, B);
+        if (y2)
+            sum += edge_product(y2 + i, y2 + j, x2 + i, x2 + j, B);
         w_bar[f[2]] -= h->tau * g->scale[f[2]] * sum;
     }
+}
+
+/* The vjp to w with the x_k on one thread and the y_k on the other, each in
+ * rows of its own (otadC_columns_apart).  Each keeps its first ⌈S/2⌉ steps;
+ * after a barrier, each later step k of one meets step S + 1 − k of the
+ * other.  The y side adds into a w̄ of its own, summed after. */
+static int vjp_apart(const otad_ctx *c, const heat *h, const otad_kernel_vjp_args *a,
+                     double *w_bar)
+{
+    size_t B = a->ncols, stride = otadC_stride(B), S = h->steps, n = h->graph->n_vertices;
+    size_t size = n * stride, kept = (S + 1) / 2, edges = h->graph->n_edges;
+    size_t per_side = (kept + 2) * size; /* kept steps, the working rows, a fresh step */
+    double *block = otad_scratch(c, (2 * per_side + edges) * sizeof *block);
+    if (!block)
+        return OTAD_ENOMEM;
+    double *w_y = block + 2 * per_side;
+    memset(w_y, 0, edges * sizeof *w_y);
+#pragma omp parallel num_threads(2)
+    {
+        int me = omp_get_thread_num(), threads = omp_get_num_threads();
+        for (int side = me; side < 2; side += threads) {
+            double *keep = block + side * per_side, *work = keep + kept * size;
+            otadC_gather(&h->factor, stride, B, side ? a->ybar : a->x, work);
+            otadC_clear(&h->factor, stride, B, work);
+            for (size_t k = 1; k <= kept; k++)
+                otadC_solve(&h->factor, stride, work, keep + (k - 1) * size);
+        }
+#pragma omp barrier
+        if (me == 0 && S % 2) /* the middle step pairs with itself */
+            add_edge_terms(h, B, stride, block + per_side + (kept - 1) * size,
+                           block + (kept - 1) * size, NULL, NULL, w_bar);
+        for (int side = me; side < 2; side += threads) {
+            double *work = block + side * per_side + kept * size, *fresh = work + size;
+            const double *other = block + (1 - side) * per_side;
+            for (size_t k = kept + 1; k <= S; k++) {
+                otadC_solve(&h->factor, stride, work, fresh);
+                const double *met = other + (S - k) * size;
+                if (side)
+                    add_edge_terms(h, B, stride, fresh, met, NULL, NULL, w_y);
+                else
+                    add_edge_terms(h, B, stride, met, fresh, NULL, NULL, w_bar);
+            }
+        }
+    }
+    for (size_t e = 0; e < edges; e++)
+        w_bar[e] += w_y[e];
+    if (a->xbar) /* y_S = Kȳ = Kᵀȳ */
+        otadC_scatter(&h->factor, stride, B, block + per_side + kept * size, 1.0, a->xbar);
+    return OTAD_OK;
 }
 
 static int heat_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a,
@@ -146,6 +205,8 @@ static int heat_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args *
     double *w_bar = grads->param[0];
     if (!w_bar)
         return heat_apply(c, h, a->product, a->ncols, a->ybar, 1.0, a->xbar);
+    if (otadC_columns_apart(&h->factor, 2 * a->ncols))
+        return vjp_apart(c, h, a, w_bar);
     /* A working block of rows [x_k | y_k] (B entries each) advances x_k =
      * M^(−k)x and y_k = M^(−k)ȳ by one solve a step.  The gradient pairs y_s
      * with x_(S+1−s): the first S/2 steps keep their block, each later step k
@@ -162,9 +223,12 @@ static int heat_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args *
     otadC_clear(&h->factor, stride, 2 * B, work);
     for (size_t k = 1; k <= S; k++) {
         otadC_solve(&h->factor, stride, work, k <= half ? kept + (k - 1) * size : fresh);
-        if (k > half)
-            add_edge_terms(h, B, stride, fresh, 2 * k == S + 1 ? NULL : kept + (S - k) * size,
-                           w_bar);
+        if (k == S + 1 - k) /* the middle step of an odd S pairs with itself */
+            add_edge_terms(h, B, stride, fresh + B, fresh, NULL, NULL, w_bar);
+        else if (k > half) {
+            const double *met = kept + (S - k) * size;
+            add_edge_terms(h, B, stride, fresh + B, met, met + B, fresh, w_bar);
+        }
     }
     if (a->xbar) /* y_S = Kȳ = Kᵀȳ */
         otadC_scatter(&h->factor, stride, B, work + B, 1.0, a->xbar);

@@ -207,6 +207,47 @@ static void test_large_factor_solves(void **state)
     otad_graph_free(&g);
 }
 
+/* Where the factor fits in the cache, two threads take half the columns
+ * each through all S solves, in the apply (over 8 columns) and in the
+ * gradient to the weights (x on one, ȳ on the other, over 4 columns each):
+ * the gradients are right there, for even and odd S (whose middle step
+ * pairs with itself), and equal one thread's. */
+static void test_columns_apart_on_two_threads(void **state)
+{
+    (void)state;
+    otad_graph *g = grid(6, 5);
+    size_t n = otad_graph_vertices(g), m = otad_graph_edges(g), cols[2] = {5, 16};
+    double *w = random_matrix(31, m, 1, 0.5, 2), *x = random_matrix(32, n, 16, -1, 1);
+    double *seed = random_matrix(33, n, 16, -1, 1), gw[2][49], gx[2][30 * 16], value[2];
+    int threads = omp_get_max_threads();
+    for (int steps = 3; steps <= 4; steps++)
+        for (int c = 0; c < 2; c++) {
+            for (int t = 0; t < 2; t++) {
+                omp_set_num_threads(t + 1);
+                otad_tape *tape = new_tape();
+                otad_var pw = otad_param(tape, m, 1, w, gw[t]);
+                otad_var px = otad_param(tape, n, cols[c], x, gx[t]);
+                otad_kernel k = otad_kernel_heat(tape, g, pw, 0.3, steps);
+                otad_var y = otad_dot(tape, otad_kernel_apply(tape, k, 0, px),
+                                      otad_const(tape, n, cols[c], seed));
+                assert_int_equal(otad_backward(tape, y), OTAD_OK);
+                value[t] = otad_scalar(tape, y);
+                otad_tape_free(&tape);
+            }
+            assert_close(value[1], value[0], 1e-14 * fabs(value[0]));
+            assert_rel_close("x's gradient", gx[1], gx[0], n * cols[c], 1e-13);
+            assert_rel_close("w's gradient", gw[1], gw[0], m, 1e-13);
+        }
+    for (int steps = 1; steps <= 4; steps++) {
+        heat_case h = {g, steps};
+        test_shape shapes[2] = {{n, 5}, {m, 1}};
+        check_graph_at(record_heat, &h, 2, shapes, 0.5, 2, 80 + steps);
+    }
+    omp_set_num_threads(threads);
+    free(w), free(x), free(seed);
+    otad_graph_free(&g);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -255,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_gradients_to_x_and_weights),
         cmocka_unit_test(test_rewind_keeps_the_kernel_sound),
         cmocka_unit_test(test_large_factor_solves),
+        cmocka_unit_test(test_columns_apart_on_two_threads),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
