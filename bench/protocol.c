@@ -1,11 +1,12 @@
 /* The measurement protocol of the benchmarks: see protocol.h. */
-#define _DEFAULT_SOURCE /* wait4, getloadavg */
+#define _GNU_SOURCE /* wait4, getloadavg, sched_setaffinity */
 
 #include "protocol.h"
 
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,6 +351,23 @@ static void last_line(FILE *f, char *out, size_t cap)
     out[strcspn(out, "\n")] = '\0';
 }
 
+/* In a worker's process, before exec: a run on fewer threads than there
+ * are CPUs keeps to the first `threads` of them, ours and the reference's
+ * alike.  A virtual machine's CPUs may run the same code at different
+ * speeds (this one's were measured so); left to the scheduler, a run would
+ * land on one or the other by chance, and a ratio compare two CPUs. */
+static void keep_to_first_cpus(int threads)
+{
+    cpu_set_t all, first;
+    if (sched_getaffinity(0, sizeof all, &all) != 0 || threads >= CPU_COUNT(&all))
+        return;
+    CPU_ZERO(&first);
+    for (int c = 0, taken = 0; c < CPU_SETSIZE && taken < threads; c++)
+        if (CPU_ISSET(c, &all))
+            CPU_SET(c, &first), taken++;
+    sched_setaffinity(0, sizeof first, &first);
+}
+
 int bench_run(char *const *argv, int threads, const bench_allocator *a, int blas, char *result,
               size_t cap, double *peak_mb)
 {
@@ -373,6 +391,7 @@ int bench_run(char *const *argv, int threads, const bench_allocator *a, int blas
         setenv("MKL_NUM_THREADS", t, 1);
         unsetenv("LD_PRELOAD");
         set_blas(blas);
+        keep_to_first_cpus(threads);
         if (a && a->preload)
             setenv("LD_PRELOAD", a->preload, 1);
         if (a && a->variable)

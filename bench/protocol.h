@@ -18,6 +18,8 @@
  *     one compared;
  *   - ours and the reference are interleaved in rounds (at least three), the
  *     order alternating, so that a slow period of the machine hits both;
+ *   - a run on fewer threads than the machine has CPUs keeps to its first
+ *     CPUs, both sides alike (a virtual machine's CPUs may differ in speed);
  *   - a configuration of the reference more than twice as slow as its
  *     fastest in the first round cannot become the fastest and is not run
  *     again;
@@ -126,7 +128,8 @@ int bench_init(int argc, char **argv, int *status);
 /* This program's path (workers are this program again). */
 const char *bench_self(void);
 
-/* Runs argv in a fresh process with `threads` BLAS/OpenMP threads under
+/* Runs argv in a fresh process with `threads` BLAS/OpenMP threads (on the
+ * first `threads` CPUs when there are more) under
  * allocator a (NULL: glibc) and OpenBLAS setting `blas`; its last RESULT
  * line goes to result, its peak RSS to *peak_mb.  Returns 0 on success; on
  * failure result holds the last line it wrote to stderr. */
