@@ -36,6 +36,7 @@ typedef struct gibbs {
     const double *x, *y; /* ... the points, C_ij = ‖x_i − y_j‖² */
     double *kernel;      /* K, n×m */
     size_t n, m, d, cap;
+    size_t flush_width; /* columns of K a flush forms at a time */
     double eps;
     pending of_k, of_kc; /* terms of K̄ and of (K⊙C)‾ */
 } gibbs;
@@ -166,6 +167,10 @@ static int gibbs_setup(otad_ctx *c, void *state, const void *config, otad_kernel
      * block of columns, plus one pass over K and C — worth few of them. */
     size_t cap = ((size_t)32 << 20) / (2 * sizeof(double) * (g->n + g->m));
     g->cap = cap < 128 ? 128 : cap > 512 ? 512 : cap;
+    /* Each product of a flush repacks its n×cap operand: wide blocks of
+     * columns repack it fewer times, within 8 MB of tiles. */
+    size_t width = ((size_t)8 << 20) / (3 * sizeof(double) * g->n);
+    g->flush_width = width < BLOCK ? BLOCK : width > g->m ? g->m : width;
     /* Allocated with the kernel, before any apply: they must outlive the
      * applies' vjps, and a rewind after the kernel must not drop them. */
     double *packs = otad_alloc(c, 2 * g->cap * (g->n + g->m) * sizeof *packs);
@@ -178,10 +183,10 @@ static int gibbs_setup(otad_ctx *c, void *state, const void *config, otad_kernel
     return OTAD_OK;
 }
 
-/* Three tiles of BLOCK columns (two products and a block of C), for one call. */
-static double *tiles(const otad_ctx *c, const gibbs *g)
+/* Three tiles of `width` columns (two products and a block of C), for one call. */
+static double *tiles(const otad_ctx *c, const gibbs *g, size_t width)
 {
-    return otad_scratch(c, 3 * BLOCK * g->n * sizeof(double));
+    return otad_scratch(c, 3 * width * g->n * sizeof(double));
 }
 
 /* y ← β·y + op(K⊙C)·x, forming K⊙C a block of columns at a time. */
@@ -212,7 +217,7 @@ static int gibbs_apply(const otad_ctx *c, void *state, unsigned product, size_t 
     gibbs *g = state;
     int transpose = product & OTAD_KERNEL_TRANSPOSE;
     if (product & OTAD_KERNEL_COST) {
-        double *tile = tiles(c, g);
+        double *tile = tiles(c, g, BLOCK);
         if (!tile)
             return OTAD_ENOMEM;
         apply_cost(g, transpose, ncols, x, beta, y, tile);
@@ -379,12 +384,13 @@ static int flush(const otad_ctx *c, gibbs *g, const otad_kernel_grads *grads)
     if (!pk->count && !pkc->count)
         return OTAD_OK;
     int n = (int)g->n, m = (int)g->m;
-    double *tk = tiles(c, g);
+    size_t width = g->flush_width;
+    double *tk = tiles(c, g, width);
     if (!tk)
         return OTAD_ENOMEM;
-    double *tkc = tk + BLOCK * g->n, *cbuf = tkc + BLOCK * g->n;
-    for (size_t j0 = 0; j0 < g->m; j0 += BLOCK) {
-        int w = (int)(g->m - j0 < BLOCK ? g->m - j0 : BLOCK);
+    double *tkc = tk + width * g->n, *cbuf = tkc + width * g->n;
+    for (size_t j0 = 0; j0 < g->m; j0 += width) {
+        int w = (int)(g->m - j0 < width ? g->m - j0 : width);
         size_t size = (size_t)w * g->n;
         if (pk->count)
             cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, w, (int)pk->count, 1.0,
