@@ -1,13 +1,13 @@
 /* The graph heat kernel K = M^(−S), M = I − τL_w = I + τ Σ_e s_e w_e (e_i − e_j)(e_i − e_j)ᵀ,
- * τ = ε/(4S) (seed 004, §4.1.2 and appendix A).
+ * τ = ε/(4S) (Heitz et al. 2020, §4.1.2 and appendix A).
  *
  * Gradient to w: with x_k = M^(−k)x and y_s = M^(−s)ȳ,
  *     ∂⟨ȳ, Kx⟩/∂w_e = −τ s_e Σ_{s=1..S} (y_s[i] − y_s[j]) · (x_{S+1−s}[i] − x_{S+1−s}[j])
  * summed over columns.  The vjp recomputes the x_k and runs the y_s (the last
  * of which is x̄ = Kȳ, K being symmetric) side by side, as one block of 2B
- * columns that each solve advances together: nothing per solve is kept on
- * the tape between forward and backward, only half the steps in the vjp's
- * workspace. */
+ * columns that each solve advances together (on two threads, one block of B
+ * a thread): nothing per solve is kept on the tape between forward and
+ * backward, only half the steps in the vjp's workspace. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
