@@ -355,10 +355,25 @@ void otadC_scatter(const otadC_factor *f, size_t stride, size_t ncols, const dou
 typedef otadO_vec vec;
 
 typedef struct sweep {
-    const otadC_factor *f;
     double *xi, *copy, *spill;
     size_t stride, spill_from;
+    /* the factor's arrays, copied in: a store into xi (otadO_store, a
+     * memcpy) may change any memory as far as the compiler knows, and
+     * arrays reached through the factor were loaded again at every row */
+    const int *lp, *li, *lnz, *perm, *segment_start, *row_start, *row_col;
+    const unsigned char *segment_blocked;
+    const double *lx, *row_val, *inv_diag;
+    size_t n, n_segments;
 } sweep;
+
+static sweep sweep_of(const otadC_factor *f, double *xi, double *copy, double *spill,
+                      size_t stride)
+{
+    const cholmod_factor *l = f->f;
+    return (sweep){xi, copy, spill, stride, l->n, l->p, l->i, l->nz, l->Perm, f->segment_start,
+                   f->row_start, f->row_col, f->segment_blocked, l->x, f->row_val, f->inv_diag,
+                   l->n, f->n_segments};
+}
 
 static inline double *spilled_row(const sweep *s, size_t r)
 {
@@ -368,11 +383,10 @@ static inline double *spilled_row(const sweep *s, size_t r)
 /* Column j of L below its diagonal: count rows and their values. */
 static inline const int *below(const sweep *s, size_t j, const double **val, int *count)
 {
-    const cholmod_factor *l = s->f->f;
-    int at = ((const int *)l->p)[j] + 1;
-    *count = ((const int *)l->nz)[j] - 1;
-    *val = (const double *)l->x + at;
-    return (const int *)l->i + at;
+    int at = s->lp[j] + 1;
+    *count = s->lnz[j] - 1;
+    *val = s->lx + at;
+    return s->li + at;
 }
 
 /* v ← x_i − Σ_t val[t]·x_(rows[t]) over count entries, in two sums. */
@@ -403,8 +417,8 @@ static inline __attribute__((always_inline)) void gather(const sweep *s, size_t 
 static inline __attribute__((always_inline)) void gather_row(const sweep *s, size_t H, size_t i,
                                                              vec *v)
 {
-    const int *rs = s->f->row_start;
-    gather(s, H, i, s->f->row_col + rs[i], s->f->row_val + rs[i], rs[i + 1] - rs[i], v);
+    const int *rs = s->row_start;
+    gather(s, H, i, s->row_col + rs[i], s->row_val + rs[i], rs[i + 1] - rs[i], v);
 }
 
 static inline __attribute__((always_inline)) void forward_rows(const sweep *s, size_t H,
@@ -414,19 +428,18 @@ static inline __attribute__((always_inline)) void forward_rows(const sweep *s, s
     for (size_t i = lo; i < hi; i++) {
         gather_row(s, H, i, v);
         for (size_t q = 0; q < H; q++)
-            otadO_store(s->xi + i * s->stride + OTADO_LANES * q, v[q] * s->f->inv_diag[i]);
+            otadO_store(s->xi + i * s->stride + OTADO_LANES * q, v[q] * s->inv_diag[i]);
     }
 }
 
 static inline __attribute__((always_inline)) void finish_column(const sweep *s, size_t H,
                                                                 size_t j, vec *v)
 {
-    const int *perm = s->f->f->Perm;
     for (size_t q = 0; q < H; q++) {
-        v[q] *= s->f->inv_diag[j];
+        v[q] *= s->inv_diag[j];
         otadO_store(s->xi + j * s->stride + OTADO_LANES * q, v[q]);
         if (s->copy)
-            otadO_store(s->copy + (size_t)perm[j] * s->stride + OTADO_LANES * q, v[q]);
+            otadO_store(s->copy + (size_t)s->perm[j] * s->stride + OTADO_LANES * q, v[q]);
     }
 }
 
@@ -446,8 +459,8 @@ static inline __attribute__((always_inline)) void backward_columns(const sweep *
 static inline __attribute__((always_inline)) void forward_block(const sweep *s, size_t H,
                                                                 size_t w, size_t a)
 {
-    const double *inv = s->f->inv_diag, *l = s->f->f->x, *val[4];
-    const int *lp = s->f->f->p;
+    const double *inv = s->inv_diag, *l = s->lx, *val[4];
+    const int *lp = s->lp;
     vec v[4][4];
     for (size_t b = 0; b < w; b++) {
         gather_row(s, H, a + b, v[b]);
@@ -477,8 +490,8 @@ static inline __attribute__((always_inline)) void forward_block(const sweep *s, 
 static inline __attribute__((always_inline)) void backward_block(const sweep *s, size_t H,
                                                                  size_t w, size_t a)
 {
-    const double *l = s->f->f->x, *val[4];
-    const int *lp = s->f->f->p;
+    const double *l = s->lx, *val[4];
+    const int *lp = s->lp;
     vec v[4][4];
     for (size_t b = 0; b < w; b++) {
         for (size_t q = 0; q < H; q++)
@@ -511,9 +524,9 @@ static inline __attribute__((always_inline)) void sweep_columns(const sweep *s, 
                                                                 int backward, size_t lo,
                                                                 size_t hi)
 {
-    const int *start = s->f->segment_start;
-    const unsigned char *blocked = s->f->segment_blocked;
-    size_t accumulators = OTADO_LANES == 8 ? 16 : 8, count = s->f->n_segments;
+    const int *start = s->segment_start;
+    const unsigned char *blocked = s->segment_blocked;
+    size_t accumulators = OTADO_LANES == 8 ? 16 : 8, count = s->n_segments;
     size_t most = accumulators / H < 4 ? accumulators / H : 4;
     for (size_t k = 0; k < count; k++) {
         size_t seg = backward ? count - 1 - k : k;
@@ -562,7 +575,7 @@ static void sweep_range(const sweep *whole, size_t first, size_t count, int back
 /* A whole solve of `count` right-hand sides from `first`. */
 static void solve_columns(const sweep *s, size_t first, size_t count)
 {
-    size_t n = s->f->f->n;
+    size_t n = s->n;
     sweep_range(s, first, count, 0, 0, n);
     sweep_range(s, first, count, 1, 0, n);
 }
@@ -584,7 +597,7 @@ static int solve_split(const otadC_factor *f, size_t stride, double *xi, double 
     {
         const size_t bounds[3] = {0, f->middle, top};
         int first = omp_get_thread_num(), step = omp_get_num_threads();
-        sweep s = {f, xi, copy, spill, stride, n};
+        sweep s = sweep_of(f, xi, copy, spill, stride);
         for (int half = first; half < 2; half += step) {
             s.spill_from = step == 2 && half == 1 ? top : n;
             sweep_range(&s, 0, stride, 0, bounds[half], bounds[half + 1]);
@@ -617,13 +630,12 @@ static int solve_split(const otadC_factor *f, size_t stride, double *xi, double 
  * threads gain on such a factor). */
 void otadC_solve(const otadC_factor *f, size_t stride, double *xi, double *copy)
 {
-    size_t n = f->f->n;
     int threads = omp_get_max_threads() > 1, large = larger_than_cache(f->f);
     if (threads && large && f->top && solve_split(f, stride, xi, copy) == 0)
         return;
     size_t width = threads && large ? 16 : 32, groups = stride / width;
     int parallel = threads && large && groups >= 2;
-    sweep s = {f, xi, copy, NULL, stride, n};
+    sweep s = sweep_of(f, xi, copy, NULL, stride);
 #pragma omp parallel for schedule(static) if (parallel)
     for (size_t q = 0; q < groups; q++)
         solve_columns(&s, width * q, width);
