@@ -117,6 +117,15 @@ int otadV_positive(otad_error *err, const char *who, const char *field, double v
                           value);
 }
 
+int otadV_positive_or_infinite(otad_error *err, const char *who, const char *field,
+                               double value)
+{
+    if (value > 0)
+        return OTAD_OK;
+    return otad_error_set(err, OTAD_EINVAL, "%s: %s is %g, must be > 0 (INFINITY allowed)", who,
+                          field, value);
+}
+
 const char *otadV_field(char *buf, size_t cap, const char *prefix, const char *name)
 {
     snprintf(buf, cap, "%s%s", prefix ? prefix : "", name);

@@ -48,6 +48,9 @@ int otadV_enum(otad_error *err, const char *who, const char *field, int value, i
 /* A real option that is finite and ≥ 0, or finite and > 0. */
 int otadV_nonnegative(otad_error *err, const char *who, const char *field, double value);
 int otadV_positive(otad_error *err, const char *who, const char *field, double value);
+/* A strength that is > 0, +∞ allowed (NaN is not). */
+int otadV_positive_or_infinite(otad_error *err, const char *who, const char *field,
+                               double value);
 
 /* Tape options otad_tape_new accepts: chunk_bytes ≥ 1, an allocator with
  * both functions, check_finite 0 or 1 (tape.c). */

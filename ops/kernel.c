@@ -235,6 +235,8 @@ typedef struct apply_params {
     otad_kernel_handle *kernel;
     unsigned product;
     int log_domain;
+    double power;   /* the scaling pair's λ: r = p^(−λ), s = num ⊙ r */
+    int power_pair; /* its value's top block is r, not s */
 } apply_params;
 
 static int apply_shape(const otad_ctx *c, size_t *rows, size_t *cols)
@@ -297,7 +299,8 @@ static otad_var record_apply(otad_tape *t, otad_kernel k, unsigned product, otad
     }
     otad_var in[1 + OTAD_KERNEL_MAX_INPUTS] = {x};
     memcpy(in + 1, s->inputs, (1 + s->n_params) * sizeof *in);
-    apply_params p = {s, product & (OTAD_KERNEL_TRANSPOSE | OTAD_KERNEL_COST), log_domain};
+    apply_params p = {s, product & (OTAD_KERNEL_TRANSPOSE | OTAD_KERNEL_COST), log_domain, 1,
+                      0};
     return otad_apply(t, &op_kernel_apply, &p, 2 + s->n_params, in);
 }
 
@@ -368,28 +371,51 @@ static void stack(const double *top, const double *bottom, size_t r, size_t n, s
     }
 }
 
-/* Forward map: keep p, then s = num ⊘ p. */
+/* The pair's map: r = p^(−λ), s = num ⊙ r, the vector op(K)ᵀ is applied to;
+ * the value's top block is s = num ⊘ p (the scaling pair, λ = 1), or r for
+ * the power pair (where the ratio, not s, is what its caller keeps).
+ * Forward: keep p, then s; with top set (the power pair), r there. */
 typedef struct divide {
     const double *num;
-    double *p;
+    double *p, *top;
+    double lambda;
     size_t r, ncols, num_cols;
 } divide;
+
+/* glibc's vector pow (libmvec) for the power pair's map, declared as
+ * kernel_gibbs.c declares exp. */
+#pragma omp declare simd notinbranch
+double pow(double, double);
 
 static void divide_entries(void *data, size_t first, size_t count, double *mid)
 {
     const divide *d = data;
-    for (size_t j = 0; j < d->ncols; j++)
-        for (size_t i = first; i < first + count; i++) {
-            d->p[i + j * d->r] = mid[i + j * d->r];
-            mid[i + j * d->r] = d->num[broadcast(i, j, d->r, d->num_cols)] / d->p[i + j * d->r];
+    for (size_t j = 0; j < d->ncols; j++) {
+        const double *num = d->num + (d->num_cols == 1 ? 0 : j * d->r);
+        double *p = d->p + j * d->r, *m = mid + j * d->r;
+        if (!d->top) {
+            for (size_t i = first; i < first + count; i++)
+                p[i] = m[i], m[i] = num[i] / m[i];
+            continue;
         }
+        double *top = d->top + j * d->r, minus_lambda = -d->lambda;
+#pragma omp simd
+        for (size_t i = first; i < first + count; i++) {
+            p[i] = m[i];
+            top[i] = pow(m[i], minus_lambda);
+            m[i] = num[i] * top[i];
+        }
+    }
 }
 
-/* Backward map on q = op(K)·ȳ: with s̄ = the value's own gradient + q,
- * num̄ += s̄ ⊘ p and p̄ = −s̄ ⊙ s ⊘ p replaces q. */
+/* Backward map on q = op(K)·ȳ, with top̄ the value's own gradient of its top
+ * block: s̄ = q (+ top̄ where the top is s), num̄ += s̄ ⊙ r, and p̄ replaces
+ * q: −s̄ ⊙ s ⊘ p, or for the power pair −λ (s̄ ⊙ num + top̄) ⊙ r ⊘ p. */
 typedef struct divide_back {
-    const double *sbar, *s, *p;
+    const double *topbar, *top, *p, *num;
     double *numbar;
+    double lambda;
+    int power;
     size_t r, ncols, num_cols;
 } divide_back;
 
@@ -398,11 +424,18 @@ static void divide_back_entries(void *data, size_t first, size_t count, double *
     const divide_back *d = data;
     for (size_t j = 0; j < d->ncols; j++)
         for (size_t i = first; i < first + count; i++) {
-            size_t at = i + j * d->r;
-            double total = d->sbar[at] + mid[at];
+            size_t at = i + j * d->r, k = broadcast(i, j, d->r, d->num_cols);
+            if (!d->power) { /* top = s = num ⊘ p */
+                double total = d->topbar[at] + mid[at];
+                if (d->numbar)
+                    d->numbar[k] += total / d->p[at];
+                mid[at] = -total * d->top[at] / d->p[at];
+                continue;
+            }
+            double sbar = mid[at], ratio = d->top[at];
             if (d->numbar)
-                d->numbar[broadcast(i, j, d->r, d->num_cols)] += total / d->p[at];
-            mid[at] = -total * d->s[at] / d->p[at];
+                d->numbar[k] += sbar * ratio;
+            mid[at] = -d->lambda * (sbar * d->num[k] + d->topbar[at]) * ratio / d->p[at];
         }
 }
 
@@ -428,10 +461,13 @@ static int pair_forward(otad_ctx *c)
     pair_saved *saved = c->saved;
     size_t r, n, ncols = c->in[PAIR_X].cols;
     pair_sizes(p, &r, &n);
-    double *s = otad_scratch(c, (r + n) * ncols * sizeof *s), *y = s + r * ncols;
+    /* s, y, and the power pair's r */
+    double *s = otad_scratch(c, (2 * r + n) * ncols * sizeof *s), *y = s + r * ncols;
     if (!s || !(saved->p = otad_alloc(c, r * ncols * sizeof *saved->p)))
         return OTAD_ENOMEM;
-    divide d = {c->in[PAIR_NUM].data, saved->p, r, ncols, c->in[PAIR_NUM].cols};
+    double *ratio = p->power_pair ? y + n * ncols : NULL;
+    divide d = {c->in[PAIR_NUM].data, saved->p, ratio, p->power, r, ncols,
+                c->in[PAIR_NUM].cols};
     otad_kernel_map map = {divide_entries, &d};
     otad_ctx nested = otad_ctx_nested(c);
     int rc = call_pair(&nested, p->kernel, p->product, ncols, c->in[PAIR_X].data, &map, s, 0.0,
@@ -439,12 +475,12 @@ static int pair_forward(otad_ctx *c)
     if (rc != OTAD_OK)
         return rc;
     for (size_t k = 0; k < r * ncols; k++)
-        if (!(saved->p[k] > 0) || !isfinite(s[k]))
+        if (!(saved->p[k] > 0) || !isfinite(s[k]) || (ratio && !isfinite(ratio[k])))
             return otad_fail(c, OTAD_ERANGE, "op(K)·x is %g at (%zu,%zu), where num is %g: "
                              "must be positive and num/op(K)·x finite (a kernel too small for "
                              "the scaling domain: use the log domain)", saved->p[k], k % r,
                              k / r, d.num[broadcast(k % r, k / r, r, d.num_cols)]);
-    stack(s, y, r, n, ncols, c->out.data);
+    stack(ratio ? ratio : s, y, r, n, ncols, c->out.data);
     return OTAD_OK;
 }
 
@@ -454,16 +490,25 @@ static int pair_vjp(otad_ctx *c)
     const pair_saved *saved = c->saved;
     size_t r, n, ncols = c->in[PAIR_X].cols;
     pair_sizes(p, &r, &n);
-    /* s and y, their gradients, q, and y's target when x needs no gradient */
-    double *s = otad_scratch(c, 3 * (r + n) * ncols * sizeof *s);
+    /* s and y, their gradients, q, y's target when x needs no gradient, and
+     * the power pair's r */
+    double *s = otad_scratch(c, (3 * (r + n) + r) * ncols * sizeof *s);
     if (!s)
         return OTAD_ENOMEM;
-    double *y = s + r * ncols, *sbar = y + n * ncols, *ybar = sbar + r * ncols;
+    double *y = s + r * ncols, *topbar = y + n * ncols, *ybar = topbar + r * ncols;
     double *q = ybar + n * ncols, *unused = q + r * ncols;
     unstack(c->out.data, r, n, ncols, s, y);
-    unstack(c->out_grad, r, n, ncols, sbar, ybar);
-    divide_back d = {sbar, s, saved->p, otad_wanted_grad(c, PAIR_NUM), r, ncols,
-                     c->in[PAIR_NUM].cols};
+    unstack(c->out_grad, r, n, ncols, topbar, ybar);
+    const double *num = c->in[PAIR_NUM].data;
+    divide_back d = {topbar, s, saved->p, num, otad_wanted_grad(c, PAIR_NUM), p->power,
+                     p->power_pair, r, ncols, c->in[PAIR_NUM].cols};
+    if (p->power_pair) { /* the top is r; s = num ⊙ r, for the parameters' share of y */
+        double *ratio = unused + n * ncols;
+        memcpy(ratio, s, r * ncols * sizeof *ratio);
+        d.top = ratio;
+        for (size_t k = 0; k < r * ncols; k++)
+            s[k] = num[broadcast(k % r, k / r, r, c->in[PAIR_NUM].cols)] * ratio[k];
+    }
     otad_kernel_map map = {divide_back_entries, &d};
     double *xbar = otad_wanted_grad(c, PAIR_X);
     otad_ctx nested = otad_ctx_nested(c);
@@ -485,12 +530,17 @@ static const otad_op op_kernel_pair = {.name = "kernel_scaling_pair", .arity = O
                                        .saved_bytes = sizeof(pair_saved), .shape = pair_shape,
                                        .forward = pair_forward, .vjp = pair_vjp};
 
-otad_var otad_kernel_scaling_pair(otad_tape *t, otad_kernel k, unsigned product, otad_var x,
-                                  otad_var num)
+static otad_var scaling_pair(otad_tape *t, otad_kernel k, unsigned product, otad_var x,
+                             otad_var num, double lambda, int power_pair)
 {
     otad_kernel_handle *s = otad_kernel_handle_of(t, k);
     if (!s)
         return (otad_var){0, 0};
+    if (!(lambda > 0) || !isfinite(lambda)) {
+        otad_tape_fail(t, OTAD_EINVAL, "kernel_scaling_pair: lambda is %g, must be finite and "
+                       "> 0", lambda);
+        return (otad_var){0, 0};
+    }
     if (product > (OTAD_KERNEL_TRANSPOSE | OTAD_KERNEL_COST)) {
         otad_tape_fail(t, OTAD_EINVAL, "kernel_scaling_pair: product is %u, must be 0 to 3 "
                        "(OTAD_KERNEL_TRANSPOSE, OTAD_KERNEL_COST)", product);
@@ -498,6 +548,18 @@ otad_var otad_kernel_scaling_pair(otad_tape *t, otad_kernel k, unsigned product,
     }
     otad_var in[2 + OTAD_KERNEL_MAX_INPUTS] = {x, num};
     memcpy(in + PAIR_KERNEL, s->inputs, (1 + s->n_params) * sizeof *in);
-    apply_params p = {s, product, 0};
+    apply_params p = {s, product, 0, lambda, power_pair};
     return otad_apply(t, &op_kernel_pair, &p, PAIR_KERNEL + 1 + s->n_params, in);
+}
+
+otad_var otad_kernel_scaling_pair(otad_tape *t, otad_kernel k, unsigned product, otad_var x,
+                                  otad_var num)
+{
+    return scaling_pair(t, k, product, x, num, 1, 0);
+}
+
+otad_var otad_kernel_scaling_pair_power(otad_tape *t, otad_kernel k, unsigned product,
+                                        otad_var x, otad_var num, double lambda)
+{
+    return scaling_pair(t, k, product, x, num, lambda, 1);
 }

@@ -30,6 +30,7 @@ otad_var otad_xlogy(otad_tape *tape, otad_var x, otad_var y);
 
 otad_var otad_scale(otad_tape *tape, otad_var x, double alpha);   /* αx */
 otad_var otad_exp(otad_tape *tape, otad_var x);
+otad_var otad_expm1(otad_tape *tape, otad_var x);                 /* e^x − 1, exact near 0 */
 otad_var otad_log(otad_tape *tape, otad_var x);                   /* x > 0 */
 /* x^p; x ≥ 0 unless p is an integer, and x ≠ 0 when p < 0. */
 otad_var otad_pow(otad_tape *tape, otad_var x, double p);
@@ -120,6 +121,11 @@ otad_var otad_kernel_apply_log(otad_tape *tape, otad_kernel k, unsigned product,
  * finite, fails with OTAD_ERANGE. */
 otad_var otad_kernel_scaling_pair(otad_tape *tape, otad_kernel k, unsigned product, otad_var x,
                                   otad_var num);
+/* The unbalanced update's pair (Sinkhorn's v/b = (Kᵀu)^(−λ), then K v):
+ * with p = op(K)·x, r = p^(−λ) and y = op(K)ᵀ·(num ⊙ r), the value stacks
+ * r above y; λ finite and > 0.  Errors as the above's. */
+otad_var otad_kernel_scaling_pair_power(otad_tape *tape, otad_kernel k, unsigned product,
+                                        otad_var x, otad_var num, double lambda);
 
 typedef struct otad_kernel_info {
     size_t rows, cols;  /* K maps cols-vectors to rows-vectors */

@@ -1,4 +1,4 @@
-/* Entry-by-entry functions of one value: scale, exp, log, pow, tanh. */
+/* Entry-by-entry functions of one value: scale, exp, expm1, log, pow, tanh. */
 #include <math.h>
 
 #include "shape_rules.h"
@@ -102,28 +102,44 @@ otad_var otad_log(otad_tape *t, otad_var x)
 
 /* ---- pow: x^p ----------------------------------------------------------- */
 
+/* glibc's vector pow (libmvec), as kernel_gibbs.c takes its vector exp:
+ * <math.h> declares it for simd loops only under -ffast-math. */
+#pragma omp declare simd notinbranch
+double pow(double, double);
+
 static int pow_forward(otad_ctx *c)
 {
     double p = *(const double *)c->params;
-    int integer = p == nearbyint(p);
+    int integer = p == nearbyint(p), positive = 1;
     const double *x = c->in[0].data;
-    for (size_t k = 0; k < size_of(c->out); k++) {
+    double *y = c->out.data;
+    size_t size = size_of(c->out);
+    for (size_t k = 0; k < size; k++) {
         if (x[k] < 0 && !integer)
             return bad_entry(c, k, "negative, and the exponent is not an integer");
         if (x[k] == 0 && p < 0)
             return bad_entry(c, k, "and the exponent is negative");
-        c->out.data[k] = pow(x[k], p);
+        positive &= x[k] > 0;
+    }
+    if (positive) { /* the vector pow's domain: its sign rules are not asked of it */
+#pragma omp simd
+        for (size_t k = 0; k < size; k++)
+            y[k] = pow(x[k], p);
+    } else {
+        for (size_t k = 0; k < size; k++)
+            y[k] = pow(x[k], p);
     }
     return OTAD_OK;
 }
 
-/* p·x^(p−1) directly rather than p·y/x, which is 0/0 at x = 0. */
+/* p·y/x (no second pow), and p·x^(p−1) at x = 0, where that is 0/0. */
 static int pow_vjp(otad_ctx *c)
 {
     double p = *(const double *)c->params;
     const double *x = c->in[0].data;
     for (size_t k = 0; k < size_of(c->out); k++)
-        c->in_grad[0][k] += c->out_grad[k] * p * pow(x[k], p - 1);
+        c->in_grad[0][k] += c->out_grad[k] * p *
+                            (x[k] != 0 ? c->out.data[k] / x[k] : pow(x[k], p - 1));
     return OTAD_OK;
 }
 
@@ -137,6 +153,31 @@ otad_var otad_pow(otad_tape *t, otad_var x, double p)
         return (otad_var){0, 0};
     }
     return otad_apply(t, &op_pow, &p, 1, &x);
+}
+
+/* ---- expm1: e^x − 1 without the cancellation near 0 ---------------------- */
+
+static int expm1_forward(otad_ctx *c)
+{
+    const double *x = c->in[0].data;
+    for (size_t k = 0; k < size_of(c->out); k++)
+        c->out.data[k] = expm1(x[k]);
+    return OTAD_OK;
+}
+
+static int expm1_vjp(otad_ctx *c)
+{
+    for (size_t k = 0; k < size_of(c->out); k++)
+        c->in_grad[0][k] += c->out_grad[k] * (c->out.data[k] + 1);
+    return OTAD_OK;
+}
+
+static const otad_op op_expm1 = {.name = "expm1", .arity = 1, .shape = shape_of_input,
+                                 .forward = expm1_forward, .vjp = expm1_vjp};
+
+otad_var otad_expm1(otad_tape *t, otad_var x)
+{
+    return otad_apply(t, &op_expm1, NULL, 1, &x);
 }
 
 /* ---- tanh: the activation of small generators -------------------------- */

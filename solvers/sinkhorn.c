@@ -19,6 +19,7 @@ void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts)
     otad_loop_opts loop;
     otad_loop_opts_init(&loop);
     opts->adjoint_tolerance = loop.adjoint_tolerance;
+    opts->rho_a = opts->rho_b = INFINITY;
 }
 
 static const otad_var no_var;
@@ -49,6 +50,12 @@ int otadS_check_sinkhorn_opts(const otad_sinkhorn_opts *o, const char *who, cons
     if (rc == OTAD_OK)
         rc = otadV_nonnegative(err, who, otadV_field(f, sizeof f, prefix, "adjoint_tolerance"),
                                o->adjoint_tolerance);
+    if (rc == OTAD_OK)
+        rc = otadV_positive_or_infinite(err, who, otadV_field(f, sizeof f, prefix, "rho_a"),
+                                        o->rho_a);
+    if (rc == OTAD_OK)
+        rc = otadV_positive_or_infinite(err, who, otadV_field(f, sizeof f, prefix, "rho_b"),
+                                        o->rho_b);
     return rc;
 }
 
@@ -94,11 +101,17 @@ static int check_histograms(otad_tape *t, otad_kernel_info k, otad_var a, otad_v
                                       i / v.rows, o->log_domain ? "positive in the log domain"
                                                                 : "non-negative");
     }
-    for (size_t j = 0; o->mass_tolerance != 0 && j < n; j++) {
+    int balanced = isinf(o->rho_a) && isinf(o->rho_b);
+    for (size_t j = 0; j < n; j++) {
         double ma = column_sum(va, j), mb = column_sum(vb, j);
-        if (!(fabs(ma - mb) <= o->mass_tolerance * fmax(ma, mb)))
+        if (!(ma > 0) || !(mb > 0))
+            return otad_tape_fail(t, OTAD_EDOMAIN, "sinkhorn: column %zu of %s has zero mass",
+                                  j, ma > 0 ? "b" : "a");
+        if (balanced && o->mass_tolerance != 0 &&
+            !(fabs(ma - mb) <= o->mass_tolerance * fmax(ma, mb)))
             return otad_tape_fail(t, OTAD_EDOMAIN, "sinkhorn: masses differ in column %zu: a "
-                                  "sums to %.17g, b to %.17g (see mass_tolerance)", j, ma, mb);
+                                  "sums to %.17g, b to %.17g (see mass_tolerance, or relax a "
+                                  "marginal with rho_a, rho_b)", j, ma, mb);
     }
     *batch = n;
     return OTAD_OK;
@@ -131,9 +144,95 @@ typedef struct iteration {
     int log_domain;
     int with_kv; /* the scaling domain's state carries K v (see update) */
     otad_kernel kernel;
-    size_t rows, cols, batch; /* K is rows×cols */
-    double marginal_error;    /* the last residual measured */
+    size_t rows, cols, batch;  /* K is rows×cols */
+    double lambda_a, lambda_b; /* ρ/(ρ + ε): 1 for a constraint */
+    double alpha_a, alpha_b;   /* ε/ρ: 0 for a constraint */
+    double marginal_error;     /* the last residual measured */
 } iteration;
+
+static int unbalanced(const iteration *it)
+{
+    return it->lambda_a != 1 || it->lambda_b != 1;
+}
+
+/* The unbalanced update (Chizat et al. 2018; Séjourné et al. 2019) on the
+ * state (u/a, v/b) = (e^(f/ε), e^(g/ε)), the exponentials of the dual
+ * potentials (their logs in the log domain):
+ *     u/a = (K v)^(−λ_a),  v/b = (Kᵀu)^(−λ_b),  u = a ⊙ u/a, v = b ⊙ v/b,
+ * defined where a mass is 0 too (a ratio of u and a would not be).  Not
+ * homogeneous in v, so the balanced update's fixing of the scale has no
+ * place here, and its Jacobian is a contraction (IMPLICIT's system is
+ * regular). */
+static otad_var scaled(otad_tape *t, const iteration *it, otad_var mass, otad_var ratio)
+{
+    return it->log_domain ? otad_add(t, mass, ratio) : otad_mul(t, mass, ratio);
+}
+
+static otad_var relaxed(otad_tape *t, const iteration *it, unsigned product, otad_var x,
+                        double lambda, const char *what)
+{
+    if (it->log_domain)
+        return otad_scale(t, otad_kernel_apply_log(t, it->kernel, product, x), -lambda);
+    otad_var kx = otad_kernel_apply(t, it->kernel, product, x);
+    if (check_divisor(t, kx, kx, what) != OTAD_OK)
+        return (otad_var){0, 0};
+    return otad_pow(t, kx, -lambda);
+}
+
+/* log Σ_i mass_i e^(−f_i/ρ) per column, from log ratio = f/ε, α = ε/ρ. */
+static otad_var log_decayed_mass(otad_tape *t, otad_var log_mass, otad_var log_ratio,
+                                 double alpha)
+{
+    return otad_logsumexp(t, alpha == 0 ? log_mass
+                                        : otad_add(t, log_mass, otad_scale(t, log_ratio, -alpha)));
+}
+
+/* The potentials' best translation (f + τ, g − τ) (Séjourné, Vialard, Peyré
+ * 2022): the direction in which the dual is flat in the balanced problem
+ * and the updates contract only by λ_a·λ_b per step, which for ρ ≫ ε
+ * would take some ρ/ε steps.  τ maximises the dual along it in closed form,
+ * τ (1/ρ_a + 1/ρ_b) = log Σ a e^(−f/ρ_a) − log Σ b e^(−g/ρ_b), and is 0 at
+ * the fixed point, which it leaves where it is. */
+static void translate(otad_tape *t, const iteration *it, const otad_var *params, otad_var *next)
+{
+    if (it->log_domain) {
+        otad_var da = log_decayed_mass(t, params[A], next[0], it->alpha_a);
+        otad_var db = log_decayed_mass(t, params[B], next[1], it->alpha_b);
+        otad_var shift = otad_scale(t, otad_sub(t, da, db), 1 / (it->alpha_a + it->alpha_b));
+        next[0] = otad_add(t, next[0], shift);
+        next[1] = otad_sub(t, next[1], shift);
+        return;
+    }
+    /* next[1] is v/b, or [v/b; K v]: K v is linear in v, and moves with it */
+    otad_var factor = otadS_translation(t, params[A], next[0], params[B], next[1], it->cols,
+                                        it->alpha_a, it->alpha_b);
+    next[0] = otad_mul(t, next[0], factor);
+    next[1] = otad_div(t, next[1], factor);
+}
+
+/* Differentiated through its steps, the scaling domain's state is
+ * (u/a, [v/b; K v]), as the balanced one carries K v (see update): one
+ * power pair forms v/b and the next update's K v from u. */
+static int update_unbalanced(otad_tape *t, const iteration *it, const otad_var *params,
+                             const otad_var *state, otad_var *next)
+{
+    if (!it->with_kv) {
+        next[0] = relaxed(t, it, 0, scaled(t, it, params[B], state[1]), it->lambda_a, "K v");
+        next[1] = relaxed(t, it, OTAD_KERNEL_TRANSPOSE, scaled(t, it, params[A], next[0]),
+                          it->lambda_b, "Kᵀu");
+        translate(t, it, params, next);
+        return otad_tape_status(t);
+    }
+    otad_var kv = otad_slice(t, state[1], it->cols, it->rows, 0, it->batch);
+    if (check_divisor(t, kv, kv, "K v") != OTAD_OK)
+        return otad_tape_status(t);
+    next[0] = otad_pow(t, kv, -it->lambda_a);
+    next[1] = otad_kernel_scaling_pair_power(t, it->kernel, OTAD_KERNEL_TRANSPOSE,
+                                             otad_mul(t, params[A], next[0]), params[B],
+                                             it->lambda_b);
+    translate(t, it, params, next);
+    return otad_tape_status(t);
+}
 
 /* One Sinkhorn update (Cuturi 2013): u = a / (K v), v = b / (Kᵀ u).  Then (u, v)
  * becomes (c·u, v/c) with c the sum of v (in the log domain, its logsumexp
@@ -191,6 +290,8 @@ static int update(otad_tape *t, const otad_var *state, const otad_var *params, o
                   void *instance)
 {
     const iteration *it = instance;
+    if (unbalanced(it))
+        return update_unbalanced(t, it, params, state, next);
     if (it->log_domain)
         return update_log(t, it, params, state[1], next);
     otad_var v, v_next; /* v_next: the next state's second part, before the scaling by c */
@@ -216,17 +317,23 @@ static int update(otad_tape *t, const otad_var *state, const otad_var *params, o
     return otad_tape_status(t);
 }
 
-/* max over columns of Σ_i |u_i (Kv)_i − a_i| (v's update made the other
- * marginal exact); the logs of u and Kv in the log domain. */
+/* max over columns of Σ_i |u_i (Kv)_i^λ_a − a_i| (v's update made the other
+ * condition exact): the marginal error where P1 = a is a constraint, λ_a = 1;
+ * the logs of u and Kv in the log domain. */
 static double marginal_error(otad_tape *t, const otad_var *state, const otad_var *params,
                              void *instance)
 {
     iteration *it = instance;
-    otad_var kv = it->with_kv      ? state[1]
-                  : it->log_domain ? otad_kernel_apply_log(t, it->kernel, 0, state[1])
-                                   : otad_kernel_apply(t, it->kernel, 0, state[1]);
+    otad_var u = state[0], v = state[1];
+    if (unbalanced(it)) { /* the state is (u/a, v/b), or (u/a, [v/b; K v]) */
+        u = scaled(t, it, params[A], u);
+        v = it->with_kv ? v : scaled(t, it, params[B], v);
+    }
+    otad_var kv = it->with_kv      ? v
+                  : it->log_domain ? otad_kernel_apply_log(t, it->kernel, 0, v)
+                                   : otad_kernel_apply(t, it->kernel, 0, v);
     size_t first = it->with_kv ? it->cols : 0;
-    otad_value vu = otad_value_of(t, state[0]), vk = otad_value_of(t, kv);
+    otad_value vu = otad_value_of(t, u), vk = otad_value_of(t, kv);
     otad_value va = otad_value_of(t, params[A]);
     if (!vk.data)
         return NAN;
@@ -236,7 +343,8 @@ static double marginal_error(otad_tape *t, const otad_var *state, const otad_var
         for (size_t i = 0; i < vu.rows; i++) {
             double x = vu.data[i + j * vu.rows], y = vk.data[first + i + j * vk.rows];
             double target = column(va, j)[i];
-            s += it->log_domain ? fabs(exp(x + y) - exp(target)) : fabs(x * y - target);
+            s += it->log_domain ? fabs(exp(x + it->lambda_a * y) - exp(target))
+                                : fabs(x * pow(y, it->lambda_a) - target);
         }
         worst = fmax(worst, s);
     }
@@ -253,7 +361,8 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
         otad_sinkhorn_opts_init(&o);
     if (!out)
         return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: no result struct");
-    *out = (otad_sinkhorn){k, a, b, no_var, no_var, o.log_domain, o.mode, 0, NAN};
+    *out = (otad_sinkhorn){k, a, b, no_var, no_var, o.log_domain, o.mode, 0, NAN, o.rho_a,
+                           o.rho_b, no_var, no_var};
     otad_error err;
     int rc = otadS_check_sinkhorn_opts(&o, "sinkhorn", NULL, &err);
     if (rc != OTAD_OK)
@@ -263,19 +372,26 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
     rc = check_histograms(t, info, a, b, &o, &batch);
     if (rc != OTAD_OK)
         return rc;
+    if ((isfinite(o.rho_a) || isfinite(o.rho_b)) && !(info.eps > 0))
+        return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: unbalanced OT needs the kernel's eps, "
+                              "and this kernel has eps %g", info.eps);
+    double lambda_a = isinf(o.rho_a) ? 1 : o.rho_a / (o.rho_a + info.eps);
+    double lambda_b = isinf(o.rho_b) ? 1 : o.rho_b / (o.rho_b + info.eps);
     /* the backward of CHECKPOINT and IMPLICIT runs the updates again */
     iteration *it = otad_tape_alloc(t, sizeof *it);
     if (!it)
         return otad_tape_status(t);
     int with_kv = !o.log_domain && (o.mode == OTAD_UNROLL || o.mode == OTAD_CHECKPOINT);
-    *it = (iteration){o.log_domain, with_kv, k, info.rows, info.cols, batch, NAN};
+    *it = (iteration){o.log_domain, with_kv, k, info.rows, info.cols, batch, lambda_a, lambda_b,
+                      info.eps / o.rho_a, info.eps / o.rho_b, NAN};
     otad_var params[2] = {a, b};
     if (o.log_domain)
         params[A] = otad_log(t, a), params[B] = otad_log(t, b);
     otad_var init[2] = {otad_const_fill(t, info.rows, batch, o.log_domain ? 0 : 1),
                         otad_const_fill(t, info.cols, batch, o.log_domain ? 0 : 1)}, last[2];
-    if (with_kv) {
-        otad_var v_kv[2] = {init[1], otad_kernel_apply(t, k, 0, init[1])};
+    if (with_kv) { /* K v, with v = b ⊙ v/b in the unbalanced state */
+        otad_var v = unbalanced(it) ? otad_mul(t, params[B], init[1]) : init[1];
+        otad_var v_kv[2] = {init[1], otad_kernel_apply(t, k, 0, v)};
         init[1] = otad_vcat(t, 2, v_kv);
     }
     otad_loop_opts lo;
@@ -291,7 +407,12 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
     rc = otad_loop(t, update, it, 2, init, 2, params, &lo, last, &out->iterations);
     out->u = last[0];
     out->v = last[1];
-    if (with_kv) { /* the scale every update would have fixed (see update) */
+    if (unbalanced(it)) {
+        out->ru = last[0];
+        out->rv = with_kv ? otad_slice(t, last[1], 0, info.cols, 0, batch) : last[1];
+        out->u = scaled(t, it, params[A], out->ru);
+        out->v = scaled(t, it, params[B], out->rv);
+    } else if (with_kv) { /* the scale every update would have fixed (see update) */
         otad_var v = otad_slice(t, last[1], 0, info.cols, 0, batch), c = otad_sum_cols(t, v);
         out->u = otad_mul(t, last[0], c);
         out->v = otad_div(t, v, c);

@@ -36,9 +36,14 @@ typedef struct otad_sinkhorn_opts {
                                 of one iteration (use with a tolerance or enough iterations);
                               ENVELOPE: Danskin's gradient of the dual value (∇_a = ε log u,
                                 ∇_b = ε log v, ∇_C = P), no backward through the iterations;
-                                only otad_sinkhorn_dual is available */
+                                only otad_sinkhorn_dual and otad_sinkhorn_kl_dual are
+                                available */
     double adjoint_tolerance; /* IMPLICIT: the adjoint solve stops at this relative residual
                                  (otad_loop_opts); finite, ≥ 0; default 1e-10 */
+    double rho_a, rho_b;      /* unbalanced OT: strengths of the penalties ρ_a KL(P1 | a) and
+                                 ρ_b KL(Pᵀ1 | b) that replace the constraints P1 = a and
+                                 Pᵀ1 = b; > 0; INFINITY (default) keeps the constraint; see
+                                 otad_sinkhorn_solve */
 } otad_sinkhorn_opts;
 
 void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts);
@@ -52,14 +57,35 @@ typedef struct otad_sinkhorn {
     otad_grad_mode mode;
     int iterations;        /* updates done */
     double marginal_error; /* at the last check (NaN without a tolerance) */
+    double rho_a, rho_b;   /* as in the options */
+    otad_var ru, rv;       /* unbalanced only: u/a and v/b (their logs in the log domain),
+                              e^(f/ε) and e^(g/ε) for the dual potentials f, g; defined
+                              where a mass is 0 too */
 } otad_sinkhorn;
 
-/* The iterations of seed 001/002, batched over columns:
+/* Sinkhorn's iterations (Cuturi 2013), batched over columns:
  *     v = 1;  repeat L times { u = a / (K v);  v = b / (Kᵀ u) }
- * a is n×1 or n×B, b is m×1 or m×B for K n×m; u is n×B, v is m×B.  Masses
- * must be non-negative (positive in the log domain).  Returns OTAD_OK or the
- * tape's status; a K v or Kᵀu that underflows to 0 is reported (then use the
- * log domain), never turned into NaN. */
+ * a is n×1 or n×B, b is m×1 or m×B for K n×m; u is n×B, v is m×B; the plan
+ * is P = diag(u) K diag(v).  Masses must be non-negative (positive in the
+ * log domain), no column of a or b may sum to 0, and a column's masses must
+ * be equal (mass_tolerance) unless a marginal is relaxed.
+ *
+ * With ρ_a or ρ_b finite, the problem is unbalanced (Frogner et al. 2015;
+ * Chizat, Peyré, Schmitzer, Vialard 2018; Séjourné et al. 2019):
+ *     min_P ⟨P, C⟩ + ε KL(P | a⊗b) + ρ_a KL(P1 | a) + ρ_b KL(Pᵀ1 | b),
+ * KL(p | q) = Σ p log(p/q) − Σ p + Σ q the generalised KL, C = −ε log K (so
+ * any kernel has it); a penalty with ρ = ∞ is the constraint.  The
+ * updates become
+ *     u = a ⊙ (K v)^(−λ_a),  v = b ⊙ (Kᵀu)^(−λ_b),  λ = ρ/(ρ + ε),
+ * the balanced ones where ρ = ∞, each followed by the potentials' best
+ * translation (f + τ, g − τ) in closed form (Séjourné, Vialard, Peyré 2022),
+ * without which the updates would take some ρ/ε steps to settle the total
+ * mass.  POT's sinkhorn_unbalanced (0.8) iterates
+ * u = (a / K v)^λ instead: its entropy term is ε Σ P (log P − 1), and given
+ * the cost C − ε (log a ⊕ log b) it solves this problem.
+ *
+ * Returns OTAD_OK or the tape's status; a K v or Kᵀu that underflows to 0
+ * is reported (then use the log domain), never turned into NaN. */
 int otad_sinkhorn_solve(otad_tape *tape, otad_kernel k, otad_var a, otad_var b,
                         const otad_sinkhorn_opts *opts, otad_sinkhorn *out);
 
@@ -73,20 +99,39 @@ otad_var otad_sinkhorn_cost(otad_tape *tape, const otad_sinkhorn *s);
 otad_var otad_sinkhorn_dual(otad_tape *tape, const otad_sinkhorn *s);
 otad_var otad_sinkhorn_entropic(otad_tape *tape, const otad_sinkhorn *s);
 
+/* The values of the problem with ε KL(P | a⊗b) (see otad_sinkhorn_solve),
+ * balanced or not, 1×B:
+ *   kl_primal: ⟨P, C⟩ + ε KL(P | a⊗b) + ρ_a KL(P1 | a) + ρ_b KL(Pᵀ1 | b),
+ *              a term with ρ = ∞ left out; computed as
+ *              ε ⟨P1, log(u/a)⟩ + ε ⟨Pᵀ1, log(v/b)⟩ − ε m(P) + ε m(a) m(b) + …
+ *   kl_dual:   Σ_i a_i ρ_a (1 − e^(−f_i/ρ_a)) + Σ_j b_j ρ_b (1 − e^(−g_j/ρ_b))
+ *              − ε (m(P) − m(a) m(b)),  f = ε log(u/a), g = ε log(v/b),
+ *              a_i f_i where ρ_a = ∞ (and b_j g_j where ρ_b = ∞),
+ * m(·) a total mass.  At the solution both are the same number; under
+ * ENVELOPE kl_dual has Danskin's gradient (f and g held), as dual has. */
+otad_var otad_sinkhorn_kl_primal(otad_tape *tape, const otad_sinkhorn *s);
+otad_var otad_sinkhorn_kl_dual(otad_tape *tape, const otad_sinkhorn *s);
+
 typedef enum otad_sinkhorn_value {
     OTAD_SINKHORN_COST = 0,
     OTAD_SINKHORN_DUAL,
-    OTAD_SINKHORN_ENTROPIC
+    OTAD_SINKHORN_ENTROPIC,
+    OTAD_SINKHORN_KL_PRIMAL,
+    OTAD_SINKHORN_KL_DUAL
 } otad_sinkhorn_value;
 
 /* Solve and return one value (1×B): the Sinkhorn loss. */
 otad_var otad_sinkhorn_loss(otad_tape *tape, otad_kernel k, otad_var a, otad_var b,
                             const otad_sinkhorn_opts *opts, otad_sinkhorn_value value);
 
-/* The debiased Sinkhorn divergence (seed 001):
+/* The debiased Sinkhorn divergence (Genevay, Peyré, Cuturi 2018; Feydy et
+ * al. 2019):
  *     W̄(a, b) = W(a, b) − ½ W(a, a) − ½ W(b, b),
  * with kernels between the supports of a and b, a and a, b and b (the same
- * kernel three times on a common grid or graph).  1×B. */
+ * kernel three times on a common grid or graph).  1×B.  For the KL values,
+ * balanced or not, the unbalanced divergence of Séjourné et al. (2019):
+ *     W̄(a, b) + (ε/2) (m(a) − m(b))²,
+ * ≥ 0 and 0 at a = b; an unbalanced problem has no other. */
 otad_var otad_sinkhorn_divergence(otad_tape *tape, otad_kernel k_ab, otad_kernel k_aa,
                                   otad_kernel k_bb, otad_var a, otad_var b,
                                   const otad_sinkhorn_opts *opts, otad_sinkhorn_value value);

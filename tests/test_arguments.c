@@ -714,6 +714,8 @@ X(pow_negative, otad_pow, "a negative base, p 0.5", OTAD_EDOMAIN, "pow", VAR, re
 X(pow_zero, otad_pow, "a zero base, p -1", OTAD_EDOMAIN, "pow", VAR, return otad_pow(t, f->zero3, -1);) \
 X(pow_nan, otad_pow, "p NaN", OTAD_EDOMAIN, "p", VAR, return otad_pow(t, f->h3, NAN);) \
 X(pow_invalid, otad_pow, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_pow(t, f->invalid, 2);) \
+X(expm1_null_tape, otad_expm1, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_expm1(NULL, f->h3));) \
+X(expm1_invalid, otad_expm1, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_expm1(t, f->invalid);) \
 X(tanh_null_tape, otad_tanh, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_tanh(NULL, f->h3));) \
 X(tanh_invalid, otad_tanh, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_tanh(t, f->invalid);) \
 X(sum_null_tape, otad_sum, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_sum(NULL, f->h3));) \
@@ -781,6 +783,11 @@ X(kernel_pair_x_shape, otad_kernel_scaling_pair, "x 2x1 for K 3x3", OTAD_ESHAPE,
 X(kernel_pair_num_shape, otad_kernel_scaling_pair, "num 2x1 for K 3x3", OTAD_ESHAPE, "num is 2x1", VAR, return otad_kernel_scaling_pair(t, f->k, OTAD_KERNEL_TRANSPOSE, f->h3, f->h2);) \
 X(kernel_pair_num, otad_kernel_scaling_pair, "num the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_kernel_scaling_pair(t, f->k, 0, f->h3, f->invalid);) \
 X(kernel_pair_zero, otad_kernel_scaling_pair, "x zero: op(K)·x = 0", OTAD_ERANGE, "must be positive", VAR, return otad_kernel_scaling_pair(t, f->k, OTAD_KERNEL_TRANSPOSE, otad_const_fill(t, 3, 1, 0), f->h3b);) \
+X(kernel_pair_power_null_tape, otad_kernel_scaling_pair_power, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_kernel_scaling_pair_power(NULL, f->k, 0, f->h3, f->h3b, 0.5));) \
+X(kernel_pair_power_invalid, otad_kernel_scaling_pair_power, "the zero kernel", OTAD_EINVAL, "not a kernel", VAR, return otad_kernel_scaling_pair_power(t, (otad_kernel){f->invalid}, 0, f->h3, f->h3b, 0.5);) \
+X(kernel_pair_power_zero, otad_kernel_scaling_pair_power, "lambda 0", OTAD_EINVAL, "lambda is 0", VAR, return otad_kernel_scaling_pair_power(t, f->k, 0, f->h3, f->h3b, 0);) \
+X(kernel_pair_power_nan, otad_kernel_scaling_pair_power, "lambda NaN", OTAD_EINVAL, "lambda is nan", VAR, return otad_kernel_scaling_pair_power(t, f->k, 0, f->h3, f->h3b, NAN);) \
+X(kernel_pair_power_infinite, otad_kernel_scaling_pair_power, "lambda infinite", OTAD_EINVAL, "finite and > 0", VAR, return otad_kernel_scaling_pair_power(t, f->k, 0, f->h3, f->h3b, INFINITY);) \
 X(kernel_apply_log_null_tape, otad_kernel_apply_log, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_kernel_apply_log(NULL, f->k, 0, f->h3));) \
 X(kernel_apply_log_none, otad_kernel_apply_log, "the heat kernel (no log domain)", OTAD_EINVAL, "log", VAR, return otad_kernel_apply_log(t, heat(t, f), 0, otad_const_fill(t, 9, 1, 1));) \
 X(kernel_apply_log_product, otad_kernel_apply_log, "product 4", OTAD_EINVAL, "product", VAR, return otad_kernel_apply_log(t, f->k, 4, f->h3);) \
@@ -958,7 +965,8 @@ static otad_sinkhorn solved(otad_tape *t, const fixture *f, otad_kernel k, otad_
 {
     otad_sinkhorn_opts o = sk_opts();
     o.mode = mode;
-    otad_sinkhorn s = {{{0, 0}}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, OTAD_UNROLL, 0, 0};
+    otad_sinkhorn s = {{{0, 0}}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, OTAD_UNROLL, 0, 0, 0, 0,
+                       {0, 0}, {0, 0}};
     otad_var a = otad_var_valid(k.node) && otad_kernel_info_of(t, k).rows == 9
                      ? otad_const_fill(t, 9, 1, 1.0 / 9) : f->h3;
     otad_sinkhorn_solve(t, k, a, a, &o, &s);
@@ -1058,6 +1066,8 @@ X(solve_log_zero, otad_sinkhorn_solve, "a zero mass in the log domain", OTAD_EDO
 X(solve_mass_tolerance, otad_sinkhorn_solve, "mass_tolerance -1", OTAD_EINVAL, "mass_tolerance", RC, otad_sinkhorn_opts o = sk_opts(); o.mass_tolerance = -1; return solve(t, f, f->h3, f->h3b, &o);) \
 X(solve_mass_tolerance_nan, otad_sinkhorn_solve, "mass_tolerance NaN", OTAD_EINVAL, "mass_tolerance", RC, otad_sinkhorn_opts o = sk_opts(); o.mass_tolerance = NAN; return solve(t, f, f->h3, f->h3b, &o);) \
 X(solve_mode, otad_sinkhorn_solve, "mode 99", OTAD_EINVAL, "mode", RC, otad_sinkhorn_opts o = sk_opts(); o.mode = (otad_grad_mode)99; return solve(t, f, f->h3, f->h3b, &o);) \
+X(solve_rho_a, otad_sinkhorn_solve, "rho_a 0", OTAD_EINVAL, "rho_a is 0", RC, otad_sinkhorn_opts o = sk_opts(); o.rho_a = 0; return solve(t, f, f->h3, f->h3b, &o);) \
+X(solve_rho_b, otad_sinkhorn_solve, "rho_b NaN", OTAD_EINVAL, "rho_b is nan", RC, otad_sinkhorn_opts o = sk_opts(); o.rho_b = NAN; return solve(t, f, f->h3, f->h3b, &o);) \
 X(solve_adjoint_tolerance, otad_sinkhorn_solve, "adjoint_tolerance NaN", OTAD_EINVAL, "adjoint_tolerance", RC, otad_sinkhorn_opts o = sk_opts(); o.mode = OTAD_IMPLICIT; o.adjoint_tolerance = NAN; return solve(t, f, f->h3, f->h3b, &o);) \
 X(cost_null_tape, otad_sinkhorn_cost, "tape NULL", NEUTRAL, "an invalid handle", IS, otad_sinkhorn s = solved(t, f, f->k, OTAD_UNROLL); return !otad_var_valid(otad_sinkhorn_cost(NULL, &s));) \
 X(cost_null, otad_sinkhorn_cost, "s NULL", OTAD_EINVAL, "NULL", VAR, return otad_sinkhorn_cost(t, NULL);) \
@@ -1072,6 +1082,14 @@ X(entropic_null_tape, otad_sinkhorn_entropic, "tape NULL", NEUTRAL, "an invalid 
 X(entropic_null, otad_sinkhorn_entropic, "s NULL", OTAD_EINVAL, "NULL", VAR, return otad_sinkhorn_entropic(t, NULL);) \
 X(entropic_zeroed, otad_sinkhorn_entropic, "a zeroed problem", OTAD_EINVAL, "not a", VAR, otad_sinkhorn s; memset(&s, 0, sizeof s); return otad_sinkhorn_entropic(t, &s);) \
 X(entropic_envelope, otad_sinkhorn_entropic, "a problem solved for ENVELOPE", OTAD_EINVAL, "envelope gradient", VAR, otad_sinkhorn s = solved(t, f, f->k, OTAD_ENVELOPE); return otad_sinkhorn_entropic(t, &s);) \
+X(kl_primal_null_tape, otad_sinkhorn_kl_primal, "tape NULL", NEUTRAL, "an invalid handle", IS, otad_sinkhorn s = solved(t, f, f->k, OTAD_UNROLL); return !otad_var_valid(otad_sinkhorn_kl_primal(NULL, &s));) \
+X(kl_primal_null, otad_sinkhorn_kl_primal, "s NULL", OTAD_EINVAL, "NULL", VAR, return otad_sinkhorn_kl_primal(t, NULL);) \
+X(kl_primal_zeroed, otad_sinkhorn_kl_primal, "a zeroed problem", OTAD_EINVAL, "not a", VAR, otad_sinkhorn s; memset(&s, 0, sizeof s); return otad_sinkhorn_kl_primal(t, &s);) \
+X(kl_primal_envelope, otad_sinkhorn_kl_primal, "a problem solved for ENVELOPE", OTAD_EINVAL, "envelope gradient", VAR, otad_sinkhorn s = solved(t, f, f->k, OTAD_ENVELOPE); return otad_sinkhorn_kl_primal(t, &s);) \
+X(kl_dual_null_tape, otad_sinkhorn_kl_dual, "tape NULL", NEUTRAL, "an invalid handle", IS, otad_sinkhorn s = solved(t, f, f->k, OTAD_UNROLL); return !otad_var_valid(otad_sinkhorn_kl_dual(NULL, &s));) \
+X(kl_dual_null, otad_sinkhorn_kl_dual, "s NULL", OTAD_EINVAL, "NULL", VAR, return otad_sinkhorn_kl_dual(t, NULL);) \
+X(kl_dual_zeroed, otad_sinkhorn_kl_dual, "a zeroed problem", OTAD_EINVAL, "not a", VAR, otad_sinkhorn s; memset(&s, 0, sizeof s); return otad_sinkhorn_kl_dual(t, &s);) \
+X(kl_dual_mode, otad_sinkhorn_kl_dual, "a problem with mode 99", OTAD_EINVAL, "s->mode is 99", VAR, otad_sinkhorn s = solved(t, f, f->k, OTAD_UNROLL); s.mode = (otad_grad_mode)99; return otad_sinkhorn_kl_dual(t, &s);) \
 X(loss_null_tape, otad_sinkhorn_loss, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_sinkhorn_loss(NULL, f->k, f->h3, f->h3b, NULL, OTAD_SINKHORN_COST));) \
 X(loss_value, otad_sinkhorn_loss, "value 99", OTAD_EINVAL, "value", VAR, otad_sinkhorn_opts o = sk_opts(); return otad_sinkhorn_loss(t, f->k, f->h3, f->h3b, &o, (otad_sinkhorn_value)99);) \
 X(loss_value_negative, otad_sinkhorn_loss, "value -1", OTAD_EINVAL, "value", VAR, otad_sinkhorn_opts o = sk_opts(); return otad_sinkhorn_loss(t, f->k, f->h3, f->h3b, &o, (otad_sinkhorn_value)-1);) \

@@ -51,6 +51,7 @@ RECORD(rec_exp, otad_exp(t, x[0]))
 RECORD(rec_log, otad_log(t, x[0]))
 RECORD(rec_pow, otad_pow(t, x[0], 1.7))
 RECORD(rec_tanh, otad_tanh(t, x[0]))
+RECORD(rec_expm1, otad_expm1(t, x[0]))
 RECORD(rec_sum, otad_sum(t, x[0]))
 RECORD(rec_sum_cols, otad_sum_cols(t, x[0]))
 RECORD(rec_dot, otad_dot(t, x[0], x[1]))
@@ -224,6 +225,20 @@ static otad_var rec_scaling_pair(otad_tape *t, const otad_var *x, void *i)
     return otad_hcat(t, 3, parts);
 }
 
+/* The same with s = num ⊙ p^(−0.7): the Gibbs kernel's fused pair, its two
+ * applies, the dense kernel.  Inputs as rec_scaling_pair's. */
+static otad_var rec_scaling_pair_power(otad_tape *t, const otad_var *x, void *i)
+{
+    (void)i;
+    otad_kernel gibbs = otad_kernel_gibbs(t, x[0], 0.5);
+    otad_kernel dense = otad_kernel_new(t, &dense_class, NULL, 1, &x[0]);
+    otad_var parts[3] = {
+        otad_kernel_scaling_pair_power(t, gibbs, OTAD_KERNEL_TRANSPOSE, x[1], x[2], 0.7),
+        otad_kernel_scaling_pair_power(t, gibbs, 0, x[3], x[4], 0.7),
+        otad_kernel_scaling_pair_power(t, dense, OTAD_KERNEL_TRANSPOSE, x[1], x[2], 0.7)};
+    return otad_hcat(t, 3, parts);
+}
+
 /* ---- closed forms and exact OT ------------------------------------------ */
 
 /* inputs x (4×1), weight logits (4×1), y (3×1), weight logits (3×1) */
@@ -275,6 +290,23 @@ static otad_var rec_sinkhorn_values(otad_tape *t, const otad_var *x, void *i)
     otad_var parts[3] = {otad_sinkhorn_cost(t, &s), otad_sinkhorn_dual(t, &s),
                          otad_sinkhorn_entropic(t, &s)};
     return otad_hcat(t, 3, parts);
+}
+
+/* inputs weight logits a (4×2), b (3×2), C (4×3): the KL values of an
+ * unbalanced solve, ρ_a = 0.5 and ρ_b = 2, masses 1 and 1.5 (under
+ * ENVELOPE the dual only) */
+static otad_var rec_sinkhorn_kl_values(otad_tape *t, const otad_var *x, void *i)
+{
+    const solver_case *sc = i;
+    otad_sinkhorn_opts o = sinkhorn_opts(sc);
+    o.rho_a = 0.5, o.rho_b = 2;
+    otad_sinkhorn s;
+    otad_sinkhorn_solve(t, otad_kernel_gibbs(t, x[2], 0.5), otad_softmax(t, x[0]),
+                        otad_scale(t, otad_softmax(t, x[1]), 1.5), &o, &s);
+    if (sc->mode == OTAD_ENVELOPE)
+        return otad_sinkhorn_kl_dual(t, &s);
+    otad_var parts[2] = {otad_sinkhorn_kl_primal(t, &s), otad_sinkhorn_kl_dual(t, &s)};
+    return otad_hcat(t, 2, parts);
 }
 
 static otad_var rec_sinkhorn_loss(otad_tape *t, const otad_var *x, void *i)
@@ -340,6 +372,7 @@ static const table_row table[] = {
     ROW("otad_log", rec_log, NULL, 0.5, 1.5, 1, S(4, 3)),
     ROW("otad_pow", rec_pow, NULL, 0.5, 1.5, 1, S(4, 3)),
     ROW("otad_tanh", rec_tanh, NULL, -1, 1, 1, S(4, 3)),
+    ROW("otad_expm1", rec_expm1, NULL, -1, 1, 1, S(4, 3)),
     ROW("otad_sum", rec_sum, NULL, -1, 1, 1, S(4, 3)),
     ROW("otad_sum_cols", rec_sum_cols, NULL, -1, 1, 1, S(4, 3)),
     ROW("otad_dot", rec_dot, NULL, -1, 1, 2, S(4, 3), S(4, 3)),
@@ -371,6 +404,8 @@ static const table_row table[] = {
     ROW("otad_kernel_new", rec_kernel_new, NULL, 0, 1, 3, S(4, 3), S(3, 2), S(4, 2)),
     ROW("otad_kernel_scaling_pair", rec_scaling_pair, NULL, 0.5, 1.5, 5, S(4, 3), S(4, 1),
         S(3, 1), S(3, 2), S(4, 1)),
+    ROW("otad_kernel_scaling_pair_power", rec_scaling_pair_power, NULL, 0.5, 1.5, 5, S(4, 3),
+        S(4, 1), S(3, 1), S(3, 2), S(4, 1)),
     ROW("otad_ot_1d", rec_ot_1d, NULL, -1, 1, 4, S(4, 1), S(4, 1), S(3, 1), S(3, 1)),
     ROW("otad_gaussian_w2", rec_gaussian_w2, NULL, -1, 1, 4, S(2, 1), S(2, 2), S(2, 1),
         S(2, 2)),
@@ -379,6 +414,14 @@ static const table_row table[] = {
         &scaling, 0, 1, 3, S(4, 2), S(3, 2), S(4, 3)),
     ROW("otad_sinkhorn_cost otad_sinkhorn_dual otad_sinkhorn_entropic", rec_sinkhorn_values,
         &checkpointed, 0, 1, 3, S(4, 2), S(3, 2), S(4, 3)),
+    ROW("otad_sinkhorn_kl_primal otad_sinkhorn_kl_dual", rec_sinkhorn_kl_values, &scaling, 0,
+        1, 3, S(4, 2), S(3, 2), S(4, 3)),
+    ROW("otad_sinkhorn_kl_primal otad_sinkhorn_kl_dual", rec_sinkhorn_kl_values, &checkpointed,
+        0, 1, 3, S(4, 2), S(3, 2), S(4, 3)),
+    ROW("otad_sinkhorn_kl_primal otad_sinkhorn_kl_dual", rec_sinkhorn_kl_values,
+        &entropic_implicit, 0, 1, 3, S(4, 2), S(3, 2), S(4, 3)),
+    ROW("otad_sinkhorn_kl_dual", rec_sinkhorn_kl_values, &dual_envelope, 0, 1, 3, S(4, 2),
+        S(3, 2), S(4, 3)),
     ROW("otad_sinkhorn_loss", rec_sinkhorn_loss, &log_domain, 0, 1, 3, S(4, 2), S(3, 2),
         S(4, 3)),
     ROW("otad_sinkhorn_loss", rec_sinkhorn_loss, &entropic_implicit, 0, 1, 3, S(4, 2), S(3, 2),

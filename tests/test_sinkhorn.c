@@ -476,7 +476,7 @@ static void test_errors(void **state)
     otad_sinkhorn_solve(t, k, otad_const(t, 3, 1, h), otad_const(t, 3, 1, g), NULL, &s);
     expect_failure(t, OTAD_EDOMAIN, "sinkhorn: masses differ in column 0: a sums to "
                                     "1.2000000000000002, b to 0.60000000000000009 (see "
-                                    "mass_tolerance)");
+                                    "mass_tolerance, or relax a marginal with rho_a, rho_b)");
 
     k = otad_kernel_gibbs(t, otad_const_fill(t, 3, 2, 1), 1);
     otad_sinkhorn_solve(t, k, otad_const(t, 3, 1, h), otad_const(t, 3, 1, g), NULL, &s);

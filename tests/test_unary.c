@@ -1,6 +1,7 @@
-/* scale, exp, log, pow, tanh: values, gradients, domain errors. */
+/* scale, exp, expm1, log, pow, tanh: values, gradients, domain errors. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "support.h"
 
@@ -13,12 +14,14 @@ typedef struct unary_case {
 static const unary_case cases[] = {
     {"scale", -2.5, -3, 3}, {"exp", 0, -3, 3},       {"log", 0, 0.1, 4},
     {"pow", 2.5, 0.1, 3},   {"pow", 3, -2, 2},       {"pow", -1.5, 0.2, 3},
-    {"tanh", 0, -3, 3},
+    {"tanh", 0, -3, 3},     {"expm1", 0, -1e-6, 1e-6}, {"expm1", 0, -3, 3},
 };
 
 static otad_var record_unary(otad_tape *t, const otad_var *in, void *instance)
 {
     const unary_case *c = instance;
+    if (!strcmp(c->name, "expm1"))
+        return otad_expm1(t, in[0]);
     switch (c->name[0]) {
     case 's': return otad_scale(t, in[0], c->param);
     case 'e': return otad_exp(t, in[0]);
@@ -30,6 +33,8 @@ static otad_var record_unary(otad_tape *t, const otad_var *in, void *instance)
 
 static double expected(const unary_case *c, double x)
 {
+    if (!strcmp(c->name, "expm1"))
+        return expm1(x);
     switch (c->name[0]) {
     case 's': return c->param * x;
     case 'e': return exp(x);

@@ -98,7 +98,9 @@ static const double cost_5x4[N * M] = {0.1, 0.9, 0.4, 0.3, 0.7, 0.5, 0.2, 0.8, 0
                                        0.3, 0.6, 0.9, 0.2, 0.4, 0.8, 0.1, 0.5, 0.7, 0.3};
 static const double a_5[N] = {0.1, 0.3, 0.2, 0.25, 0.15}, b_4[M] = {0.4, 0.1, 0.3, 0.2};
 
-static void sinkhorn_in(outcome *o, otad_grad_mode mode, int log_domain)
+/* Balanced (ρ = ∞: the entropic value, the dual under ENVELOPE) or
+ * unbalanced (the KL primal, the KL dual under ENVELOPE). */
+static void sinkhorn_in(outcome *o, otad_grad_mode mode, int log_domain, double rho)
 {
     double grad[N * M];
     fill_sentinel(grad, N * M);
@@ -110,19 +112,27 @@ static void sinkhorn_in(outcome *o, otad_grad_mode mode, int log_domain)
         opts.iterations = 30;
         opts.mode = mode;
         opts.log_domain = log_domain;
+        opts.rho_a = opts.rho_b = rho;
         otad_kernel k = otad_kernel_gibbs(t, otad_param(t, N, M, cost_5x4, grad), 0.2);
+        otad_sinkhorn_value balanced = mode == OTAD_ENVELOPE ? OTAD_SINKHORN_DUAL
+                                                             : OTAD_SINKHORN_ENTROPIC;
+        otad_sinkhorn_value unbalanced = mode == OTAD_ENVELOPE ? OTAD_SINKHORN_KL_DUAL
+                                                               : OTAD_SINKHORN_KL_PRIMAL;
         y = otad_sinkhorn_loss(t, k, otad_const(t, N, 1, a_5), otad_const(t, M, 1, b_4), &opts,
-                               mode == OTAD_ENVELOPE ? OTAD_SINKHORN_DUAL
-                                                     : OTAD_SINKHORN_ENTROPIC);
+                               isinf(rho) ? balanced : unbalanced);
     }
     finish_tape(o, t, y, grad, N * M);
 }
 
-static void sinkhorn_unroll(outcome *o) { sinkhorn_in(o, OTAD_UNROLL, 0); }
-static void sinkhorn_checkpoint(outcome *o) { sinkhorn_in(o, OTAD_CHECKPOINT, 0); }
-static void sinkhorn_implicit(outcome *o) { sinkhorn_in(o, OTAD_IMPLICIT, 0); }
-static void sinkhorn_envelope(outcome *o) { sinkhorn_in(o, OTAD_ENVELOPE, 0); }
-static void sinkhorn_log_domain(outcome *o) { sinkhorn_in(o, OTAD_UNROLL, 1); }
+static void sinkhorn_unroll(outcome *o) { sinkhorn_in(o, OTAD_UNROLL, 0, INFINITY); }
+static void sinkhorn_checkpoint(outcome *o) { sinkhorn_in(o, OTAD_CHECKPOINT, 0, INFINITY); }
+static void sinkhorn_implicit(outcome *o) { sinkhorn_in(o, OTAD_IMPLICIT, 0, INFINITY); }
+static void sinkhorn_envelope(outcome *o) { sinkhorn_in(o, OTAD_ENVELOPE, 0, INFINITY); }
+static void sinkhorn_log_domain(outcome *o) { sinkhorn_in(o, OTAD_UNROLL, 1, INFINITY); }
+static void unbalanced_unroll(outcome *o) { sinkhorn_in(o, OTAD_UNROLL, 0, 0.5); }
+static void unbalanced_implicit(outcome *o) { sinkhorn_in(o, OTAD_IMPLICIT, 0, 0.5); }
+static void unbalanced_envelope(outcome *o) { sinkhorn_in(o, OTAD_ENVELOPE, 0, 0.5); }
+static void unbalanced_log_domain(outcome *o) { sinkhorn_in(o, OTAD_UNROLL, 1, 0.5); }
 
 /* Barycenters of three histograms on a 1-D grid, weights softmax(θ). */
 enum { GRID = 12, INPUTS = 3 };
@@ -686,6 +696,10 @@ SCENARIO(sinkhorn_checkpoint)
 SCENARIO(sinkhorn_implicit)
 SCENARIO(sinkhorn_envelope)
 SCENARIO(sinkhorn_log_domain)
+SCENARIO(unbalanced_unroll)
+SCENARIO(unbalanced_implicit)
+SCENARIO(unbalanced_envelope)
+SCENARIO(unbalanced_log_domain)
 SCENARIO(barycenter_unroll)
 SCENARIO(barycenter_implicit)
 SCENARIO(heat_kernel)
@@ -737,6 +751,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sinkhorn_implicit),
         cmocka_unit_test(test_sinkhorn_envelope),
         cmocka_unit_test(test_sinkhorn_log_domain),
+        cmocka_unit_test(test_unbalanced_unroll),
+        cmocka_unit_test(test_unbalanced_implicit),
+        cmocka_unit_test(test_unbalanced_envelope),
+        cmocka_unit_test(test_unbalanced_log_domain),
         cmocka_unit_test(test_barycenter_unroll),
         cmocka_unit_test(test_barycenter_implicit),
         cmocka_unit_test(test_heat_kernel),
