@@ -54,7 +54,8 @@ int otad_mke_check(const otad_mke *p, otad_error *err)
     if (!(p->eps > 0) || !isfinite(p->eps))
         return otad_error_set(err, OTAD_EDOMAIN, "mke: eps is %g, must be positive", p->eps);
     if ((unsigned)p->value > OTAD_SINKHORN_ENTROPIC)
-        return otad_error_set(err, OTAD_EINVAL, "mke: unknown Sinkhorn value %d", (int)p->value);
+        return otad_error_set(err, OTAD_EINVAL, "mke: Sinkhorn value %d: the model takes "
+                              "OTAD_SINKHORN_COST, _DUAL or _ENTROPIC", (int)p->value);
     rc = otadV_int_range(err, "mke", "debiased", p->debiased, 0, 1);
     return rc == OTAD_OK ? otadS_check_sinkhorn_opts(&p->sinkhorn, "mke", "sinkhorn.", err) : rc;
 }

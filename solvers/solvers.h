@@ -20,7 +20,8 @@ extern "C" {
 typedef struct otad_sinkhorn_opts {
     int iterations;        /* L: (u, v) updates, ≥ 1; default 100 */
     double tolerance;      /* stop early once the marginal error max_col ‖u⊙Kv − a‖₁ is at
-                              most this, measured every check_every updates; finite, ≥ 0;
+                              most this (‖u⊙(Kv)^λ_a − a‖₁ when unbalanced: the residual of
+                              u's update), measured every check_every updates; finite, ≥ 0;
                               default 0: exactly L updates */
     int check_every;       /* ≥ 1; default 10 */
     int log_domain;        /* 0 (default): scalings u, v; 1: their logs, for ε so small that
@@ -94,7 +95,8 @@ int otad_sinkhorn_solve(otad_tape *tape, otad_kernel k, otad_var a, otad_var b,
  *   dual:     ε (aᵀ log u + bᵀ log v)      (0·log 0 = 0)
  *   entropic: ⟨P, C⟩ − ε E(P), E(P) = −Σ P log P, computed as
  *             ε (⟨P1, log u⟩ + ⟨Pᵀ1, log v⟩), so any kernel has it
- * s NULL fails the tape with OTAD_EINVAL. */
+ * s NULL fails the tape with OTAD_EINVAL; so does dual for an unbalanced
+ * problem, whose dual is kl_dual. */
 otad_var otad_sinkhorn_cost(otad_tape *tape, const otad_sinkhorn *s);
 otad_var otad_sinkhorn_dual(otad_tape *tape, const otad_sinkhorn *s);
 otad_var otad_sinkhorn_entropic(otad_tape *tape, const otad_sinkhorn *s);
