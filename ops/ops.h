@@ -30,7 +30,7 @@ otad_var otad_xlogy(otad_tape *tape, otad_var x, otad_var y);
 
 otad_var otad_scale(otad_tape *tape, otad_var x, double alpha);   /* αx */
 otad_var otad_exp(otad_tape *tape, otad_var x);
-otad_var otad_expm1(otad_tape *tape, otad_var x);                 /* e^x − 1, exact near 0 */
+otad_var otad_expm1(otad_tape *tape, otad_var x);                 /* e^x − 1, accurate near 0 */
 otad_var otad_log(otad_tape *tape, otad_var x);                   /* x > 0 */
 /* x^p; x ≥ 0 unless p is an integer, and x ≠ 0 when p < 0. */
 otad_var otad_pow(otad_tape *tape, otad_var x, double p);

@@ -1,8 +1,9 @@
 /* The unbalanced update's translation factor as one op (sinkhorn.c): per
  * column, c = (A / B)^κ with A = Σ_i a_i (u/a)_i^(−α_a),
  * B = Σ_j b_j (v/b)_j^(−α_b), κ = 1/(α_a + α_b), α = ε/ρ (0 for a
- * constraint).  As separate ops it was four passes and four values per
- * update; here one pass, and none kept: the vjp recomputes the powers. */
+ * constraint).  As separate ops it was eight, four of them keeping an
+ * n×B value per update; here one pass keeps two sums a column, and the vjp
+ * recomputes the powers. */
 #include <math.h>
 
 #include "solvers_internal.h"
