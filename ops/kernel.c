@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "vector_pow.h"
 
 typedef struct kernel_config {
     const otad_kernel_class *cls;
@@ -381,11 +382,6 @@ typedef struct divide {
     double lambda;
     size_t r, ncols, num_cols;
 } divide;
-
-/* glibc's vector pow (libmvec) for the power pair's map, declared as
- * kernel_gibbs.c declares exp. */
-#pragma omp declare simd notinbranch
-double pow(double, double);
 
 static void divide_entries(void *data, size_t first, size_t count, double *mid)
 {

@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "shape_rules.h"
+#include "vector_pow.h"
 
 static size_t size_of(otad_value v)
 {
@@ -101,11 +102,6 @@ otad_var otad_log(otad_tape *t, otad_var x)
 }
 
 /* ---- pow: x^p ----------------------------------------------------------- */
-
-/* glibc's vector pow (libmvec), as kernel_gibbs.c takes its vector exp:
- * <math.h> declares it for simd loops only under -ffast-math. */
-#pragma omp declare simd notinbranch
-double pow(double, double);
 
 static int pow_forward(otad_ctx *c)
 {

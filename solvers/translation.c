@@ -6,12 +6,8 @@
  * recomputes the powers. */
 #include <math.h>
 
+#include "../ops/vector_pow.h"
 #include "solvers_internal.h"
-
-/* glibc's vector pow (libmvec), declared as barycenter_step.c declares its
- * log and exp. */
-#pragma omp declare simd notinbranch
-double pow(double, double);
 
 enum { MASS_A, RATIO_A, MASS_B, RATIO_B };
 
