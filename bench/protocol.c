@@ -825,6 +825,25 @@ void bench_repository_path(const char *relative, char *out, size_t cap)
     snprintf(out, cap, "%.*s/%s", (int)(end - self_path), self_path, relative);
 }
 
+void bench_points(uint64_t seed, size_t n, double *p)
+{
+    otad_rng rng = {seed};
+    for (size_t i = 0; i < n; i++) {
+        p[i] = otad_rng_uniform(&rng);
+        p[i + n] = otad_rng_uniform(&rng);
+    }
+}
+
+void bench_histogram(uint64_t seed, size_t n, double *h)
+{
+    otad_rng rng = {seed};
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += h[i] = 0.5 + otad_rng_uniform(&rng);
+    for (size_t i = 0; i < n; i++)
+        h[i] /= s;
+}
+
 int bench_find_reference(const char *dir, const char *name, const char *modules, char *path,
                          size_t cap, const char **why)
 {

@@ -248,4 +248,10 @@ int bench_find_reference(const char *dir, const char *name, const char *modules,
 /* A path in this program's repository (<repository>/<build>/bench/<program>). */
 void bench_repository_path(const char *relative, char *out, size_t cap);
 
+/* The inputs of the point-cloud workloads, from the LCG of the reference
+ * programs seeded with seed: n points of [0,1]² drawn row by row into p
+ * (n×2, column-major), and n weights 0.5 + u_i scaled to sum 1 into h. */
+void bench_points(uint64_t seed, size_t n, double *p);
+void bench_histogram(uint64_t seed, size_t n, double *h);
+
 #endif

@@ -31,26 +31,6 @@ static const double eps = 0.05;
 
 /* ---- worker --------------------------------------------------------------- */
 
-/* LCG(seed) draws: weights (0.5 + u_i)/Σ; points row by row. */
-static void histogram(uint64_t seed, size_t n, double *h)
-{
-    otad_rng rng = {seed};
-    double s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += h[i] = 0.5 + otad_rng_uniform(&rng);
-    for (size_t i = 0; i < n; i++)
-        h[i] /= s;
-}
-
-static void points(uint64_t seed, size_t n, double *p)
-{
-    otad_rng rng = {seed};
-    for (size_t i = 0; i < n; i++) {
-        p[i] = otad_rng_uniform(&rng);
-        p[i + n] = otad_rng_uniform(&rng);
-    }
-}
-
 typedef struct problem {
     size_t n, batch;
     double *y, *b;
@@ -78,11 +58,11 @@ static int worker(size_t n, size_t batch)
     otad_tape *t = NULL;
     if (!p.y || !p.b || !theta || !grad || otad_tape_new(&t, NULL) != OTAD_OK)
         return 1;
-    points(1, n, theta);
-    points(2, n, p.y);
-    histogram(3, n, theta + 2 * n);
+    bench_points(1, n, theta);
+    bench_points(2, n, p.y);
+    bench_histogram(3, n, theta + 2 * n);
     for (size_t k = 0; k < batch; k++)
-        histogram(batch == 1 ? 4 : 100 + k, n, p.b + k * n);
+        bench_histogram(batch == 1 ? 4 : 100 + k, n, p.b + k * n);
     bench_objective o = {w1_build, &p, 3 * n, theta, grad};
     int repeats = n < 4000 ? 5 : 3;
     double value, fwd, fwdbwd;

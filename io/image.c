@@ -1,5 +1,6 @@
 /* Heat maps and strips of images on one colour scale. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "io_internal.h"
@@ -9,7 +10,8 @@ void otad_image_opts_init(otad_image_opts *opts)
     if (!opts)
         return;
     *opts = (otad_image_opts){.vmin = 0, .vmax = 0, .colormap = OTAD_COLORMAP_HEAT,
-                              .scale = 1, .gap = 4, .background = 0xFFFFFF, .captions = NULL};
+                              .scale = 1, .gap = 4, .background = 0xFFFFFF, .captions = NULL,
+                              .colorbar = 0};
 }
 
 static int check_opts(const otad_image_opts *o, const char *path, otad_error *err)
@@ -26,6 +28,8 @@ static int check_opts(const otad_image_opts *o, const char *path, otad_error *er
     if (o->vmin > o->vmax)
         return otadI_fail(err, OTAD_EINVAL, path, "colour range vmin %g > vmax %g", o->vmin,
                           o->vmax);
+    if (o->colorbar != 0 && o->colorbar != 1)
+        return otadI_fail(err, OTAD_EINVAL, path, "colorbar is %d, must be 0 or 1", o->colorbar);
     if (o->background > 0xFFFFFF)
         return otadI_fail(err, OTAD_EINVAL, path, "background 0x%x is not 0xRRGGBB",
                           o->background);
@@ -59,10 +63,27 @@ static int value_range(const double *const *images, size_t n, size_t count,
 typedef struct strip_layout {
     size_t cell_w, cell_h, width, height;
     int caption_scale, caption_h;
+    size_t bar_x, bar_w; /* the colour bar's left edge and width; 0 wide: none */
+    otadI_axis bar_axis; /* its values */
 } strip_layout;
 
-static int layout(size_t n, size_t w, size_t h, const otad_image_opts *o, strip_layout *l,
-                  const char *path, otad_error *err)
+/* The colour bar's values: range[0] at the bottom of the images, range[1] at
+ * the top, ticks at round numbers (one label for a range of one value). */
+static void bar_axis(strip_layout *l, const double range[2])
+{
+    otadI_axis *ax = &l->bar_axis;
+    *ax = (otadI_axis){.lo = range[0], .hi = range[1], .p_lo = (double)l->cell_h - 1,
+                       .p_hi = 0};
+    if (range[1] > range[0]) {
+        otadI_axis_ticks(ax, (double)l->cell_h, 12.0 * OTADI_GLYPH_HEIGHT);
+    } else {
+        ax->n_ticks = 1, ax->tick[0] = range[0], ax->p_hi = ax->p_lo = (double)l->cell_h / 2;
+        snprintf(ax->label[0], sizeof ax->label[0], "%.3g", range[0]);
+    }
+}
+
+static int layout(size_t n, size_t w, size_t h, const otad_image_opts *o,
+                  const double range[2], strip_layout *l, const char *path, otad_error *err)
 {
     size_t max = OTAD_IMAGE_MAX_SIDE;
     if (w > max || h > max || n > max)
@@ -73,6 +94,15 @@ static int layout(size_t n, size_t w, size_t h, const otad_image_opts *o, strip_
     l->caption_h = o->captions ? (OTADI_GLYPH_HEIGHT + 3) * l->caption_scale : 0;
     l->width = n * l->cell_w + (n - 1) * (size_t)o->gap;
     l->height = l->cell_h + (size_t)l->caption_h;
+    if (o->colorbar) { /* a gap, the bar, a tick and the widest label */
+        bar_axis(l, range);
+        l->bar_x = l->width + (size_t)(o->gap > 4 ? o->gap : 4) * 2;
+        l->bar_w = (size_t)(4 * l->caption_scale + 8);
+        l->width = l->bar_x + l->bar_w + 6 +
+                   (size_t)otadI_axis_label_width(&l->bar_axis, l->caption_scale) + 2;
+        if (l->height < (size_t)(OTADI_GLYPH_HEIGHT * l->caption_scale))
+            l->height = (size_t)(OTADI_GLYPH_HEIGHT * l->caption_scale);
+    }
     if (l->width > max || l->height > max)
         return otadI_fail(err, OTAD_EINVAL, path,
                           "the picture would be %zux%zu pixels, at most %zu per side", l->width,
@@ -90,6 +120,26 @@ static void draw_image(otadI_canvas *c, int x0, const double *v, size_t w, size_
             int x = x0 + (int)col * o->scale, y = (int)r * o->scale;
             otadI_fill(c, x, y, x + o->scale, y + o->scale, otad_colormap(o->colormap, t));
         }
+}
+
+/* The colour bar and its labels, in the background's contrasting ink. */
+static void draw_colorbar(otadI_canvas *c, const strip_layout *l, const otad_image_opts *o)
+{
+    const otadI_axis *ax = &l->bar_axis;
+    int x0 = (int)l->bar_x, x1 = x0 + (int)l->bar_w, h = (int)l->cell_h, s = l->caption_scale;
+    for (int y = 0; y < h; y++)
+        otadI_fill(c, x0, y, x1, y + 1,
+                   otad_colormap(o->colormap, h > 1 ? 1 - (double)y / (h - 1) : 0.5));
+    double luma = 0.2126 * (o->background >> 16) + 0.7152 * (o->background >> 8 & 0xff) +
+                  0.0722 * (o->background & 0xff);
+    unsigned ink = luma < 128 ? 0xFFFFFF : 0x202020;
+    for (size_t k = 0; k < ax->n_ticks; k++) {
+        int y = (int)lround(otadI_axis_pixel(ax, ax->tick[k]));
+        otadI_fill(c, x1, y, x1 + 3, y + 1, ink);
+        int top = y - OTADI_GLYPH_HEIGHT * s / 2, bottom = (int)l->height - OTADI_GLYPH_HEIGHT * s;
+        top = top < 1 ? 1 : top > bottom ? bottom : top;
+        otadI_text(c, x1 + 6, top, ax->label[k], s, ink, 0);
+    }
 }
 
 /* Centred under the image, shortened to its width. */
@@ -119,12 +169,14 @@ int otad_png_write_strip(const char *path, const double *const *images, size_t n
     double range[2] = {0, 0};
     int rc = check_opts(opts, path, err);
     if (rc == OTAD_OK) /* the sizes first: images has n_images entries only if they fit */
-        rc = layout(n_images, width, height, opts, &l, path, err);
+        rc = layout(n_images, width, height, opts, range, &l, path, err);
     for (size_t i = 0; rc == OTAD_OK && i < n_images; i++)
         if (!images[i])
             rc = otadI_fail(err, OTAD_EINVAL, path, "image %zu is NULL", i);
     if (rc == OTAD_OK)
         rc = value_range(images, n_images, width * height, opts, range, path, err);
+    if (rc == OTAD_OK && opts->colorbar) /* again, with the range now known */
+        rc = layout(n_images, width, height, opts, range, &l, path, err);
     otadI_canvas c;
     if (rc == OTAD_OK && otadI_canvas_new(&c, l.width, l.height, opts->background) != OTAD_OK)
         rc = otadI_fail(err, OTAD_ENOMEM, path, "out of memory for %zux%zu pixels", l.width,
@@ -137,6 +189,8 @@ int otad_png_write_strip(const char *path, const double *const *images, size_t n
         if (opts->captions && opts->captions[i])
             draw_caption(&c, x0, &l, opts->captions[i], opts->background);
     }
+    if (opts->colorbar)
+        draw_colorbar(&c, &l, opts);
     rc = otad_png_write_rgb(path, c.rgb, l.width, l.height, err);
     otadI_canvas_free(&c);
     return rc;

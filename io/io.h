@@ -123,6 +123,9 @@ typedef struct otad_image_opts {
     const char *const *captions; /* NULL, or one ASCII caption per image (entries
                                     may be NULL) written under it, shortened
                                     to the image's width */
+    int colorbar;        /* 1: the colour range as a bar right of the images, with
+                            values at round numbers, so that values can be read
+                            off the picture; default 0 */
 } otad_image_opts;
 
 void otad_image_opts_init(otad_image_opts *opts);

@@ -8,7 +8,7 @@
 
 #include "models_internal.h"
 
-/* Equal masses are what a barycenter of histograms assumes. */
+/* Equal masses are what a balanced barycenter of histograms assumes. */
 #define MASS_TOLERANCE 1e-6
 
 static const otad_var no_var;
@@ -82,9 +82,11 @@ static int check_database(const otad_barycoords *p, otad_error *err)
             return rc;
         if (j == 0)
             first = mass;
-        else if (fabs(mass - first) > MASS_TOLERANCE * fmax(mass, first))
+        else if (isinf(p->barycenter.rho) &&
+                 fabs(mass - first) > MASS_TOLERANCE * fmax(mass, first))
             return otad_error_set(err, OTAD_EDOMAIN, "barycoords: database histogram %zu has "
-                                  "mass %.10g, histogram 0 has %.10g (they must be equal)", j,
+                                  "mass %.10g, histogram 0 has %.10g (they must be equal, "
+                                  "unless the barycenters are unbalanced: barycenter.rho)", j,
                                   mass, first);
     }
     return OTAD_OK;

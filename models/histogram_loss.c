@@ -1,4 +1,6 @@
 /* The data terms models compare histograms with, chosen by name. */
+#include <math.h>
+
 #include "models_internal.h"
 
 static const otad_var no_var;
@@ -13,8 +15,12 @@ otad_var otadM_histogram_loss(otad_tape *t, otad_histogram_loss loss, otad_kerne
         return otad_loss_kl(t, p, q);
     case OTAD_LOSS_L1:
         return otad_loss_l1(t, p, q);
-    case OTAD_LOSS_SINKHORN:
-        return otad_sinkhorn_divergence(t, k, k, k, p, q, sinkhorn, OTAD_SINKHORN_DUAL);
+    case OTAD_LOSS_SINKHORN: /* an unbalanced divergence is built on the KL dual */
+        return otad_sinkhorn_divergence(t, k, k, k, p, q, sinkhorn,
+                                        sinkhorn && (isfinite(sinkhorn->rho_a) ||
+                                                     isfinite(sinkhorn->rho_b))
+                                            ? OTAD_SINKHORN_KL_DUAL
+                                            : OTAD_SINKHORN_DUAL);
     }
     otad_tape_fail(t, OTAD_EINVAL, "loss: unknown histogram loss %d", (int)loss);
     return no_var;

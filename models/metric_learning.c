@@ -8,7 +8,7 @@
 
 #include "models_internal.h"
 
-/* A barycenter of histograms assumes equal masses. */
+/* A balanced barycenter of histograms assumes equal masses. */
 #define MASS_TOLERANCE 1e-6
 
 static const otad_var no_var;
@@ -77,9 +77,11 @@ static int check_frames(const otad_metric_learning *p, otad_error *err)
                                   "mass", j);
         if (j == 0)
             first = mass;
-        else if (fabs(mass - first) > MASS_TOLERANCE * fmax(mass, first))
+        else if (isinf(p->barycenter.rho) &&
+                 fabs(mass - first) > MASS_TOLERANCE * fmax(mass, first))
             return otad_error_set(err, OTAD_EDOMAIN, "metric learning: frame %zu has mass "
-                                  "%.10g, frame 0 has %.10g (they must be equal)", j, mass,
+                                  "%.10g, frame 0 has %.10g (they must be equal, unless the "
+                                  "barycenters are unbalanced: barycenter.rho)", j, mass,
                                   first);
     }
     return OTAD_OK;

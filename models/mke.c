@@ -53,10 +53,22 @@ int otad_mke_check(const otad_mke *p, otad_error *err)
                               "its number of parameters)");
     if (!(p->eps > 0) || !isfinite(p->eps))
         return otad_error_set(err, OTAD_EDOMAIN, "mke: eps is %g, must be positive", p->eps);
-    if ((unsigned)p->value > OTAD_SINKHORN_ENTROPIC)
+    if ((unsigned)p->value > OTAD_SINKHORN_KL_DUAL)
         return otad_error_set(err, OTAD_EINVAL, "mke: Sinkhorn value %d: the model takes "
-                              "OTAD_SINKHORN_COST, _DUAL or _ENTROPIC", (int)p->value);
+                              "OTAD_SINKHORN_COST, _DUAL, _ENTROPIC, _KL_PRIMAL or _KL_DUAL",
+                              (int)p->value);
+    int kl = p->value == OTAD_SINKHORN_KL_PRIMAL || p->value == OTAD_SINKHORN_KL_DUAL;
+    if (!kl && (isfinite(p->sinkhorn.rho_a) || isfinite(p->sinkhorn.rho_b)))
+        return otad_error_set(err, OTAD_EINVAL, "mke: an unbalanced loss (sinkhorn.rho_a, "
+                              "rho_b) needs a KL value: OTAD_SINKHORN_KL_PRIMAL or _KL_DUAL");
     rc = otadV_int_range(err, "mke", "debiased", p->debiased, 0, 1);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, "mke", "free_mass", p->free_mass, 0, 1);
+    if (rc == OTAD_OK && p->free_mass &&
+        (!kl || (isinf(p->sinkhorn.rho_a) && isinf(p->sinkhorn.rho_b))))
+        return otad_error_set(err, OTAD_EINVAL, "mke: free_mass needs an unbalanced loss "
+                              "(sinkhorn.rho_a or rho_b finite, a KL value): under the "
+                              "constraints the model's mass is the data's");
     return rc == OTAD_OK ? otadS_check_sinkhorn_opts(&p->sinkhorn, "mke", "sinkhorn.", err) : rc;
 }
 
@@ -125,6 +137,22 @@ int otadM_check_model(otad_tape *t, const char *who, const char *what, const voi
     return OTAD_OK;
 }
 
+/* Entries of θ: the model's parameters, then log m with free_mass. */
+static size_t theta_size(const otad_mke *p)
+{
+    return p->n_params + (p->free_mass != 0);
+}
+
+/* With free_mass, the weights a scaled to mass m = e^(θ's last entry). */
+static otad_var with_mass(otad_tape *t, const otad_mke *p, otad_var theta, otad_var a)
+{
+    if (!p->free_mass)
+        return a;
+    otad_var log_mass = otad_slice(t, otad_reshape(t, theta, theta_size(p), 1), p->n_params, 1,
+                                   0, 1);
+    return otad_mul(t, a, otad_exp(t, log_mass));
+}
+
 /* The model's points and weights at θ; weights uniform when the model gives
  * none. */
 static int record_model(otad_tape *t, otad_var theta, const otad_mke *p, otad_var *x,
@@ -134,11 +162,15 @@ static int record_model(otad_tape *t, otad_var theta, const otad_mke *p, otad_va
     if (!th.data)
         return otad_tape_fail(t, OTAD_EINVAL, "mke: theta is not a node of this tape (invalid, "
                               "or recorded before a reset)");
-    if (th.rows * th.cols != p->n_params)
+    if (th.rows * th.cols != theta_size(p))
         return otad_tape_fail(t, OTAD_ESHAPE, "mke: theta has %zu entries, the model has %zu "
-                              "parameters", th.rows * th.cols, p->n_params);
+                              "parameters%s", th.rows * th.cols, p->n_params,
+                              p->free_mass ? " and the mass 1" : "");
     *x = *a = no_var;
-    int rc = p->model(t, theta, p->model_instance, x, a);
+    otad_var model_theta = p->free_mass ? otad_slice(t, otad_reshape(t, theta, theta_size(p), 1),
+                                                     0, p->n_params, 0, 1)
+                                        : theta;
+    int rc = p->model(t, model_theta, p->model_instance, x, a);
     if (rc != OTAD_OK || otad_tape_status(t) != OTAD_OK)
         return otad_tape_fail(t, rc != OTAD_OK ? rc : OTAD_EINVAL, "mke: the model failed");
     otad_value xv = otad_value_of(t, *x);
@@ -148,13 +180,14 @@ static int record_model(otad_tape *t, otad_var theta, const otad_mke *p, otad_va
         return otad_tape_fail(t, OTAD_ESHAPE, "mke: the model's points are %zu×%zu, the data "
                               "has %zu coordinates", xv.rows, xv.cols, p->dim);
     if (!otad_var_valid(*a)) {
-        *a = otad_const_fill(t, xv.rows, 1, 1.0 / (double)xv.rows);
+        *a = with_mass(t, p, theta, otad_const_fill(t, xv.rows, 1, 1.0 / (double)xv.rows));
         return otad_tape_status(t);
     }
     otad_value av = otad_value_of(t, *a);
     if (av.data && (av.rows != xv.rows || av.cols != 1))
         return otad_tape_fail(t, OTAD_ESHAPE, "mke: the model's weights are %zu×%zu, its "
                               "points need %zu×1", av.rows, av.cols, xv.rows);
+    *a = with_mass(t, p, theta, *a);
     return otad_tape_status(t);
 }
 
@@ -172,7 +205,12 @@ static otad_var record_loss(otad_tape *t, const otad_mke *p, otad_var x, otad_va
     loss = otad_sub(t, loss, otad_scale(t, self_loss(t, p, x, a), 0.5));
     otad_var data_self = half_data_self ? otad_const_fill(t, 1, 1, *half_data_self)
                                         : otad_scale(t, self_loss(t, p, y, b), 0.5);
-    return otad_sub(t, loss, data_self);
+    loss = otad_sub(t, loss, data_self);
+    if (p->value != OTAD_SINKHORN_KL_PRIMAL && p->value != OTAD_SINKHORN_KL_DUAL)
+        return loss;
+    /* Séjourné et al. (2019), as otad_sinkhorn_divergence: + (ε/2)(m(α) − m(β))² */
+    otad_var gap = otad_sub(t, otad_sum(t, a), otad_sum(t, b));
+    return otad_add(t, loss, otad_scale(t, otad_mul(t, gap, gap), 0.5 * p->eps));
 }
 
 static otad_var build_with(otad_tape *t, otad_var theta, const otad_mke *p,
@@ -228,7 +266,7 @@ int otad_mke_evaluate(const otad_mke *p, const double *theta, double **points,
     otad_tape *t;
     if ((rc = otad_tape_new(&t, NULL)) != OTAD_OK)
         return otad_error_set(err, rc, "mke: out of memory");
-    otad_var th = otad_const(t, p->n_params, 1, theta), x, a;
+    otad_var th = otad_const(t, theta_size(p), 1, theta), x, a;
     double value = NAN; /* the outputs are written only on success */
     if (record_model(t, th, p, &x, &a) == OTAD_OK && loss)
         value = otad_scalar(t, record_loss(t, p, x, a, NULL));
@@ -270,11 +308,12 @@ int otad_mke_fit(const otad_mke *p, const double *start, const otad_lbfgs_params
     prepared pp = {p, 0};
     if (p->debiased && (rc = data_self_loss(p, &pp.half_data_self, err)) != OTAD_OK)
         return rc;
-    double *theta = malloc(p->n_params * sizeof *theta);
+    size_t n = theta_size(p);
+    double *theta = malloc(n * sizeof *theta);
     if (!theta)
         return otad_error_set(err, OTAD_ENOMEM, "mke: out of memory");
-    memcpy(theta, start, p->n_params * sizeof *theta);
-    rc = otad_lbfgs(build_prepared, &pp, p->n_params, theta, params, &result->lbfgs);
+    memcpy(theta, start, n * sizeof *theta);
+    rc = otad_lbfgs(build_prepared, &pp, n, theta, params, &result->lbfgs);
     if (rc != OTAD_OK) {
         otad_error_set(err, rc, "%s", result->lbfgs.message);
         free(theta);

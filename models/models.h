@@ -51,7 +51,9 @@ typedef enum otad_histogram_loss {
     OTAD_LOSS_L2 = 0,  /* Σ (p − q)² */
     OTAD_LOSS_KL,      /* Σ p log(p/q) − p + q; needs q > 0 */
     OTAD_LOSS_L1,      /* Σ |p − q| */
-    OTAD_LOSS_SINKHORN /* debiased Sinkhorn divergence (dual value) on the support's kernel */
+    OTAD_LOSS_SINKHORN /* debiased Sinkhorn divergence on the support's kernel: its dual value, or
+                          Séjourné et al.'s unbalanced one when the model's Sinkhorn options
+                          relax a marginal (rho_a, rho_b) */
 } otad_histogram_loss;
 
 /* ---- Wasserstein barycentric coordinates (BPC'16) ----------------------- */
@@ -215,8 +217,15 @@ typedef struct otad_mke {
     void *model_instance;
     size_t n_params;               /* entries of θ */
     double eps;                    /* ε of K = exp(−‖x − y‖²/ε); default 0.01 */
-    otad_sinkhorn_value value;     /* default OTAD_SINKHORN_COST: W_L = ⟨P_L, C⟩ */
-    int debiased;                  /* default 0 */
+    otad_sinkhorn_value value;     /* default OTAD_SINKHORN_COST: W_L = ⟨P_L, C⟩; an
+                                      unbalanced loss (sinkhorn.rho_a or rho_b finite:
+                                      outliers in the data cost at most ρ each, instead of
+                                      pulling the model) takes a KL value */
+    int debiased;                  /* default 0; 1 with a KL value: Séjourné et al.'s
+                                      unbalanced divergence */
+    int free_mass;                 /* 1: the model's mass m is a parameter too, θ's last
+                                      entry log m after the model's n_params (an unbalanced
+                                      loss only); default 0: mass 1, the data's */
     otad_sinkhorn_opts sinkhorn;   /* L = 100, scaling domain, UNROLL; the mode says how
                                       the iterations are differentiated */
 } otad_mke;
@@ -226,26 +235,29 @@ void otad_mke_init(otad_mke *problem);
 
 /* OTAD_OK, or the first problem found (message in err): no data, a
  * non-finite coordinate, negative or non-finite weights or none positive,
- * no model or no parameters, ε not positive, an unknown value. */
+ * no model or no parameters, ε not positive, an unknown value, an
+ * unbalanced loss without a KL value, free_mass with a balanced loss. */
 int otad_mke_check(const otad_mke *problem, otad_error *err);
 
-/* Records the loss at θ (n_params × 1).  problem is an otad_mke that passed
- * otad_mke_check.  With debiased = 1 it records W(β, β) too, which does not
- * depend on θ: fit computes that once instead. */
+/* Records the loss at θ (n_params × 1, one more row with free_mass).
+ * problem is an otad_mke that passed otad_mke_check.  With debiased = 1 it
+ * records W(β, β) too, which does not depend on θ: fit computes that once
+ * instead. */
 otad_var otad_mke_build(otad_tape *tape, otad_var theta, void *problem);
 
 typedef struct otad_mke_result {
-    double *theta;            /* n_params, the fitted θ, malloc'd; NULL on failure */
+    double *theta;            /* n_params (+ 1 with free_mass), the fitted θ, malloc'd; NULL
+                                 on failure */
     double *points;           /* n_model × d at θ, malloc'd */
     double *weights;          /* n_model at θ, malloc'd */
     size_t n_model;
     otad_lbfgs_result lbfgs;  /* status, loss per iteration, evaluations, time */
 } otad_mke_result;
 
-/* Minimise from θ = start (n_params).  params NULL: the driver's defaults
- * (params->progress reports each iteration).  Returns OTAD_OK or the error
- * that stopped it (message in err).  Free the result with
- * otad_mke_result_free, whatever the return. */
+/* Minimise from θ = start (n_params entries, one more with free_mass).
+ * params NULL: the driver's defaults (params->progress reports each
+ * iteration).  Returns OTAD_OK or the error that stopped it (message in
+ * err).  Free the result with otad_mke_result_free, whatever the return. */
 int otad_mke_fit(const otad_mke *problem, const double *start, const otad_lbfgs_params *params,
                  otad_mke_result *result, otad_error *err);
 

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernel_at.h"
 #include "ops.h"
 #include "vector_pow.h"
 
@@ -127,7 +128,7 @@ otad_kernel otad_kernel_new(otad_tape *t, const otad_kernel_class *cls, const vo
 otad_kernel_info otad_kernel_info_of(const otad_tape *t, otad_kernel k)
 {
     const otad_kernel_handle *s = otad_saved_of(t, k.node, &op_kernel);
-    return s ? s->info : (otad_kernel_info){0, 0, 0, 0, 0, 0};
+    return s ? s->info : (otad_kernel_info){0};
 }
 
 /* ---- kernels inside other ops ------------------------------------------- */
@@ -155,7 +156,7 @@ size_t otad_kernel_inputs(otad_tape *t, otad_kernel k, otad_var inputs[OTAD_KERN
 
 otad_kernel_info otad_kernel_handle_info(const otad_kernel_handle *k)
 {
-    return k ? k->info : (otad_kernel_info){0, 0, 0, 0, 0, 0};
+    return k ? k->info : (otad_kernel_info){0};
 }
 
 otad_kernel_grads otad_kernel_grads_at(const otad_ctx *c, const otad_kernel_handle *k,
@@ -313,6 +314,63 @@ otad_var otad_kernel_apply(otad_tape *t, otad_kernel k, unsigned product, otad_v
 otad_var otad_kernel_apply_log(otad_tape *t, otad_kernel k, unsigned product, otad_var x)
 {
     return record_apply(t, k, product, x, 1);
+}
+
+/* ---- the kernel at another ε -------------------------------------------- */
+
+typedef struct apply_at_params {
+    otad_kernel_handle *kernel;
+    unsigned product;
+    double eta;
+} apply_at_params;
+
+static int apply_at_shape(const otad_ctx *c, size_t *rows, size_t *cols)
+{
+    const apply_at_params *p = c->params;
+    otad_kernel_info k = p->kernel->info;
+    size_t in = p->product & OTAD_KERNEL_TRANSPOSE ? k.rows : k.cols;
+    if (c->in[0].rows != in)
+        return otad_fail(c, OTAD_ESHAPE, "x has %zu rows, op(K) takes %zu", c->in[0].rows, in);
+    *rows = p->product & OTAD_KERNEL_TRANSPOSE ? k.cols : k.rows;
+    *cols = c->in[0].cols;
+    return OTAD_OK;
+}
+
+static int apply_at_forward(otad_ctx *c)
+{
+    const apply_at_params *p = c->params;
+    otad_kernel_handle *k = p->kernel;
+    return k->cls->apply_log_at(c, k->state, p->eta, p->product, c->in[0].cols, c->in[0].data,
+                                c->out.data);
+}
+
+/* No vjp, and the kernel is not an input: a value that starts a solve
+ * (ε-scaling's stages) carries no gradient to the kernel's parameters. */
+static const otad_op op_kernel_apply_log_at = {.name = "kernel_apply_log_at", .arity = 1,
+                                               .params_bytes = sizeof(apply_at_params),
+                                               .shape = apply_at_shape,
+                                               .forward = apply_at_forward};
+
+int otadK_has_log_at(const otad_tape *t, otad_kernel k)
+{
+    const otad_kernel_handle *s = otad_saved_of(t, k.node, &op_kernel);
+    return s && s->cls->apply_log_at;
+}
+
+otad_var otadK_apply_log_at(otad_tape *t, otad_kernel k, unsigned product, double eta,
+                            otad_var x)
+{
+    otad_kernel_handle *s = otad_kernel_handle_of(t, k);
+    if (!s)
+        return (otad_var){0, 0};
+    if (!s->cls->apply_log_at || product > OTAD_KERNEL_TRANSPOSE || !(eta > 0)) {
+        otad_tape_fail(t, OTAD_EINVAL, "kernel_apply_log_at: %s kernel, product %u, eta %g "
+                       "(needs a class with apply_log_at, product 0 or transposed, eta > 0)",
+                       s->cls->name, product, eta);
+        return (otad_var){0, 0};
+    }
+    apply_at_params p = {s, product, eta};
+    return otad_apply(t, &op_kernel_apply_log_at, &p, 1, &x);
 }
 
 /* ---- scaling pairs ------------------------------------------------------ */

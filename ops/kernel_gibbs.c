@@ -449,27 +449,27 @@ static int gibbs_finish(const otad_ctx *c, void *state, const otad_kernel_grads 
 
 /* ---- log domain --------------------------------------------------------- */
 
-/* log of the (i, j) term of op(K)·exp(x) without x: −C_ij/ε, plus log C_ij
+/* log of the (i, j) term of op(K_η)·exp(x) without x: −C_ij/η, plus log C_ij
  * for the cost-weighted product (−inf where C_ij = 0: the term vanishes). */
-static double log_term(const gibbs *g, size_t i, size_t j, int cost)
+static double log_term(const gibbs *g, size_t i, size_t j, int cost, double eta)
 {
-    double c = cost_at(g, i, j), t = -c / g->eps;
+    double c = cost_at(g, i, j), t = -c / eta;
     return cost ? (c > 0 ? t + log(c) : -INFINITY) : t;
 }
 
 /* One column: y_i = log Σ_j exp(x_j + log_term(i, j)), for K (sum over the
  * columns j of C) or Kᵀ (sum over the rows i, with roles swapped). */
-static void log_apply_column(const gibbs *g, int transpose, int cost, const double *x,
-                             double *y, double *shift)
+static void log_apply_column(const gibbs *g, int transpose, int cost, double eta,
+                             const double *x, double *y, double *shift)
 {
     size_t n = g->n, m = g->m;
     if (transpose) { /* y_j = log Σ_i exp(x_i + t_ij): C's column j is contiguous */
         for (size_t j = 0; j < m; j++) {
             double mx = -INFINITY, s = 0;
             for (size_t i = 0; i < n; i++)
-                mx = fmax(mx, x[i] + log_term(g, i, j, cost));
+                mx = fmax(mx, x[i] + log_term(g, i, j, cost, eta));
             for (size_t i = 0; i < n; i++)
-                s += exp(x[i] + log_term(g, i, j, cost) - mx);
+                s += exp(x[i] + log_term(g, i, j, cost, eta) - mx);
             y[j] = mx + log(s);
         }
         return;
@@ -478,28 +478,88 @@ static void log_apply_column(const gibbs *g, int transpose, int cost, const doub
         shift[i] = -INFINITY;
     for (size_t j = 0; j < m; j++)
         for (size_t i = 0; i < n; i++)
-            shift[i] = fmax(shift[i], x[j] + log_term(g, i, j, cost));
+            shift[i] = fmax(shift[i], x[j] + log_term(g, i, j, cost, eta));
     for (size_t i = 0; i < n; i++)
         y[i] = 0;
     for (size_t j = 0; j < m; j++)
         for (size_t i = 0; i < n; i++)
-            y[i] += exp(x[j] + log_term(g, i, j, cost) - shift[i]);
+            y[i] += exp(x[j] + log_term(g, i, j, cost, eta) - shift[i]);
     for (size_t i = 0; i < n; i++)
         y[i] = shift[i] + log(y[i]);
+}
+
+/* The exponents of output `index`'s sum, contiguous in t: t_k = x_k − C/η
+ * over the summed index k (the rows of C for Kᵀ, its columns for K). */
+static void exponents(const gibbs *g, int transpose, size_t index, double eta, const double *x,
+                      double *t)
+{
+    size_t len = transpose ? g->n : g->m;
+    if (g->cost) {
+        const double *c = transpose ? g->cost + index * g->n : g->cost + index;
+        size_t step = transpose ? 1 : g->n;
+#pragma omp simd
+        for (size_t k = 0; k < len; k++)
+            t[k] = x[k] - c[k * step] / eta;
+        return;
+    }
+    const double *summed = transpose ? g->x : g->y, *fixed = transpose ? g->y : g->x;
+    size_t fixed_rows = transpose ? g->m : g->n;
+    memset(t, 0, len * sizeof *t);
+    for (size_t d = 0; d < g->d; d++) {
+        const double *s = summed + d * len, f = fixed[index + d * fixed_rows];
+#pragma omp simd
+        for (size_t k = 0; k < len; k++)
+            t[k] += (s[k] - f) * (s[k] - f);
+    }
+#pragma omp simd
+    for (size_t k = 0; k < len; k++)
+        t[k] = x[k] - t[k] / eta;
+}
+
+/* log Σ_k e^(t_k), vectorised (glibc's exp above). */
+static double log_sum_exp(const double *t, size_t len)
+{
+    double mx = -INFINITY, s = 0;
+#pragma omp simd reduction(max : mx)
+    for (size_t k = 0; k < len; k++)
+        mx = fmax(mx, t[k]);
+    if (mx == -INFINITY)
+        return mx;
+#pragma omp simd reduction(+ : s)
+    for (size_t k = 0; k < len; k++)
+        s += exp(t[k] - mx);
+    return mx + log(s);
+}
+
+static int gibbs_apply_log_at(const otad_ctx *c, void *state, double eta, unsigned product,
+                              size_t ncols, const double *x, double *y)
+{
+    gibbs *g = state;
+    int transpose = product & OTAD_KERNEL_TRANSPOSE, cost = product & OTAD_KERNEL_COST;
+    size_t in = transpose ? g->n : g->m, out = transpose ? g->m : g->n;
+    size_t threads = (size_t)omp_get_max_threads(), len = g->n > g->m ? g->n : g->m;
+    double *work = otad_scratch(c, threads * len * sizeof *work);
+    if (!work)
+        return OTAD_ENOMEM;
+    for (size_t b = 0; b < ncols; b++) {
+        if (cost) { /* the values' product, once per solve */
+            log_apply_column(g, transpose, cost, eta, x + b * in, y + b * out, work);
+            continue;
+        }
+#pragma omp parallel for schedule(static) num_threads((int)threads) if (in * out > (1u << 18))
+        for (size_t i = 0; i < out; i++) {
+            double *t = work + (size_t)omp_get_thread_num() * len;
+            exponents(g, transpose, i, eta, x + b * in, t);
+            y[i + b * out] = log_sum_exp(t, in);
+        }
+    }
+    return OTAD_OK;
 }
 
 static int gibbs_apply_log(const otad_ctx *c, void *state, unsigned product, size_t ncols,
                            const double *x, double *y)
 {
-    gibbs *g = state;
-    int transpose = product & OTAD_KERNEL_TRANSPOSE, cost = product & OTAD_KERNEL_COST;
-    double *shift = otad_scratch(c, g->n * sizeof *shift);
-    if (!shift)
-        return OTAD_ENOMEM;
-    size_t in = transpose ? g->n : g->m, out = transpose ? g->m : g->n;
-    for (size_t b = 0; b < ncols; b++)
-        log_apply_column(g, transpose, cost, x + b * in, y + b * out, shift);
-    return OTAD_OK;
+    return gibbs_apply_log_at(c, state, ((gibbs *)state)->eps, product, ncols, x, y);
 }
 
 /* With P_ij = exp(x_j + t_ij − y_i) ≤ 1 (no overflow whatever the scales):
@@ -545,6 +605,7 @@ static const otad_kernel_class gibbs_class = {
     .finish = gibbs_finish,
     .apply_log = gibbs_apply_log,
     .vjp_log = gibbs_vjp_log,
+    .apply_log_at = gibbs_apply_log_at,
 };
 
 otad_kernel otad_kernel_gibbs(otad_tape *t, otad_var cost, double eps)

@@ -234,7 +234,7 @@ static void log_chain(grid *g, size_t cost_axis, size_t ncols, const double *x, 
                       double *shift)
 {
     h[0] = (double *)x;
-    for (size_t a = 0; a < g->dims; a++) {
+    for (size_t a = 0; a < g->dims && a < MAX_DIMS; a++) { /* a bound GCC can see */
         const double *lw = a == cost_axis ? g->ax[a].log_kc : g->ax[a].log_k;
         log_pass(g, a, lw, ncols, h[a], h[a + 1], shift);
     }
@@ -273,6 +273,32 @@ static int grid_apply_log(const otad_ctx *c, void *state, unsigned product, size
             double hi = fmax(y[k], t[k]), lo = fmin(y[k], t[k]);
             y[k] = hi == -INFINITY ? hi : hi + log1p(exp(lo - hi));
         }
+    }
+    return OTAD_OK;
+}
+
+/* The log apply at another ε, η: each axis's log weights −C_a/η in the
+ * workspace after the chain's buffers. */
+static int grid_apply_log_at(const otad_ctx *c, void *state, double eta, unsigned product,
+                             size_t ncols, const double *x, double *y)
+{
+    (void)product; /* K is symmetric */
+    grid *g = state;
+    size_t weights = 0;
+    for (size_t a = 0; a < g->dims; a++)
+        weights += g->ax[a].n * g->ax[a].n;
+    double *w = otad_scratch(c, ((size_t)LAST * g->size * ncols + weights) * sizeof *w);
+    if (!w)
+        return OTAD_ENOMEM;
+    double *h[MAX_DIMS + 1], *shift, *lw = buffer(w, g, ncols, LAST);
+    chain_buffers(w, g, ncols, y, h, &shift);
+    h[0] = (double *)x;
+    for (size_t a = 0; a < g->dims; a++) {
+        size_t n = g->ax[a].n;
+        for (size_t k = 0; k < n * n; k++)
+            lw[k] = g->ax[a].log_k[k] * (g->eps / eta);
+        log_pass(g, a, lw, ncols, h[a], h[a + 1], shift);
+        lw += n * n;
     }
     return OTAD_OK;
 }
@@ -353,6 +379,7 @@ static const otad_kernel_class grid_class = {
     .apply = grid_apply,
     .apply_log = grid_apply_log,
     .vjp_log = grid_vjp_log,
+    .apply_log_at = grid_apply_log_at,
 };
 
 otad_kernel otad_kernel_grid(otad_tape *t, size_t dims, const size_t *shape, double eps)

@@ -314,6 +314,13 @@ typedef struct otad_kernel_class {
                      const double *x, double *y);
     int (*vjp_log)(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a,
                    const otad_kernel_grads *grads);
+    /* Optional: y = log(op(K_η)·exp(x)) for K_η = exp(−C/η), the kernel of
+     * the same cost at another ε, η > 0; product 0 or OTAD_KERNEL_TRANSPOSE.
+     * Values only, no gradient: what the early stages of Sinkhorn's
+     * ε-scaling apply, whose result only starts the solve at the kernel's
+     * own ε (see otad_sinkhorn_opts). */
+    int (*apply_log_at)(const otad_ctx *c, void *state, double eta, unsigned product,
+                        size_t ncols, const double *x, double *y);
     /* Optional: free outside resources. */
     void (*release)(void *state);
 } otad_kernel_class;

@@ -4,6 +4,7 @@
  * belongs to input r of barycenter f. */
 
 #include <limits.h>
+#include <math.h>
 
 #include "../ad/args.h"
 #include "solvers_internal.h"
@@ -18,6 +19,7 @@ void otad_barycenter_opts_init(otad_barycenter_opts *opts)
     otad_loop_opts loop;
     otad_loop_opts_init(&loop);
     opts->adjoint_tolerance = loop.adjoint_tolerance;
+    opts->rho = INFINITY;
 }
 
 static const otad_var no_var;
@@ -39,11 +41,14 @@ int otadS_check_barycenter_opts(const otad_barycenter_opts *o, const char *who,
     if (rc == OTAD_OK)
         rc = otadV_nonnegative(err, who, otadV_field(f, sizeof f, prefix, "adjoint_tolerance"),
                                o->adjoint_tolerance);
+    if (rc == OTAD_OK)
+        rc = otadV_positive_or_infinite(err, who, otadV_field(f, sizeof f, prefix, "rho"),
+                                        o->rho);
     return rc;
 }
 
 static int check_inputs(otad_tape *t, otad_kernel_info k, otad_var inputs, otad_var weights,
-                        int log_domain, otad_grad_mode mode)
+                        int log_domain, otad_grad_mode mode, int balanced)
 {
     otad_value a = otad_value_of(t, inputs), w = otad_value_of(t, weights);
     if (otad_tape_status(t) != OTAD_OK)
@@ -63,10 +68,11 @@ static int check_inputs(otad_tape *t, otad_kernel_info k, otad_var inputs, otad_
             return otad_tape_fail(t, OTAD_EDOMAIN, "barycenter: input %zu has entry %g at row "
                                   "%zu, must be %s", i / a.rows, a.data[i], i % a.rows,
                                   log_domain ? "positive in the log domain" : "non-negative");
-    /* Off the simplex's plane each iteration rescales b: there is no fixed
-     * point, and the adjoint solve would return the gradient of none. */
+    /* Off the simplex's plane each balanced iteration rescales b: there is
+     * no fixed point, and the adjoint solve would return the gradient of
+     * none. */
     otad_error err;
-    if (mode == OTAD_IMPLICIT &&
+    if (mode == OTAD_IMPLICIT && balanced &&
         otadV_sums_to_one(&err, "barycenter", "weights", w.data, w.rows, w.cols) != OTAD_OK)
         return otad_tape_fail(t, OTAD_EDOMAIN, "%s (OTAD_IMPLICIT differentiates the fixed "
                               "point, which exists only then)", err.message);
@@ -82,6 +88,8 @@ typedef struct iteration {
     size_t n_inputs;
     otad_var inputs, log_inputs, weights;
     otad_kernel kernel;
+    double theta;          /* unbalanced: ρ/(ρ + ε); 1 when balanced */
+    otad_var tiled_inputs; /* unbalanced, scaling domain: column f·R + r is a_r */
 } iteration;
 
 /* Scaling the w_r of one barycenter by c_r with Π_r c_r^λ_r = 1 scales the
@@ -99,6 +107,52 @@ static otad_var gauge(otad_tape *t, const iteration *it, otad_var w)
     return it->log_domain ? otad_add(t, w, shift) : otad_mul(t, w, otad_exp(t, shift));
 }
 
+/* The unbalanced barycenter from w = Kᵀu: b = (Σ_r λ_r w_r^κ)^(1/κ), κ = 1 − θ
+ * (logs in the log domain, where the sum is taken after a shift s per entry
+ * of b, the largest κ log w_r: s cancels, so it is held as a constant). */
+static otad_var power_mean(otad_tape *t, const iteration *it, otad_var w)
+{
+    double kappa = 1 - it->theta;
+    if (!it->log_domain)
+        return otad_pow(t, otad_combine_blocks(t, otad_pow(t, w, kappa), it->weights),
+                        1 / kappa);
+    otad_value lw = otad_value_of(t, w);
+    size_t r = it->n_inputs, f = lw.data ? lw.cols / r : 0, rows = lw.rows;
+    double *s = otad_tape_alloc(t, rows * f * sizeof *s);
+    if (!s)
+        return (otad_var){0, 0};
+    for (size_t j = 0; j < f; j++)
+        for (size_t i = 0; i < rows; i++) {
+            double m = -INFINITY;
+            for (size_t k = 0; k < r; k++)
+                m = fmax(m, kappa * lw.data[i + (j * r + k) * rows]);
+            s[i + j * rows] = isfinite(m) ? m : 0;
+        }
+    otad_var shift = otad_const(t, rows, f, s);
+    otad_var terms = otad_exp(t, otad_sub(t, otad_scale(t, w, kappa),
+                                          otad_repeat_cols(t, shift, r)));
+    otad_var log_sum = otad_log(t, otad_combine_blocks(t, terms, it->weights));
+    return otad_scale(t, otad_add(t, log_sum, shift), 1 / kappa);
+}
+
+/* The unbalanced update (see otad_barycenter) on all R·F columns, from and
+ * to w = Kᵀu (its log in the log domain). */
+static otad_var update_unbalanced(otad_tape *t, const iteration *it, otad_var w)
+{
+    otad_var b = otad_repeat_cols(t, power_mean(t, it, w), it->n_inputs);
+    if (it->log_domain) {
+        otad_var log_v = otad_scale(t, otad_sub(t, b, w), it->theta);
+        otad_var log_u = otad_scale(t, otad_sub(t, it->log_inputs,
+                                                otad_kernel_apply_log(t, it->kernel, 0, log_v)),
+                                    it->theta);
+        return otad_kernel_apply_log(t, it->kernel, OTAD_KERNEL_TRANSPOSE, log_u);
+    }
+    otad_var v = otad_pow(t, otad_div(t, b, w), it->theta);
+    otad_var u = otad_pow(t, otad_div(t, it->tiled_inputs,
+                                      otad_kernel_apply(t, it->kernel, 0, v)), it->theta);
+    return otad_kernel_apply(t, it->kernel, OTAD_KERNEL_TRANSPOSE, u);
+}
+
 /* One iteration of Algorithm 1 on all R·F columns:
  *     log b = Σ_r λ_r log w_r,  v_r = b / w_r,  u_r = a_r / K v_r,  w'_r = Kᵀu_r.
  * The scaling domain records it as one op; the log domain op by op. */
@@ -108,6 +162,10 @@ static int update(otad_tape *t, const otad_var *state, const otad_var *params, o
     (void)params;
     const iteration *it = instance;
     otad_var w;
+    if (it->theta != 1) {
+        next[0] = update_unbalanced(t, it, state[0]);
+        return otad_tape_status(t);
+    }
     if (it->log_domain) {
         otad_var log_b = otad_combine_blocks(t, state[0], it->weights);
         otad_var log_v = otad_sub(t, otad_repeat_cols(t, log_b, it->n_inputs), state[0]);
@@ -136,16 +194,24 @@ otad_var otad_barycenter(otad_tape *t, otad_kernel k, otad_var inputs, otad_var 
         otadV_on_tape(t, rc, &err);
         return no_var;
     }
-    if (check_inputs(t, info, inputs, weights, o.log_domain, o.mode) != OTAD_OK)
+    /* a ρ so large that θ rounds to 1 is the balanced problem */
+    int balanced = isinf(o.rho) || o.rho / (o.rho + info.eps) == 1;
+    if (check_inputs(t, info, inputs, weights, o.log_domain, o.mode, balanced) != OTAD_OK)
         return no_var;
     size_t r = otad_value_of(t, inputs).cols, f = otad_value_of(t, weights).cols;
     /* the backward of CHECKPOINT and IMPLICIT runs the iterations again */
     iteration *it = otad_tape_alloc(t, sizeof *it);
     if (!it)
         return no_var;
-    *it = (iteration){o.log_domain, o.mode == OTAD_IMPLICIT, r, inputs, {0, 0}, weights, k};
-    if (o.log_domain) /* column f·R + r is log a_r */
-        it->log_inputs = otad_log(t, f > 1 ? otad_tile_cols(t, inputs, f) : inputs);
+    *it = (iteration){o.log_domain, o.mode == OTAD_IMPLICIT && balanced, r, inputs, {0, 0},
+                      weights, k, balanced ? 1 : o.rho / (o.rho + info.eps), {0, 0}};
+    if (o.log_domain || !balanced) { /* column f·R + r is a_r */
+        otad_var tiled = f > 1 ? otad_tile_cols(t, inputs, f) : inputs;
+        if (o.log_domain)
+            it->log_inputs = otad_log(t, tiled);
+        else
+            it->tiled_inputs = tiled;
+    }
     otad_var init = otad_const_fill(t, info.cols, r * f, o.log_domain ? 0 : 1), last;
     otad_loop_opts lo;
     otad_loop_opts_init(&lo);
@@ -155,6 +221,10 @@ otad_var otad_barycenter(otad_tape *t, otad_kernel k, otad_var inputs, otad_var 
     lo.adjoint_relative = !o.log_domain; /* the scalings span orders of magnitude */
     if (otad_loop(t, update, it, 1, &init, 0, NULL, &lo, &last, NULL) != OTAD_OK)
         return no_var;
+    if (!balanced) {
+        otad_var b = power_mean(t, it, last);
+        return o.log_domain ? otad_exp(t, b) : b;
+    }
     otad_var log_b = otad_combine_blocks(t, o.log_domain ? last : otad_log(t, last), weights);
     return otad_exp(t, log_b);
 }

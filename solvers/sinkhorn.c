@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "../ad/args.h"
+#include "../ops/kernel_at.h"
 #include "solvers_internal.h"
 
 void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts)
@@ -20,6 +21,10 @@ void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts)
     otad_loop_opts_init(&loop);
     opts->adjoint_tolerance = loop.adjoint_tolerance;
     opts->rho_a = opts->rho_b = INFINITY;
+    opts->eps_start = 0;
+    opts->eps_decay = 0.5;
+    opts->stage_iterations = 10;
+    opts->start = NULL;
 }
 
 static const otad_var no_var;
@@ -56,6 +61,25 @@ int otadS_check_sinkhorn_opts(const otad_sinkhorn_opts *o, const char *who, cons
     if (rc == OTAD_OK)
         rc = otadV_positive_or_infinite(err, who, otadV_field(f, sizeof f, prefix, "rho_b"),
                                         o->rho_b);
+    if (rc == OTAD_OK)
+        rc = otadV_nonnegative(err, who, otadV_field(f, sizeof f, prefix, "eps_start"),
+                               o->eps_start);
+    if (rc == OTAD_OK && !(o->eps_decay > 0 && o->eps_decay < 1))
+        rc = otad_error_set(err, OTAD_EINVAL, "%s: %s is %g, must be in (0, 1): a schedule "
+                            "that decreases", who,
+                            otadV_field(f, sizeof f, prefix, "eps_decay"), o->eps_decay);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, who, otadV_field(f, sizeof f, prefix, "stage_iterations"),
+                             o->stage_iterations, 1, INT_MAX);
+    if (rc == OTAD_OK && (o->start || o->eps_start > 0) &&
+        (o->mode == OTAD_UNROLL || o->mode == OTAD_CHECKPOINT))
+        rc = otad_error_set(err, OTAD_EINVAL, "%s: %s needs mode OTAD_IMPLICIT or OTAD_ENVELOPE, "
+                            "whose gradient does not depend on where the updates start", who,
+                            otadV_field(f, sizeof f, prefix, o->start ? "start" : "eps_start"));
+    if (rc == OTAD_OK && o->eps_start > 0 && !o->log_domain)
+        rc = otad_error_set(err, OTAD_EINVAL, "%s: %s (ε-scaling) needs the log domain "
+                            "(log_domain = 1)", who,
+                            otadV_field(f, sizeof f, prefix, "eps_start"));
     return rc;
 }
 
@@ -148,6 +172,7 @@ typedef struct iteration {
     double lambda_a, lambda_b; /* ρ/(ρ + ε): 1 for a constraint */
     double alpha_a, alpha_b;   /* ε/ρ: 0 for a constraint */
     double marginal_error;     /* the last residual measured */
+    double eta;                /* > 0: a stage of ε-scaling, at this ε (values only) */
 } iteration;
 
 static int unbalanced(const iteration *it)
@@ -168,11 +193,18 @@ static otad_var scaled(otad_tape *t, const iteration *it, otad_var mass, otad_va
     return it->log_domain ? otad_add(t, mass, ratio) : otad_mul(t, mass, ratio);
 }
 
+/* log(op(K)·exp(x)), K the kernel, or the kernel at a stage's ε. */
+static otad_var log_apply(otad_tape *t, const iteration *it, unsigned product, otad_var x)
+{
+    return it->eta > 0 ? otadK_apply_log_at(t, it->kernel, product, it->eta, x)
+                       : otad_kernel_apply_log(t, it->kernel, product, x);
+}
+
 static otad_var relaxed(otad_tape *t, const iteration *it, unsigned product, otad_var x,
                         double lambda, const char *what)
 {
     if (it->log_domain)
-        return otad_scale(t, otad_kernel_apply_log(t, it->kernel, product, x), -lambda);
+        return otad_scale(t, log_apply(t, it, product, x), -lambda);
     otad_var kx = otad_kernel_apply(t, it->kernel, product, x);
     if (check_divisor(t, kx, kx, what) != OTAD_OK)
         return (otad_var){0, 0};
@@ -256,8 +288,8 @@ static int update_unbalanced(otad_tape *t, const iteration *it, const otad_var *
 static int update_log(otad_tape *t, const iteration *it, const otad_var *params, otad_var v,
                       otad_var *next)
 {
-    otad_var u = otad_sub(t, params[A], otad_kernel_apply_log(t, it->kernel, 0, v));
-    otad_var ktu = otad_kernel_apply_log(t, it->kernel, OTAD_KERNEL_TRANSPOSE, u);
+    otad_var u = otad_sub(t, params[A], log_apply(t, it, 0, v));
+    otad_var ktu = log_apply(t, it, OTAD_KERNEL_TRANSPOSE, u);
     otad_var log_v = otad_sub(t, params[B], ktu), c = otad_logsumexp(t, log_v);
     next[0] = otad_add(t, u, c);
     next[1] = otad_sub(t, log_v, c);
@@ -330,7 +362,7 @@ static double marginal_error(otad_tape *t, const otad_var *state, const otad_var
         v = it->with_kv ? v : scaled(t, it, params[B], v);
     }
     otad_var kv = it->with_kv      ? v
-                  : it->log_domain ? otad_kernel_apply_log(t, it->kernel, 0, v)
+                  : it->log_domain ? log_apply(t, it, 0, v)
                                    : otad_kernel_apply(t, it->kernel, 0, v);
     size_t first = it->with_kv ? it->cols : 0;
     otad_value vu = otad_value_of(t, u), vk = otad_value_of(t, kv);
@@ -351,8 +383,103 @@ static double marginal_error(otad_tape *t, const otad_var *state, const otad_var
     return it->marginal_error = worst;
 }
 
-int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
-                        const otad_sinkhorn_opts *opts, otad_sinkhorn *out)
+/* The iteration at the kernel's ε, or at a stage's ε = eta > 0; it must
+ * live until the tape is reset (the backward of CHECKPOINT and IMPLICIT
+ * runs the updates again). */
+static iteration *new_iteration(otad_tape *t, const otad_sinkhorn_opts *o, otad_kernel k,
+                                otad_kernel_info info, size_t batch, int with_kv, double eta)
+{
+    iteration *it = otad_tape_alloc(t, sizeof *it);
+    if (!it)
+        return NULL;
+    double eps = eta > 0 ? eta : info.eps;
+    double lambda_a = isinf(o->rho_a) ? 1 : o->rho_a / (o->rho_a + eps);
+    double lambda_b = isinf(o->rho_b) ? 1 : o->rho_b / (o->rho_b + eps);
+    *it = (iteration){o->log_domain, with_kv, k, info.rows, info.cols, batch, lambda_a, lambda_b,
+                      eps / o->rho_a, eps / o->rho_b, NAN, eta};
+    return it;
+}
+
+/* ε-scaling's stages from init (log domain), leaving in init the start of
+ * the updates at the kernel's ε.  They read a and b as constants: a value
+ * that only starts the updates carries no gradient. */
+static int run_stages(otad_tape *t, const otad_sinkhorn_opts *o, otad_kernel k,
+                      otad_kernel_info info, size_t batch, const otad_var *params,
+                      otad_var *init)
+{
+    otad_var held[2];
+    for (size_t i = 0; i < 2; i++) {
+        otad_value v = otad_value_of(t, params[i]);
+        held[i] = otad_const(t, v.rows, v.cols, v.data);
+    }
+    otad_loop_opts lo;
+    otad_loop_opts_init(&lo);
+    lo.mode = OTAD_IMPLICIT; /* its steps are dropped as they run; no backward reaches it */
+    lo.iterations = o->stage_iterations;
+    for (double eta = o->eps_start; eta > info.eps; eta *= o->eps_decay) {
+        iteration *it = new_iteration(t, o, k, info, batch, 0, eta);
+        otad_var last[2];
+        if (!it || otad_loop(t, update, it, 2, init, 2, held, &lo, last, NULL) != OTAD_OK)
+            return otad_tape_status(t);
+        /* the state is f/η, g/η: the same potentials at the next ε */
+        double next = fmax(eta * o->eps_decay, info.eps);
+        for (size_t i = 0; i < 2; i++)
+            init[i] = otad_scale(t, last[i], eta / next);
+    }
+    return otad_tape_status(t);
+}
+
+/* A warm start's potentials f as a state: f/ε, or e^(f/ε) in the scaling
+ * domain. */
+static otad_var from_potentials(otad_tape *t, const double *f, size_t rows, size_t batch,
+                                double eps, int log_domain)
+{
+    otad_var x = otad_scale(t, otad_const(t, rows, batch, f), 1 / eps);
+    return log_domain ? x : otad_exp(t, x);
+}
+
+/* The last state's potentials into the warm start: ε·state, or ε·log state;
+ * none kept when one is NaN or +∞ (−∞, where a mass is 0, is kept). */
+static int keep_potentials(otad_tape *t, otad_sinkhorn_start *start, const otadS_start_key *key,
+                           const otad_var *last, double eps, int log_domain)
+{
+    size_t sizes[2] = {key->rows * key->batch, key->cols * key->batch};
+    double *f = otad_tape_alloc(t, (sizes[0] + sizes[1]) * sizeof *f);
+    if (!f)
+        return otad_tape_status(t);
+    for (size_t i = 0, at = 0; i < 2; at += sizes[i++]) {
+        otad_value v = otad_value_of(t, last[i]);
+        for (size_t j = 0; j < sizes[i]; j++) {
+            double x = eps * (log_domain ? v.data[j] : log(v.data[j]));
+            if (isnan(x) || x == INFINITY)
+                return OTAD_OK;
+            f[at + j] = x;
+        }
+    }
+    if (otadS_start_store(start, key, f, f + sizes[0]) != OTAD_OK)
+        return otad_tape_fail(t, OTAD_ENOMEM, "sinkhorn: no memory for the warm start's "
+                              "potentials");
+    return OTAD_OK;
+}
+
+/* The arguments of ε-scaling against the kernel. */
+static int check_scaling(otad_tape *t, const otad_sinkhorn_opts *o, otad_kernel k,
+                         otad_kernel_info info)
+{
+    if (!(o->eps_start > 0))
+        return OTAD_OK;
+    if (!(o->eps_start > info.eps) || !isfinite(o->eps_start))
+        return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: eps_start is %g, must be finite and "
+                              "above the kernel's eps %g (a schedule that decreases)",
+                              o->eps_start, info.eps);
+    if (!otadK_has_log_at(t, k))
+        return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: ε-scaling (eps_start) needs a kernel "
+                              "whose class has apply_log_at, and this one has not");
+    return OTAD_OK;
+}
+
+int otadS_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
+                         const otad_sinkhorn_opts *opts, int role, otad_sinkhorn *out)
 {
     otad_sinkhorn_opts o;
     if (opts)
@@ -375,20 +502,27 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
     if ((isfinite(o.rho_a) || isfinite(o.rho_b)) && !(info.eps > 0))
         return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: unbalanced OT needs the kernel's eps, "
                               "and this kernel has eps %g", info.eps);
-    double lambda_a = isinf(o.rho_a) ? 1 : o.rho_a / (o.rho_a + info.eps);
-    double lambda_b = isinf(o.rho_b) ? 1 : o.rho_b / (o.rho_b + info.eps);
-    /* the backward of CHECKPOINT and IMPLICIT runs the updates again */
-    iteration *it = otad_tape_alloc(t, sizeof *it);
+    if ((rc = check_scaling(t, &o, k, info)) != OTAD_OK)
+        return rc;
+    int with_kv = !o.log_domain && (o.mode == OTAD_UNROLL || o.mode == OTAD_CHECKPOINT);
+    iteration *it = new_iteration(t, &o, k, info, batch, with_kv, 0);
     if (!it)
         return otad_tape_status(t);
-    int with_kv = !o.log_domain && (o.mode == OTAD_UNROLL || o.mode == OTAD_CHECKPOINT);
-    *it = (iteration){o.log_domain, with_kv, k, info.rows, info.cols, batch, lambda_a, lambda_b,
-                      info.eps / o.rho_a, info.eps / o.rho_b, NAN};
     otad_var params[2] = {a, b};
     if (o.log_domain)
         params[A] = otad_log(t, a), params[B] = otad_log(t, b);
-    otad_var init[2] = {otad_const_fill(t, info.rows, batch, o.log_domain ? 0 : 1),
-                        otad_const_fill(t, info.cols, batch, o.log_domain ? 0 : 1)}, last[2];
+    otadS_start_key key = {info.rows, info.cols, batch, role, unbalanced(it)};
+    const double *f, *g;
+    otad_var init[2], last[2];
+    if (o.start && otadS_start_find(o.start, &key, &f, &g)) {
+        init[0] = from_potentials(t, f, info.rows, batch, info.eps, o.log_domain);
+        init[1] = from_potentials(t, g, info.cols, batch, info.eps, o.log_domain);
+    } else {
+        init[0] = otad_const_fill(t, info.rows, batch, o.log_domain ? 0 : 1);
+        init[1] = otad_const_fill(t, info.cols, batch, o.log_domain ? 0 : 1);
+        if (o.eps_start > 0 && (rc = run_stages(t, &o, k, info, batch, params, init)) != OTAD_OK)
+            return rc;
+    }
     if (with_kv) { /* K v, with v = b ⊙ v/b in the unbalanced state */
         otad_var v = unbalanced(it) ? otad_mul(t, params[B], init[1]) : init[1];
         otad_var v_kv[2] = {init[1], otad_kernel_apply(t, k, 0, v)};
@@ -405,6 +539,8 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
     lo.adjoint_tolerance = o.adjoint_tolerance;
     lo.adjoint_relative = !o.log_domain; /* the scalings span orders of magnitude */
     rc = otad_loop(t, update, it, 2, init, 2, params, &lo, last, &out->iterations);
+    if (rc == OTAD_OK && o.start)
+        rc = keep_potentials(t, o.start, &key, last, info.eps, o.log_domain);
     out->u = last[0];
     out->v = last[1];
     if (unbalanced(it)) {
@@ -419,4 +555,10 @@ int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
     }
     out->marginal_error = it->marginal_error;
     return rc;
+}
+
+int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
+                        const otad_sinkhorn_opts *opts, otad_sinkhorn *out)
+{
+    return otadS_sinkhorn_solve(t, k, a, b, opts, 0, out);
 }

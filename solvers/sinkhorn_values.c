@@ -2,7 +2,7 @@
 #include <math.h>
 
 #include "../ad/args.h"
-#include "solvers.h"
+#include "solvers_internal.h"
 
 static otad_var apply(otad_tape *t, const otad_sinkhorn *s, unsigned product, otad_var x)
 {
@@ -296,13 +296,19 @@ static otad_var value_of(otad_tape *t, const otad_sinkhorn *s, otad_sinkhorn_val
     return (otad_var){0, 0};
 }
 
+static otad_var loss_as(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
+                       const otad_sinkhorn_opts *opts, int role, otad_sinkhorn_value value)
+{
+    otad_sinkhorn s;
+    if (otadS_sinkhorn_solve(t, k, a, b, opts, role, &s) != OTAD_OK)
+        return (otad_var){0, 0};
+    return value_of(t, &s, value);
+}
+
 otad_var otad_sinkhorn_loss(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
                             const otad_sinkhorn_opts *opts, otad_sinkhorn_value value)
 {
-    otad_sinkhorn s;
-    if (otad_sinkhorn_solve(t, k, a, b, opts, &s) != OTAD_OK)
-        return (otad_var){0, 0};
-    return value_of(t, &s, value);
+    return loss_as(t, k, a, b, opts, 0, value);
 }
 
 otad_var otad_sinkhorn_divergence(otad_tape *t, otad_kernel k_ab, otad_kernel k_aa,
@@ -315,9 +321,9 @@ otad_var otad_sinkhorn_divergence(otad_tape *t, otad_kernel k_ab, otad_kernel k_
                        "is built on the KL values (OTAD_SINKHORN_KL_PRIMAL or _KL_DUAL)");
         return (otad_var){0, 0};
     }
-    otad_var ab = otad_sinkhorn_loss(t, k_ab, a, b, opts, value);
-    otad_var aa = otad_sinkhorn_loss(t, k_aa, a, a, opts, value);
-    otad_var bb = otad_sinkhorn_loss(t, k_bb, b, b, opts, value);
+    otad_var ab = loss_as(t, k_ab, a, b, opts, 0, value);
+    otad_var aa = loss_as(t, k_aa, a, a, opts, 1, value);
+    otad_var bb = loss_as(t, k_bb, b, b, opts, 2, value);
     otad_var divergence = otad_sub(t, ab, otad_scale(t, otad_add(t, aa, bb), 0.5));
     if (!kl)
         return divergence;

@@ -17,6 +17,27 @@ extern "C" {
 
 /* Options; a field out of its range (given with each) fails the tape with
  * OTAD_EINVAL, the message naming the field and its range. */
+/* A warm start: the potentials of the last solves, kept across evaluations
+ * (it outlives tape resets), from which the next solve of the same problem
+ * starts instead of v = 1 — for fits that solve a problem hundreds of times
+ * with parameters that move a little between solves.  Used only under
+ * IMPLICIT and ENVELOPE, where the gradient does not depend on the start
+ * (a start under UNROLL or CHECKPOINT is OTAD_EINVAL).  A solve looks up the
+ * potentials of a problem of its sizes (rows, columns, batch) and kind
+ * (balanced or not; the three problems of a divergence apart); found, they
+ * replace the start from 1 and ε-scaling's stages, and after the solve its
+ * potentials replace them.  A start holds a few problems at once (the
+ * least recently used is dropped): give each sequence of problems its own.
+ * Not for two threads at once. */
+typedef struct otad_sinkhorn_start otad_sinkhorn_start;
+
+/* An empty start, or NULL when memory runs out. */
+otad_sinkhorn_start *otad_sinkhorn_start_new(void);
+void otad_sinkhorn_start_free(otad_sinkhorn_start *start);
+/* Solves since otad_sinkhorn_start_new that found potentials to start from,
+ * and that did not (0 for start NULL). */
+void otad_sinkhorn_start_counts(const otad_sinkhorn_start *start, long *found, long *missed);
+
 typedef struct otad_sinkhorn_opts {
     int iterations;        /* L: (u, v) updates, ≥ 1; default 100 */
     double tolerance;      /* stop early once the marginal error max_col ‖u⊙Kv − a‖₁ is at
@@ -45,6 +66,18 @@ typedef struct otad_sinkhorn_opts {
                                  ρ_b KL(Pᵀ1 | b) that replace the constraints P1 = a and
                                  Pᵀ1 = b; > 0; INFINITY (default) keeps the constraint; see
                                  otad_sinkhorn_solve */
+    /* ε-scaling (Kosowsky, Yuille 1994; Schmitzer 2019): before the updates at the
+     * kernel's ε, stages at ε₀, ε₀q, ε₀q², … (those above ε), stage_iterations updates
+     * each, every stage starting from the potentials of the one before; the updates at
+     * ε start from the last stage's.  Log domain, IMPLICIT or ENVELOPE only: the
+     * gradient is the one of the fixed point at ε, which does not depend on where the
+     * updates started (under UNROLL it would, so it is refused).  The kernel's class
+     * needs apply_log_at (dense, points and grid kernels have it). */
+    double eps_start;         /* ε₀, > the kernel's ε, finite; 0 (default): no ε-scaling */
+    double eps_decay;         /* q, in (0, 1); default 0.5 */
+    int stage_iterations;     /* ≥ 1; default 10 */
+    otad_sinkhorn_start *start; /* warm start, NULL (default): none; see
+                                   otad_sinkhorn_start_new */
 } otad_sinkhorn_opts;
 
 void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts);
@@ -149,6 +182,9 @@ typedef struct otad_barycenter_opts {
                              iteration has a fixed point): a column summing elsewhere,
                              by more than 1e-8, is OTAD_EDOMAIN (a softmax's pass) */
     double adjoint_tolerance; /* IMPLICIT, as for Sinkhorn (finite, ≥ 0); default 1e-10 */
+    double rho;           /* unbalanced barycenters: the strength ρ of the KL penalties that
+                             replace both marginal constraints of every plan; > 0;
+                             INFINITY (default): balanced.  See otad_barycenter */
 } otad_barycenter_opts;
 
 void otad_barycenter_opts_init(otad_barycenter_opts *opts);
@@ -158,6 +194,15 @@ void otad_barycenter_opts_init(otad_barycenter_opts *opts);
  * barycenter f; usually on the simplex); the result is m×F for K n×m:
  *     v_r = 1;  repeat L times { u_r = a_r / (K v_r);
  *                                b = Π_r (Kᵀu_r)^λ_r;  v_r = b / (Kᵀu_r) }
+ * With opts->rho finite, the unbalanced barycenter of Chizat, Peyré,
+ * Schmitzer and Vialard (2018): min_b Σ_r λ_r W(a_r, b), W the transport
+ * with penalties ρ KL(P1 | a_r) and ρ KL(Pᵀ1 | b) for its marginals and
+ * entropy ε Σ P (log P − 1) (POT's barycenter_unbalanced), whose updates
+ * take powers θ = ρ/(ρ + ε):
+ *     u_r = (a_r / K v_r)^θ,  b = (Σ_r λ_r (Kᵀu_r)^(1−θ))^(1/(1−θ)),
+ *     v_r = (b / Kᵀu_r)^θ,
+ * the balanced ones as ρ → ∞; the inputs may then have different masses
+ * and the barycenter's mass is free.
  * Differentiable in the inputs, the weights and the kernel's parameters. */
 otad_var otad_barycenter(otad_tape *tape, otad_kernel k, otad_var inputs, otad_var weights,
                          const otad_barycenter_opts *opts);

@@ -15,6 +15,25 @@ otad_var otadS_barycenter_step(otad_tape *tape, otad_var w, otad_var inputs, ota
 otad_var otadS_translation(otad_tape *tape, otad_var a, otad_var ru, otad_var b, otad_var rv,
                            size_t rows_b, double alpha_a, double alpha_b);
 
+/* What a warm start tells problems apart by (sinkhorn_start.c). */
+typedef struct otadS_start_key {
+    size_t rows, cols, batch;
+    int role;       /* a divergence's three problems: 0 (a, b), 1 (a, a), 2 (b, b) */
+    int unbalanced; /* the potentials are log(u/a), not log u */
+} otadS_start_key;
+
+/* The potentials f (rows×batch) and g (cols×batch) kept for key: 1, or 0
+ * when there are none.  Counted as found or missed. */
+int otadS_start_find(otad_sinkhorn_start *start, const otadS_start_key *key, const double **f,
+                     const double **g);
+/* Keep f and g for key (copied): OTAD_OK or OTAD_ENOMEM. */
+int otadS_start_store(otad_sinkhorn_start *start, const otadS_start_key *key, const double *f,
+                      const double *g);
+
+/* otad_sinkhorn_solve as one of a divergence's problems (role as above). */
+int otadS_sinkhorn_solve(otad_tape *tape, otad_kernel k, otad_var a, otad_var b,
+                         const otad_sinkhorn_opts *opts, int role, otad_sinkhorn *out);
+
 /* Every field of the options in its range: OTAD_OK, or OTAD_EINVAL with
  * "who: <prefix><field> is …, must be …" in err (a model passes the name of
  * the options it holds as prefix, "sinkhorn."; NULL for none). */

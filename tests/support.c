@@ -117,6 +117,16 @@ double *random_matrix(uint64_t seed, size_t rows, size_t cols, double lo, double
     return x;
 }
 
+double *histogram_of_mass(uint64_t seed, size_t n, double mass)
+{
+    double *h = random_matrix(seed, n, 1, 0.5, 1.5), s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += h[i];
+    for (size_t i = 0; i < n; i++)
+        h[i] *= mass / s;
+    return h;
+}
+
 void assert_check_passed(int rc, const otad_check_result *res)
 {
     if (rc != OTAD_OK || !res->passed)

@@ -31,6 +31,9 @@ otad_tape *new_tape(void);
 /* rows×cols uniform in [lo, hi), from a fixed-seed generator; free() it. */
 double *random_matrix(uint64_t seed, size_t rows, size_t cols, double lo, double hi);
 
+/* n entries uniform in [0.5, 1.5), scaled to sum to mass; free() it. */
+double *histogram_of_mass(uint64_t seed, size_t n, double mass);
+
 /* Fails the test with the check's report unless it ran and passed. */
 void assert_check_passed(int rc, const otad_check_result *res);
 

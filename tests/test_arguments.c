@@ -1069,6 +1069,17 @@ X(solve_mode, otad_sinkhorn_solve, "mode 99", OTAD_EINVAL, "mode", RC, otad_sink
 X(solve_rho_a, otad_sinkhorn_solve, "rho_a 0", OTAD_EINVAL, "rho_a is 0", RC, otad_sinkhorn_opts o = sk_opts(); o.rho_a = 0; return solve(t, f, f->h3, f->h3b, &o);) \
 X(solve_rho_b, otad_sinkhorn_solve, "rho_b NaN", OTAD_EINVAL, "rho_b is nan", RC, otad_sinkhorn_opts o = sk_opts(); o.rho_b = NAN; return solve(t, f, f->h3, f->h3b, &o);) \
 X(solve_adjoint_tolerance, otad_sinkhorn_solve, "adjoint_tolerance NaN", OTAD_EINVAL, "adjoint_tolerance", RC, otad_sinkhorn_opts o = sk_opts(); o.mode = OTAD_IMPLICIT; o.adjoint_tolerance = NAN; return solve(t, f, f->h3, f->h3b, &o);) \
+X(solve_eps_start_nan, otad_sinkhorn_solve, "eps_start NaN", OTAD_EINVAL, "eps_start is nan", RC, otad_sinkhorn_opts o = sk_opts(); o.mode = OTAD_IMPLICIT; o.log_domain = 1; o.eps_start = NAN; return solve(t, f, f->h3, f->h3b, &o);) \
+X(solve_eps_start_low, otad_sinkhorn_solve, "eps_start below the kernel's eps", OTAD_EINVAL, "a schedule that decreases", RC, otad_sinkhorn_opts o = sk_opts(); o.mode = OTAD_IMPLICIT; o.log_domain = 1; o.eps_start = 1e-9; return solve(t, f, f->h3, f->h3b, &o);) \
+X(solve_eps_decay, otad_sinkhorn_solve, "eps_decay 0", OTAD_EINVAL, "eps_decay is 0, must be in (0, 1)", RC, otad_sinkhorn_opts o = sk_opts(); o.eps_decay = 0; return solve(t, f, f->h3, f->h3b, &o);) \
+X(solve_stage_iterations, otad_sinkhorn_solve, "stage_iterations 0", OTAD_EINVAL, "stage_iterations is 0", RC, otad_sinkhorn_opts o = sk_opts(); o.stage_iterations = 0; return solve(t, f, f->h3, f->h3b, &o);) \
+X(solve_eps_start_unroll, otad_sinkhorn_solve, "eps_start under UNROLL", OTAD_EINVAL, "eps_start needs mode OTAD_IMPLICIT or OTAD_ENVELOPE", RC, otad_sinkhorn_opts o = sk_opts(); o.log_domain = 1; o.eps_start = 10; return solve(t, f, f->h3, f->h3b, &o);) \
+X(solve_eps_start_scaling, otad_sinkhorn_solve, "eps_start in the scaling domain", OTAD_EINVAL, "needs the log domain", RC, otad_sinkhorn_opts o = sk_opts(); o.mode = OTAD_IMPLICIT; o.eps_start = 10; return solve(t, f, f->h3, f->h3b, &o);) \
+X(solve_start_unroll, otad_sinkhorn_solve, "a warm start under UNROLL", OTAD_EINVAL, "start needs mode OTAD_IMPLICIT or OTAD_ENVELOPE", RC, otad_sinkhorn_opts o = sk_opts(); o.start = otad_sinkhorn_start_new(); int rc = solve(t, f, f->h3, f->h3b, &o); otad_sinkhorn_start_free(o.start); return rc;) \
+X(start_new, otad_sinkhorn_start_new, "nothing (no arguments)", NEUTRAL, "an empty start", IS, otad_sinkhorn_start *s = otad_sinkhorn_start_new(); long found = -1, missed = -1; otad_sinkhorn_start_counts(s, &found, &missed); otad_sinkhorn_start_free(s); return s && found == 0 && missed == 0;) \
+X(start_free_null, otad_sinkhorn_start_free, "start NULL", NEUTRAL, "nothing done", IS, otad_sinkhorn_start_free(NULL); return 1;) \
+X(start_counts_null, otad_sinkhorn_start_counts, "start NULL", NEUTRAL, "0 and 0", IS, long found = -1, missed = -1; otad_sinkhorn_start_counts(NULL, &found, &missed); return found == 0 && missed == 0;) \
+X(start_counts_null_out, otad_sinkhorn_start_counts, "found and missed NULL", NEUTRAL, "nothing written", IS, otad_sinkhorn_start *s = otad_sinkhorn_start_new(); otad_sinkhorn_start_counts(s, NULL, NULL); otad_sinkhorn_start_free(s); return 1;) \
 X(cost_null_tape, otad_sinkhorn_cost, "tape NULL", NEUTRAL, "an invalid handle", IS, otad_sinkhorn s = solved(t, f, f->k, OTAD_UNROLL); return !otad_var_valid(otad_sinkhorn_cost(NULL, &s));) \
 X(cost_null, otad_sinkhorn_cost, "s NULL", OTAD_EINVAL, "NULL", VAR, return otad_sinkhorn_cost(t, NULL);) \
 X(cost_zeroed, otad_sinkhorn_cost, "a zeroed problem", OTAD_EINVAL, "not a", VAR, otad_sinkhorn s; memset(&s, 0, sizeof s); return otad_sinkhorn_cost(t, &s);) \
@@ -1113,6 +1124,8 @@ X(barycenter_envelope, otad_barycenter, "mode ENVELOPE", OTAD_EINVAL, "mode", VA
 X(barycenter_adjoint, otad_barycenter, "adjoint_tolerance NaN", OTAD_EINVAL, "adjoint_tolerance", VAR, otad_barycenter_opts o = bary_opts(); o.mode = OTAD_IMPLICIT; o.adjoint_tolerance = NAN; return barycenter(t, f, f->h2, &o);) \
 X(barycenter_implicit_sum, otad_barycenter, "IMPLICIT weights summing to 2", OTAD_EDOMAIN, "sums to 2", VAR, otad_barycenter_opts o = bary_opts(); o.mode = OTAD_IMPLICIT; return barycenter(t, f, otad_scale(t, f->h2, 2), &o);) \
 X(barycenter_kernel, otad_barycenter, "the zero kernel", OTAD_EINVAL, "not a kernel", VAR, return otad_barycenter(t, (otad_kernel){f->invalid}, f->h3, f->one, NULL);) \
+X(barycenter_rho, otad_barycenter, "rho 0", OTAD_EINVAL, "rho is 0", VAR, otad_barycenter_opts o = bary_opts(); o.rho = 0; return barycenter(t, f, f->h2, &o);) \
+X(barycenter_rho_nan, otad_barycenter, "rho NaN", OTAD_EINVAL, "rho is nan", VAR, otad_barycenter_opts o = bary_opts(); o.rho = NAN; return barycenter(t, f, f->h2, &o);) \
 X(emd_opts_init_null, otad_emd_opts_init, "opts NULL", NEUTRAL, "nothing done", IS, otad_emd_opts_init(NULL); return 1;) \
 X(emd_empty, otad_emd, "n 0", OTAD_EINVAL, "0", ERR, return emd(0, 3, H3, H3B, C33, NULL, err);) \
 X(emd_a_null, otad_emd, "a NULL", OTAD_EINVAL, "a is NULL", ERR, return emd(3, 3, NULL, H3B, C33, NULL, err);) \
@@ -1432,6 +1445,9 @@ X(mke_check_nan, otad_mke_check, "a NaN coordinate", OTAD_EDOMAIN, "nan", ERR, o
 X(mke_check_weights, otad_mke_check, "a negative data weight", OTAD_EDOMAIN, "weight", ERR, otad_mke p = mke(); p.data_weights = NEG3; return otad_mke_check(&p, err);) \
 X(mke_check_no_weight, otad_mke_check, "data weights all 0", OTAD_EDOMAIN, "weight", ERR, static const double zero[3] = {0, 0, 0}; otad_mke p = mke(); p.data_weights = zero; return otad_mke_check(&p, err);) \
 X(mke_check_model, otad_mke_check, "model NULL", OTAD_EINVAL, "model", ERR, otad_mke p = mke(); p.model = NULL; return otad_mke_check(&p, err);) \
+X(mke_check_unbalanced_value, otad_mke_check, "rho_a finite with the transport cost", OTAD_EINVAL, "needs a KL value", ERR, otad_mke p = mke(); p.sinkhorn.rho_a = 0.5; return otad_mke_check(&p, err);) \
+X(mke_check_free_mass, otad_mke_check, "free_mass 2", OTAD_EINVAL, "free_mass is 2", ERR, otad_mke p = mke(); p.free_mass = 2; return otad_mke_check(&p, err);) \
+X(mke_check_free_mass_balanced, otad_mke_check, "free_mass with a balanced loss", OTAD_EINVAL, "free_mass needs an unbalanced loss", ERR, otad_mke p = mke(); p.free_mass = 1; p.value = OTAD_SINKHORN_KL_DUAL; return otad_mke_check(&p, err);) \
 X(mke_check_params, otad_mke_check, "n_params 0", OTAD_EINVAL, "no model given", ERR, otad_mke p = mke(); p.n_params = 0; return otad_mke_check(&p, err);) \
 X(mke_check_eps, otad_mke_check, "eps 0", OTAD_EDOMAIN, "eps is 0", ERR, otad_mke p = mke(); p.eps = 0; return otad_mke_check(&p, err);) \
 X(mke_check_eps_nan, otad_mke_check, "eps NaN", OTAD_EDOMAIN, "eps is nan", ERR, otad_mke p = mke(); p.eps = NAN; return otad_mke_check(&p, err);) \

@@ -111,6 +111,75 @@ static void test_gradients_every_support(void **state)
     check_build(OTAD_SUPPORT_COST, OTAD_LOSS_SINKHORN);
 }
 
+/* Unbalanced barycenters (barycenter.rho) of histograms of masses 1, 0.7
+ * and 1.4, the targets made from them as small_problem_init makes them. */
+static void make_unbalanced(small_problem *sp, double rho)
+{
+    const double masses[S] = {1, 0.7, 1.4};
+    for (int s = 0; s < S; s++)
+        for (size_t i = 0; i < N; i++)
+            sp->database[i + s * N] *= masses[s];
+    sp->problem.barycenter.rho = rho;
+    sp->problem.sinkhorn.rho_a = sp->problem.sinkhorn.rho_b = rho;
+    const double weights[S * T] = {0.2, 0.5, 0.3, 0.6, 0.1, 0.3};
+    assert_int_equal(otad_barycoords_project(&sp->problem, weights, T, sp->targets, NULL),
+                     OTAD_OK);
+}
+
+/* The build's gradient with unbalanced barycenters, for the L2 loss and the
+ * unbalanced divergence. */
+static void test_unbalanced_gradients(void **state)
+{
+    (void)state;
+    const otad_histogram_loss losses[2] = {OTAD_LOSS_L2, OTAD_LOSS_SINKHORN};
+    for (int l = 0; l < 2; l++) {
+        small_problem *sp = malloc(sizeof *sp);
+        small_problem_init(sp, OTAD_SUPPORT_GRID, losses[l]);
+        make_unbalanced(sp, 0.5);
+        assert_int_equal(otad_barycoords_check(&sp->problem, NULL), OTAD_OK);
+        for (size_t i = 0; i < N * T; i++)
+            sp->targets[i] *= 1 + 0.3 * sin(3.0 * (double)i);
+        otad_value theta = {random_matrix(17, S * T, 1, -1, 1), S * T, 1};
+        otad_check_result res;
+        int rc = otad_check_graph(record_build, &sp->problem, 1, &theta, NULL, &res);
+        if (rc != OTAD_OK || !res.passed)
+            fail_msg("loss %d: %s", (int)losses[l], res.report);
+        rc = otad_check_taylor(otad_barycoords_build, &sp->problem, S * T, theta.data, NULL,
+                               &res);
+        if (rc != OTAD_OK || !res.passed)
+            fail_msg("loss %d, Taylor: %s", (int)losses[l], res.report);
+        free(theta.data);
+        free(sp);
+    }
+}
+
+/* From θ = 0, the fit with unbalanced barycenters finds the weights its
+ * targets were made with, for the L2 loss and the unbalanced divergence. */
+static void test_unbalanced_recovery(void **state)
+{
+    (void)state;
+    const double weights[S * T] = {0.2, 0.5, 0.3, 0.6, 0.1, 0.3};
+    const otad_histogram_loss losses[2] = {OTAD_LOSS_L2, OTAD_LOSS_SINKHORN};
+    for (int l = 0; l < 2; l++) {
+        small_problem *sp = malloc(sizeof *sp);
+        small_problem_init(sp, OTAD_SUPPORT_GRID, losses[l]);
+        make_unbalanced(sp, 0.5);
+        sp->problem.sinkhorn.iterations = 200;
+        otad_barycoords_result r;
+        otad_error err;
+        if (otad_barycoords_fit(&sp->problem, NULL, NULL, &r, &err) != OTAD_OK)
+            fail_msg("loss %d: %s", (int)losses[l], err.message);
+        double worst = 0;
+        for (size_t k = 0; k < S * T; k++)
+            worst = fmax(worst, fabs(r.weights[k] - weights[k]));
+        print_message("unbalanced, loss %d: weights within %.1e after %d evaluations\n",
+                      (int)losses[l], worst, r.lbfgs.evaluations);
+        assert_true(worst < 1e-6);
+        otad_barycoords_result_free(&r);
+        free(sp);
+    }
+}
+
 /* Two targets in one problem are two independent problems: the batched
  * loss is the sum, its gradient the single gradients side by side. */
 static void test_targets_batch(void **state)
@@ -315,6 +384,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradients_every_loss),
         cmocka_unit_test(test_gradients_every_support),
+        cmocka_unit_test(test_unbalanced_gradients),
+        cmocka_unit_test(test_unbalanced_recovery),
         cmocka_unit_test(test_targets_batch),
         cmocka_unit_test(test_w2_loss_and_gradient),
         cmocka_unit_test(test_w2_recovery),

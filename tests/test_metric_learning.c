@@ -197,6 +197,51 @@ static void test_energy_gradients(void **state)
     instance_free(&in);
 }
 
+/* The instance with its last frame 1.5 times as heavy and the frames
+ * between interpolated by unbalanced barycenters (ρ = 0.5) under the
+ * obstacle metric. */
+static void make_unbalanced(instance *in)
+{
+    otad_metric_learning *p = &in->problem;
+    size_t size = p->size;
+    for (size_t i = 0; i < size; i++)
+        in->frames[i + 9 * size] *= 1.5;
+    otad_error err;
+    assert_int_equal(otad_metric_learning_check(p, &err), OTAD_EDOMAIN);
+    assert_non_null(strstr(err.message, "unless the barycenters are unbalanced"));
+    p->barycenter.rho = 0.5;
+    double times[8];
+    for (int k = 1; k <= 8; k++)
+        times[k - 1] = k / 9.0;
+    if (otad_metric_learning_interpolate(p, in->w_true, 8, times, in->frames + size, NULL,
+                                         &err) != OTAD_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(otad_metric_learning_check(p, NULL), OTAD_OK);
+}
+
+/* Frames of different masses with unbalanced barycenters: the energy's
+ * gradient, and a fit from w = 1 that finds the obstacle. */
+static void test_unbalanced(void **state)
+{
+    (void)state;
+    instance in;
+    instance_init(&in, 8, 5, 10, 0);
+    make_unbalanced(&in);
+    otad_metric_learning *p = &in.problem;
+    size_t m = otad_graph_edges(in.graph);
+    double *z = random_matrix(12, m, 1, -0.7, 0.7);
+    otad_value input = {z, m, 1};
+    otad_check_result res;
+    int rc = otad_check_graph(record_energy, p, 1, &input, NULL, &res);
+    if (rc != OTAD_OK || !res.passed)
+        fail_msg("%s", res.report);
+    rc = otad_check_taylor(otad_metric_learning_build, p, m, z, NULL, &res);
+    if (rc != OTAD_OK || !res.passed)
+        fail_msg("Taylor: %s", res.report);
+    free(z);
+    instance_free(&in);
+}
+
 /* ---- recovery ---------------------------------------------------------------- */
 
 /* Pearson correlation of a and b over the entries where mask is set. */
@@ -219,11 +264,12 @@ static double correlation(const double *a, const double *b, const int *mask, siz
 /* 20×20 obstacle, fitted from w = 1.  The edges the mass crosses are those
  * with both ends above 1/N (the mean) in some observed frame; elsewhere the
  * data say nothing about w and the weights stay where the prior holds them. */
-static void test_recovery(void **state)
+static void recover(int unbalanced)
 {
-    (void)state;
     instance in;
     instance_init(&in, 20, 20, 50, 0);
+    if (unbalanced)
+        make_unbalanced(&in);
     otad_metric_learning *p = &in.problem;
     size_t m = otad_graph_edges(in.graph), size = p->size;
     otad_metric_learning_energy start;
@@ -250,14 +296,27 @@ static void test_recovery(void **state)
         log_fit[e] = log(r.weights[e]);
     }
     double rho = correlation(log_true, log_fit, crossed, m);
-    print_message("recovery: E %.4g -> %.4g (%.0fx) in %d iterations; correlation %.3f on "
-                  "%zu crossed edges\n", start.total, r.energy.total, fall, r.lbfgs.iterations,
-                  rho, n_crossed);
+    print_message("%srecovery: E %.4g -> %.4g (%.0fx) in %d iterations; correlation %.3f "
+                  "on %zu crossed edges\n", unbalanced ? "unbalanced " : "", start.total,
+                  r.energy.total, fall, r.lbfgs.iterations, rho, n_crossed);
     assert_true(fall >= 10);
     assert_true(rho >= 0.5);
     free(crossed), free(log_true), free(log_fit);
     otad_metric_learning_result_free(&r);
     instance_free(&in);
+}
+
+static void test_recovery(void **state)
+{
+    (void)state;
+    recover(0);
+}
+
+/* The same with the last frame 1.5 times as heavy, unbalanced barycenters. */
+static void test_unbalanced_recovery(void **state)
+{
+    (void)state;
+    recover(1);
 }
 
 /* ---- bad input ---------------------------------------------------------------- */
@@ -342,6 +401,8 @@ int main(void)
         cmocka_unit_test(test_w3_finite_differences),
         cmocka_unit_test(test_energy_gradients),
         cmocka_unit_test(test_recovery),
+        cmocka_unit_test(test_unbalanced),
+        cmocka_unit_test(test_unbalanced_recovery),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -193,7 +193,8 @@ static void check_build(otad_mke *p, const double *theta, const char *label)
     otad_check_opts opts;
     otad_check_opts_init(&opts);
     otad_check_result res;
-    int rc = otad_check_taylor(otad_mke_build, p, p->n_params, theta, &opts, &res);
+    int rc = otad_check_taylor(otad_mke_build, p, p->n_params + (size_t)p->free_mass, theta,
+                               &opts, &res);
     if (rc != OTAD_OK || !res.passed)
         print_error("gradient check of %s\n", label);
     assert_check_passed(rc, &res);
@@ -251,6 +252,106 @@ static void test_gradients_of_models(void **state)
         free(theta);
         small_free(&s);
     }
+}
+
+/* The unbalanced loss (ρ = 0.3 both sides): each model, both KL values,
+ * biased and debiased (Séjourné et al.'s divergence), in each mode. */
+static void test_gradients_unbalanced(void **state)
+{
+    (void)state;
+    for (model_kind kind = ATOMS; kind <= MLP; kind++) {
+        small_problem s;
+        small_init(&s, kind == MLP ? 3 : 2);
+        double *theta;
+        use_model(&s, kind, &theta);
+        s.problem.sinkhorn.rho_a = s.problem.sinkhorn.rho_b = 0.3;
+        for (int value = OTAD_SINKHORN_KL_PRIMAL; value <= OTAD_SINKHORN_KL_DUAL; value++)
+            for (int debiased = 0; debiased <= 1; debiased++)
+                for (int mode = OTAD_UNROLL; mode <= OTAD_ENVELOPE; mode++) {
+                    if (mode == OTAD_ENVELOPE && value != OTAD_SINKHORN_KL_DUAL)
+                        continue;
+                    s.problem.value = value;
+                    s.problem.debiased = debiased;
+                    s.problem.sinkhorn.mode = mode;
+                    char label[80];
+                    snprintf(label, sizeof label, "unbalanced, model %d, value %d, debiased %d, "
+                             "mode %d", (int)kind, value, debiased, mode);
+                    check_build(&s.problem, theta, label);
+                }
+        /* the mass a parameter too: θ's last entry, log m = −0.2 */
+        size_t n = s.problem.n_params;
+        double *with_mass = malloc((n + 1) * sizeof *with_mass);
+        memcpy(with_mass, theta, n * sizeof *theta);
+        with_mass[n] = -0.2;
+        s.problem.free_mass = 1;
+        s.problem.value = OTAD_SINKHORN_KL_DUAL;
+        for (int debiased = 0; debiased <= 1; debiased++) {
+            s.problem.debiased = debiased;
+            s.problem.sinkhorn.mode = OTAD_UNROLL;
+            check_build(&s.problem, with_mass, "unbalanced, free mass");
+        }
+        free(with_mass);
+        free(theta);
+        small_free(&s);
+    }
+}
+
+/* One ellipse among 10% outliers: the unbalanced divergence recovers its
+ * centre and axes, and with the mass free the inliers' share of the mass,
+ * while the balanced one is pulled toward the outliers. */
+static void test_unbalanced_ignores_outliers(void **state)
+{
+    (void)state;
+    enum { INLIERS = 300, OUTLIERS = 30, DATA = INLIERS + OUTLIERS, SAMPLES = 100 };
+    double y[2 * DATA], z[2 * INLIERS], w[2 * OUTLIERS], samples[2 * SAMPLES];
+    otad_disk_samples(INLIERS, z);
+    otad_disk_samples(OUTLIERS, w);
+    otad_disk_samples(SAMPLES, samples);
+    const double truth[6] = {0.35, 0.4, 0.15, 0, 0.05, 0.1}; /* m, A row-major */
+    for (size_t j = 0; j < INLIERS; j++) {
+        y[j] = truth[0] + truth[2] * z[j] + truth[3] * z[j + INLIERS];
+        y[j + DATA] = truth[1] + truth[4] * z[j] + truth[5] * z[j + INLIERS];
+    }
+    for (size_t j = 0; j < OUTLIERS; j++) {
+        y[INLIERS + j] = 0.85 + 0.04 * w[j];
+        y[INLIERS + j + DATA] = 0.85 + 0.04 * w[j + OUTLIERS];
+    }
+    double centre_error[3];
+    for (int unbalanced = 0; unbalanced < 3; unbalanced++) { /* 2: with the mass free */
+        otad_mke p;
+        otad_mke_init(&p);
+        otad_mke_ellipses ellipses;
+        p.dim = 2, p.n_data = DATA, p.data = y, p.eps = 0.01, p.debiased = 1;
+        p.value = unbalanced ? OTAD_SINKHORN_KL_DUAL : OTAD_SINKHORN_DUAL;
+        p.sinkhorn.rho_a = p.sinkhorn.rho_b = unbalanced ? 0.05 : INFINITY;
+        otad_error err;
+        assert_int_equal(otad_mke_use_ellipses(&p, &ellipses, 1, SAMPLES, samples, &err),
+                         OTAD_OK);
+        p.free_mass = unbalanced == 2;
+        double theta[7] = {0.5, 0.5, 0.1, 0, 0, 0.1, 0}, axes[2], true_axes[2];
+        otad_lbfgs_params params;
+        otad_lbfgs_params_init(&params);
+        params.max_iterations = 60;
+        otad_mke_result r = {0};
+        if (otad_mke_fit(&p, theta, &params, &r, &err) != OTAD_OK)
+            fail_msg("%s", err.message);
+        centre_error[unbalanced] = hypot(r.theta[0] - truth[0], r.theta[1] - truth[1]);
+        otad_ellipse_semi_axes(r.theta, axes);
+        otad_ellipse_semi_axes(truth, true_axes);
+        double mass = p.free_mass ? exp(r.theta[6]) : 1;
+        print_message("%s: centre off by %.1e, semi-axes %.4f %.4f (true %.4f %.4f), mass "
+                      "%.4f\n", unbalanced ? "unbalanced" : "balanced", centre_error[unbalanced],
+                      axes[0], axes[1], true_axes[0], true_axes[1], mass);
+        if (p.free_mass) /* the inliers' share, up to the entropic blur */
+            assert_close(mass, (double)INLIERS / DATA, 5e-3);
+        if (unbalanced) {
+            assert_true(centre_error[unbalanced] < 3e-3);
+            assert_close(axes[0], true_axes[0], 0.01);
+            assert_close(axes[1], true_axes[1], 0.01);
+        }
+        otad_mke_result_free(&r);
+    }
+    assert_true(centre_error[0] > 10 * centre_error[1]);
 }
 
 /* A model of the caller's: fixed points translated by θ, weights given. */
@@ -457,6 +558,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_w4_reference),
         cmocka_unit_test(test_gradients_of_models),
+        cmocka_unit_test(test_gradients_unbalanced),
+        cmocka_unit_test(test_unbalanced_ignores_outliers),
         cmocka_unit_test(test_caller_model),
         cmocka_unit_test(test_kmeans_matches_lloyd),
         cmocka_unit_test(test_bad_input),

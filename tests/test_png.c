@@ -196,6 +196,47 @@ static void test_strip_captions(void **state)
     free(v.data);
 }
 
+/* A colour bar right of the images: the range's top colour at the top, its
+ * bottom colour at the bottom, and labels in ink beside it. */
+static void test_strip_colorbar(void **state)
+{
+    (void)state;
+    double a[50 * 40], b[50 * 40];
+    for (size_t k = 0; k < 50 * 40; k++)
+        a[k] = 0.2 * (double)(k % 50) / 49, b[k] = 0.5;
+    const double *images[2] = {a, b};
+    otad_image_opts o;
+    otad_image_opts_init(&o);
+    o.colormap = OTAD_COLORMAP_GRAY;
+    o.scale = 2;
+    const char *path = tmp_path("colorbar.png");
+    assert_int_equal(otad_png_write_strip(path, images, 2, 50, 40, &o, NULL), OTAD_OK);
+    size_t plain_w, w, h;
+    otad_value plain = {0}, v = {0};
+    assert_int_equal(otad_png_read_gray(path, &plain, &plain_w, &h, NULL), OTAD_OK);
+    o.colorbar = 1;
+    assert_int_equal(otad_png_write_strip(path, images, 2, 50, 40, &o, NULL), OTAD_OK);
+    assert_int_equal(otad_png_read_gray(path, &v, &w, &h, NULL), OTAD_OK);
+    assert_int_equal(h, 80);
+    assert_true(w > plain_w + 20);
+    size_t bar = 0; /* the first column past the images whose top is white (the range's top) */
+    for (size_t x = plain_w; x < w && !bar; x++)
+        if (v.data[x] > 0.99 && v.data[(h - 1) * w + x] < 0.01)
+            bar = x;
+    assert_true(bar > plain_w);
+    assert_close(v.data[(h / 2) * w + bar], 0.5, 0.02); /* the middle of the range */
+    size_t ink = 0;
+    for (size_t y = 0; y < h; y++)
+        for (size_t x = bar + 8; x < w; x++)
+            ink += v.data[y * w + x] < 0.5;
+    assert_true(ink > 30);
+    free(plain.data), free(v.data);
+    o.colorbar = 2;
+    otad_error err;
+    assert_int_equal(otad_png_write_strip(path, images, 2, 50, 40, &o, &err), OTAD_EINVAL);
+    assert_non_null(strstr(err.message, "colorbar is 2"));
+}
+
 static double luminance(unsigned rgb)
 {
     return (0.2126 * (rgb >> 16) + 0.7152 * (rgb >> 8 & 0xff) + 0.0722 * (rgb & 0xff)) / 255;
@@ -508,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_heatmap_scale_and_defaults),
         cmocka_unit_test(test_strip_common_range),
         cmocka_unit_test(test_strip_captions),
+        cmocka_unit_test(test_strip_colorbar),
         cmocka_unit_test(test_colormaps),
         cmocka_unit_test(test_diverging_centred_on_zero),
         cmocka_unit_test(test_rgb_round_trip),

@@ -81,16 +81,6 @@ static void test_pot_reference(void **state)
 
 /* ---- a small problem: masses 1 and 1.4 ------------------------------------- */
 
-static double *with_mass(uint64_t seed, size_t n, double mass)
-{
-    double *h = random_matrix(seed, n, 1, 0.5, 1.5), s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += h[i];
-    for (size_t i = 0; i < n; i++)
-        h[i] *= mass / s;
-    return h;
-}
-
 /* The values of one problem between x (N×2) and y (M×2). */
 static void values_of(const double *x, const double *y, const double *a, const double *b,
                       const otad_sinkhorn_opts *o, double out[5])
@@ -118,7 +108,8 @@ static void test_balanced_limit(void **state)
 {
     (void)state;
     double *x = random_matrix(1, N, 2, 0, 1), *y = random_matrix(2, M, 2, 0, 1);
-    double *a = with_mass(3, N, 1), *b = with_mass(4, M, 1), balanced[5], relaxed[5], log_v[5];
+    double *a = histogram_of_mass(3, N, 1), *b = histogram_of_mass(4, M, 1);
+    double balanced[5], relaxed[5], log_v[5];
     otad_sinkhorn_opts o = opts_of(0, 20000, INFINITY, INFINITY);
     o.tolerance = 1e-15;
     values_of(x, y, a, b, &o, balanced);
@@ -174,7 +165,7 @@ static void test_gradients_of_every_value(void **state)
 {
     (void)state;
     otad_value in[4] = {{random_matrix(1, N, 2, 0, 1), N, 2}, {random_matrix(2, M, 2, 0, 1), M, 2},
-                        {with_mass(3, N, 1), N, 1}, {with_mass(4, M, 1.4), M, 1}};
+                        {histogram_of_mass(3, N, 1), N, 1}, {histogram_of_mass(4, M, 1.4), M, 1}};
     const double rhos[3][2] = {{0.5, 0.5}, {INFINITY, 0.3}, {INFINITY, INFINITY}};
     const otad_sinkhorn_value values[4] = {OTAD_SINKHORN_COST, OTAD_SINKHORN_ENTROPIC,
                                            OTAD_SINKHORN_KL_PRIMAL, OTAD_SINKHORN_KL_DUAL};
@@ -223,7 +214,7 @@ static void test_gradient_modes_agree(void **state)
 {
     (void)state;
     double *x = random_matrix(1, N, 2, 0, 1), *y = random_matrix(2, M, 2, 0, 1);
-    double *a = with_mass(3, N, 1), *b = with_mass(4, M, 1.4);
+    double *a = histogram_of_mass(3, N, 1), *b = histogram_of_mass(4, M, 1.4);
     double gx[2][2 * N], ga[2][N];
     const otad_sinkhorn_value values[3] = {OTAD_SINKHORN_COST, OTAD_SINKHORN_KL_PRIMAL,
                                            OTAD_SINKHORN_KL_DUAL};
@@ -250,8 +241,8 @@ static void test_gradient_modes_agree(void **state)
 static void test_divergence(void **state)
 {
     (void)state;
-    double *x = random_matrix(1, N, 2, 0, 1), *a = with_mass(3, N, 1);
-    double *a2 = with_mass(3, N, 1.5), *a3 = with_mass(5, N, 1);
+    double *x = random_matrix(1, N, 2, 0, 1), *a = histogram_of_mass(3, N, 1);
+    double *a2 = histogram_of_mass(3, N, 1.5), *a3 = histogram_of_mass(5, N, 1);
     otad_tape *t = new_tape();
     otad_var px = otad_const(t, N, 2, x);
     otad_var pa = otad_const(t, N, 1, a), pa2 = otad_const(t, N, 1, a2);
@@ -286,7 +277,7 @@ static void test_zero_mass_entries(void **state)
 {
     (void)state;
     double *x = random_matrix(1, N, 2, 0, 1), *y = random_matrix(2, M, 2, 0, 1);
-    double *a = with_mass(3, N, 1), *b = with_mass(4, M, 1.4), gx[2 * N], ga[N];
+    double *a = histogram_of_mass(3, N, 1), *b = histogram_of_mass(4, M, 1.4), gx[2 * N], ga[N];
     a[2] = 0;
     const otad_sinkhorn_value values[3] = {OTAD_SINKHORN_COST, OTAD_SINKHORN_KL_PRIMAL,
                                            OTAD_SINKHORN_KL_DUAL};
@@ -320,7 +311,7 @@ static void test_grid_and_heat_kernels(void **state)
     (void)state;
     enum { P = 48 };
     const size_t shape[2] = {8, 6};
-    double *a = with_mass(9, P, 1), *b = with_mass(10, P, 1.3), grid[2][2];
+    double *a = histogram_of_mass(9, P, 1), *b = histogram_of_mass(10, P, 1.3), grid[2][2];
     for (int log_domain = 0; log_domain < 2; log_domain++) {
         otad_tape *t = new_tape();
         otad_sinkhorn_opts o = opts_of(log_domain, 5000, 0.5, 0.8);
@@ -371,11 +362,100 @@ static int solve_small(otad_tape *t, const double *a, const double *b,
     return otad_sinkhorn_solve(t, *k, otad_const(t, N, 1, a), otad_const(t, M, 1, b), o, s);
 }
 
+/* ---- unbalanced barycenters -------------------------------------------------- */
+
+/* Three histograms of masses 1, 0.6, 1.5 on 12 points, two weight columns. */
+enum { GRID = 12, INPUTS = 3, BARYCENTERS = 2 };
+
+static otad_var barycenter_of(otad_tape *t, otad_var cost, otad_var inputs, otad_var weights,
+                              int log_domain, otad_grad_mode mode, int iterations)
+{
+    otad_barycenter_opts o;
+    otad_barycenter_opts_init(&o);
+    o.rho = 0.5;
+    o.log_domain = log_domain;
+    o.mode = mode;
+    o.iterations = iterations;
+    return otad_barycenter(t, otad_kernel_gibbs(t, cost, 0.05), inputs, weights, &o);
+}
+
+/* After exactly 30 updates, and converged (IMPLICIT), POT's barycenters. */
+static void test_barycenter_pot_reference(void **state)
+{
+    (void)state;
+    otad_value cost = load_reference("unbalanced/bary_cost");
+    otad_value inputs = load_reference("unbalanced/bary_inputs");
+    otad_value weights = load_reference("unbalanced/bary_weights");
+    otad_value ref[2] = {load_reference("unbalanced/bary_30"),
+                         load_reference("unbalanced/bary_3000")};
+    for (int log_domain = 0; log_domain < 2; log_domain++)
+        for (int converged = 0; converged < 2; converged++) {
+            otad_tape *t = new_tape();
+            otad_var b = barycenter_of(t, otad_const(t, GRID, GRID, cost.data),
+                                       otad_const(t, GRID, INPUTS, inputs.data),
+                                       otad_const(t, INPUTS, BARYCENTERS, weights.data),
+                                       log_domain, converged ? OTAD_IMPLICIT : OTAD_UNROLL,
+                                       converged ? 3000 : 30);
+            otad_value v = otad_value_of(t, b);
+            assert_tape_ok(t);
+            print_message("%s domain, %d updates: %.1e from POT\n",
+                          log_domain ? "log" : "scaling", converged ? 3000 : 30,
+                          max_rel_diff(v.data, ref[converged].data, GRID * BARYCENTERS));
+            assert_rel_close("barycenter", v.data, ref[converged].data, GRID * BARYCENTERS,
+                             1e-13);
+            otad_tape_free(&t);
+        }
+    free(cost.data), free(inputs.data), free(weights.data), free(ref[0].data), free(ref[1].data);
+}
+
+/* inputs: cost (GRID×GRID), inputs (GRID×INPUTS), weights (INPUTS×BARYCENTERS) */
+static otad_var record_barycenter(otad_tape *t, const otad_var *in, void *instance)
+{
+    const int *log_domain = instance;
+    otad_var b = barycenter_of(t, in[0], in[1], in[2], *log_domain, OTAD_UNROLL, 20);
+    return otad_sum(t, otad_mul(t, b, b));
+}
+
+/* Dot-product and Jacobian checks through 20 updates, in the cost, the
+ * inputs and the weights; CHECKPOINT repeats UNROLL's gradient, and
+ * converged, IMPLICIT's is the same. */
+static void test_barycenter_gradients(void **state)
+{
+    (void)state;
+    otad_value cost = load_reference("unbalanced/bary_cost");
+    otad_value inputs = load_reference("unbalanced/bary_inputs");
+    otad_value weights = load_reference("unbalanced/bary_weights");
+    otad_value in[3] = {cost, inputs, weights};
+    for (int log_domain = 0; log_domain < 2; log_domain++) {
+        otad_check_result res;
+        int rc = otad_check_graph(record_barycenter, &log_domain, 3, in, NULL, &res);
+        if (rc != OTAD_OK || !res.passed)
+            fail_msg("log %d: %s", log_domain, res.report);
+    }
+    double grads[3][GRID * INPUTS + INPUTS * BARYCENTERS];
+    const otad_grad_mode modes[3] = {OTAD_UNROLL, OTAD_CHECKPOINT, OTAD_IMPLICIT};
+    for (int m = 0; m < 3; m++) {
+        memset(grads[m], 0, sizeof grads[m]);
+        otad_tape *t = new_tape();
+        otad_var pi = otad_param(t, GRID, INPUTS, inputs.data, grads[m]);
+        otad_var pw = otad_param(t, INPUTS, BARYCENTERS, weights.data, grads[m] + GRID * INPUTS);
+        otad_var b = barycenter_of(t, otad_const(t, GRID, GRID, cost.data), pi, pw, 0,
+                                   modes[m], 3000);
+        if (otad_backward(t, otad_sum(t, otad_mul(t, b, b))) != OTAD_OK)
+            fail_msg("mode %d: %s", (int)modes[m], otad_tape_message(t));
+        otad_tape_free(&t);
+    }
+    size_t size = GRID * INPUTS + INPUTS * BARYCENTERS;
+    assert_rel_close("CHECKPOINT", grads[1], grads[0], size, 1e-12);
+    assert_rel_close("IMPLICIT", grads[2], grads[0], size, 1e-9);
+    free(cost.data), free(inputs.data), free(weights.data);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
     otad_tape *t = new_tape();
-    double *a = with_mass(3, N, 1), *b = with_mass(4, M, 1.4), zero[N] = {0};
+    double *a = histogram_of_mass(3, N, 1), *b = histogram_of_mass(4, M, 1.4), zero[N] = {0};
     otad_sinkhorn s;
     otad_kernel k;
     const double bad[3] = {0, -1, NAN};
@@ -425,6 +505,8 @@ int main(void)
         cmocka_unit_test(test_divergence),
         cmocka_unit_test(test_zero_mass_entries),
         cmocka_unit_test(test_grid_and_heat_kernels),
+        cmocka_unit_test(test_barycenter_pot_reference),
+        cmocka_unit_test(test_barycenter_gradients),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

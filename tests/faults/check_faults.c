@@ -134,6 +134,38 @@ static void unbalanced_implicit(outcome *o) { sinkhorn_in(o, OTAD_IMPLICIT, 0, 0
 static void unbalanced_envelope(outcome *o) { sinkhorn_in(o, OTAD_ENVELOPE, 0, 0.5); }
 static void unbalanced_log_domain(outcome *o) { sinkhorn_in(o, OTAD_UNROLL, 1, 0.5); }
 
+/* ε-scaling, then a second solve from the first one's warm start, on one
+ * tape: the start's malloc fails as the tape's allocations do. */
+static void sinkhorn_scaled_warm(outcome *o)
+{
+    double grad[N * M];
+    fill_sentinel(grad, N * M);
+    otad_sinkhorn_start *start = otad_sinkhorn_start_new();
+    if (!start) {
+        o->code = OTAD_ENOMEM;
+        snprintf(o->message, sizeof o->message, "no memory for a warm start");
+        o->buffers_kept = all_sentinel(grad, N * M);
+        return;
+    }
+    otad_tape *t = counted_tape(o);
+    otad_var y = {0, 0};
+    if (t) {
+        otad_sinkhorn_opts opts;
+        otad_sinkhorn_opts_init(&opts);
+        opts.iterations = 30;
+        opts.mode = OTAD_IMPLICIT;
+        opts.log_domain = 1;
+        opts.eps_start = 2;
+        opts.start = start;
+        otad_kernel k = otad_kernel_gibbs(t, otad_param(t, N, M, cost_5x4, grad), 0.2);
+        otad_var a = otad_const(t, N, 1, a_5), b = otad_const(t, M, 1, b_4);
+        y = otad_add(t, otad_sinkhorn_loss(t, k, a, b, &opts, OTAD_SINKHORN_ENTROPIC),
+                     otad_sinkhorn_loss(t, k, a, b, &opts, OTAD_SINKHORN_ENTROPIC));
+    }
+    finish_tape(o, t, y, grad, N * M);
+    otad_sinkhorn_start_free(start);
+}
+
 /* Barycenters of three histograms on a 1-D grid, weights softmax(θ). */
 enum { GRID = 12, INPUTS = 3 };
 
@@ -700,6 +732,7 @@ SCENARIO(unbalanced_unroll)
 SCENARIO(unbalanced_implicit)
 SCENARIO(unbalanced_envelope)
 SCENARIO(unbalanced_log_domain)
+SCENARIO(sinkhorn_scaled_warm)
 SCENARIO(barycenter_unroll)
 SCENARIO(barycenter_implicit)
 SCENARIO(heat_kernel)
@@ -755,6 +788,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unbalanced_implicit),
         cmocka_unit_test(test_unbalanced_envelope),
         cmocka_unit_test(test_unbalanced_log_domain),
+        cmocka_unit_test(test_sinkhorn_scaled_warm),
         cmocka_unit_test(test_barycenter_unroll),
         cmocka_unit_test(test_barycenter_implicit),
         cmocka_unit_test(test_heat_kernel),
