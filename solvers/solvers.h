@@ -15,8 +15,6 @@ extern "C" {
 
 /* ---- Sinkhorn ------------------------------------------------------------ */
 
-/* Options; a field out of its range (given with each) fails the tape with
- * OTAD_EINVAL, the message naming the field and its range. */
 /* A warm start: the potentials of the last solves, kept across evaluations
  * (it outlives tape resets), from which the next solve of the same problem
  * starts instead of v = 1 — for fits that solve a problem hundreds of times
@@ -38,6 +36,8 @@ void otad_sinkhorn_start_free(otad_sinkhorn_start *start);
  * and that did not (0 for start NULL). */
 void otad_sinkhorn_start_counts(const otad_sinkhorn_start *start, long *found, long *missed);
 
+/* Options; a field out of its range (given with each) fails the tape with
+ * OTAD_EINVAL, the message naming the field and its range. */
 typedef struct otad_sinkhorn_opts {
     int iterations;        /* L: (u, v) updates, ≥ 1; default 100 */
     double tolerance;      /* stop early once the marginal error max_col ‖u⊙Kv − a‖₁ is at
