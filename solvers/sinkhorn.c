@@ -468,10 +468,10 @@ static int check_scaling(otad_tape *t, const otad_sinkhorn_opts *o, otad_kernel 
 {
     if (!(o->eps_start > 0))
         return OTAD_OK;
-    if (!(o->eps_start > info.eps) || !isfinite(o->eps_start))
-        return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: eps_start is %g, must be finite and "
-                              "above the kernel's eps %g (a schedule that decreases)",
-                              o->eps_start, info.eps);
+    if (!(o->eps_start > info.eps)) /* finite: the options' check */
+        return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: eps_start is %g, must be above the "
+                              "kernel's eps %g (a schedule that decreases)", o->eps_start,
+                              info.eps);
     if (!otadK_has_log_at(t, k))
         return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: ε-scaling (eps_start) needs a kernel "
                               "whose class has apply_log_at, and this one has not");

@@ -150,8 +150,8 @@ static void test_apply_log_at(void **state)
         }
         assert_true(otadK_has_log_at(t, at_eps));
         for (unsigned product = 0; product < 2; product++) {
-            size_t in = kind == 2 ? N : product ? N : M; /* the grid has N = 6·5 points */
-            otad_var z = otad_const(t, in, 3, product || kind == 2 ? v : w); /* v has N rows */
+            int n_rows = product || kind == 2; /* the grid has N = 6·5 points */
+            otad_var z = otad_const(t, n_rows ? N : M, 3, n_rows ? v : w);
             otad_value got = otad_value_of(t, otadK_apply_log_at(t, at_eps, product, eta, z));
             otad_value ref = otad_value_of(t, otad_kernel_apply_log(t, at_eta, product, z));
             assert_tape_ok(t);
