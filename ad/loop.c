@@ -100,10 +100,13 @@ static int pack(otad_tape *t, const loop_record *r, const otad_var *state, doubl
 static void add_change(const double *before, const double *after, size_t n, double *change,
                        double *size)
 {
+    double c = *change, s = *size; /* comparisons, not fmax: a library call per entry */
     for (size_t k = 0; k < n; k++) {
-        *change = fmax(*change, fabs(after[k] - before[k]));
-        *size = fmax(*size, fabs(after[k]));
+        double d = fabs(after[k] - before[k]), a = fabs(after[k]);
+        c = d > c ? d : c;
+        s = a > s ? a : s;
     }
+    *change = c, *size = s;
 }
 
 static double relative(double change, double size)

@@ -5,11 +5,11 @@
  * 10 updates), plain from v = 1 against ε-scaling from ε₀ = 1 (the cost's
  * scale) with the default schedule (halving ε, 10 updates per stage).  The
  * solve only (IMPLICIT: its gradient is one adjoint solve either way).
- * Both in one process after a warm-up solve at n = 200, each timed as the
- * median of at least three solves after an untimed one, alternating
- * --alternations times (default 1: at n = 2000 one round takes about 20
- * minutes on two threads); the row is over --rounds fresh processes.  Ours
- * only: the comparison is of two ways to start the same updates.
+ * Both in one process after a warm-up solve at n = 200, each solve timed
+ * once (at n = 2000 a solve takes minutes, so timing it more often would
+ * only add rounds), alternating --alternations times; the row is over
+ * --rounds fresh processes.  Ours only: the comparison is of two ways to
+ * start the same updates.
  *
  *   eps_scaling [--sizes 2000] [--threads 1] [--rounds 3] [--alternations 1]
  */
@@ -87,8 +87,11 @@ static int worker(size_t n, int alternations)
     solve(&warm);
     double times[2][8];
     for (int k = 0; k < alternations; k++)
-        for (int s = 0; s < 2; s++)
-            times[s][k] = bench_time_second(solve, &sides[s]);
+        for (int s = 0; s < 2; s++) {
+            double t0 = bench_now();
+            solve(&sides[s]);
+            times[s][k] = bench_now() - t0;
+        }
     double plain = bench_median(times[0], (size_t)alternations);
     double scaled = bench_median(times[1], (size_t)alternations);
     printf("RESULT {\"plain\": %.6g, \"scaled\": %.6g, \"ratio\": %.4g, \"plain_updates\": %d, "

@@ -242,32 +242,38 @@ static int gibbs_apply(const otad_ctx *c, void *state, unsigned product, size_t 
  * entries; columns [j0, j1) of K. */
 enum { GROUP = 8, MAX_VECS = 2 }; /* columns of K at a time; vectors per row of x */
 
-/* One column (stride 1): memory bounds it, four columns of K at a time. */
+/* One column (stride 1): memory bounds it, eight columns of K at a time
+ * (so that the map's powers run on full vectors). */
 static void pair_one_column(const gibbs *g, size_t j0, size_t j1, const double *x,
                             const otad_kernel_map *map, double *mid, double *y)
 {
     size_t n = g->n;
-    for (size_t j = j0; j < j1; j += 4) {
-        size_t w = j1 - j < 4 ? j1 - j : 4;
-        const double *col[4];
-        for (size_t k = 0; k < 4; k++)
+    for (size_t j = j0; j < j1; j += 8) {
+        size_t w = j1 - j < 8 ? j1 - j : 8;
+        const double *col[8];
+        for (size_t k = 0; k < 8; k++)
             col[k] = g->kernel + (j + (k < w ? k : 0)) * n;
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-#pragma omp simd reduction(+ : s0, s1, s2, s3)
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3, s4, s5, s6, s7)
         for (size_t i = 0; i < n; i++) {
             s0 += col[0][i] * x[i];
             s1 += col[1][i] * x[i];
             s2 += col[2][i] * x[i];
             s3 += col[3][i] * x[i];
+            s4 += col[4][i] * x[i];
+            s5 += col[5][i] * x[i];
+            s6 += col[6][i] * x[i];
+            s7 += col[7][i] * x[i];
         }
-        double dots[4] = {s0, s1, s2, s3};
+        double dots[8] = {s0, s1, s2, s3, s4, s5, s6, s7};
         memcpy(mid + j, dots, w * sizeof *mid);
         map->entries(map->data, j, w, mid);
-        double t[4] = {0, 0, 0, 0};
+        double t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         memcpy(t, mid + j, w * sizeof *t);
 #pragma omp simd
         for (size_t i = 0; i < n; i++)
-            y[i] += t[0] * col[0][i] + t[1] * col[1][i] + t[2] * col[2][i] + t[3] * col[3][i];
+            y[i] += t[0] * col[0][i] + t[1] * col[1][i] + t[2] * col[2][i] + t[3] * col[3][i] +
+                    t[4] * col[4][i] + t[5] * col[5][i] + t[6] * col[6][i] + t[7] * col[7][i];
     }
 }
 
@@ -516,18 +522,25 @@ static void exponents(const gibbs *g, int transpose, size_t index, double eta, c
         t[k] = x[k] - t[k] / eta;
 }
 
-/* log Σ_k e^(t_k), vectorised (glibc's exp above). */
-static double log_sum_exp(const double *t, size_t len)
+/* log Σ_k e^(t_k), vectorised (glibc's exp above); t is overwritten.  Terms
+ * below e^(−700) times the largest are raised to it: they add at most
+ * len·e^(−700) to a sum of at least 1, far below its precision, and the
+ * vector exp computes a vector with an underflowing entry by scalar calls,
+ * more than ten times slower, where at small ε most entries underflow. */
+static double log_sum_exp(double *t, size_t len)
 {
     double mx = -INFINITY, s = 0;
 #pragma omp simd reduction(max : mx)
-    for (size_t k = 0; k < len; k++)
-        mx = fmax(mx, t[k]);
+    for (size_t k = 0; k < len; k++) /* not fmax: a library call per entry */
+        mx = t[k] > mx ? t[k] : mx;
     if (mx == -INFINITY)
         return mx;
+#pragma omp simd
+    for (size_t k = 0; k < len; k++)
+        t[k] = t[k] - mx < -700 ? -700 : t[k] - mx;
 #pragma omp simd reduction(+ : s)
     for (size_t k = 0; k < len; k++)
-        s += exp(t[k] - mx);
+        s += exp(t[k]);
     return mx + log(s);
 }
 

@@ -12,6 +12,17 @@
 
 #define MAX_DIMS 3
 
+/* Comparisons, not fmax and fmin: those are a library call per entry. */
+static inline double larger(double a, double b)
+{
+    return b > a ? b : a;
+}
+
+static inline double smaller(double a, double b)
+{
+    return b < a ? b : a;
+}
+
 typedef struct grid_config {
     size_t dims;
     size_t shape[MAX_DIMS];
@@ -219,7 +230,7 @@ static void log_pass(const grid *g, size_t a, const double *lw, size_t ncols, co
                 shift[p] = -INFINITY, sum[p] = 0;
             for (size_t j = 0; j < n; j++)
                 for (size_t p = 0; p < inner; p++)
-                    shift[p] = fmax(shift[p], s[p + j * inner] + lw[i + j * n]);
+                    shift[p] = larger(shift[p], s[p + j * inner] + lw[i + j * n]);
             for (size_t j = 0; j < n; j++)
                 for (size_t p = 0; p < inner; p++)
                     sum[p] += exp(s[p + j * inner] + lw[i + j * n] - shift[p]);
@@ -270,7 +281,7 @@ static int grid_apply_log(const otad_ctx *c, void *state, unsigned product, size
         chain_buffers(w, g, ncols, t, h, &shift);
         log_chain(g, a, ncols, x, h, shift);
         for (size_t k = 0; a > 0 && k < size; k++) {
-            double hi = fmax(y[k], t[k]), lo = fmin(y[k], t[k]);
+            double hi = larger(y[k], t[k]), lo = smaller(y[k], t[k]);
             y[k] = hi == -INFINITY ? hi : hi + log1p(exp(lo - hi));
         }
     }

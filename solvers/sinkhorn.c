@@ -200,15 +200,12 @@ static otad_var log_apply(otad_tape *t, const iteration *it, unsigned product, o
                        : otad_kernel_apply_log(t, it->kernel, product, x);
 }
 
-static otad_var relaxed(otad_tape *t, const iteration *it, unsigned product, otad_var x,
-                        double lambda, const char *what)
+/* u/a = (K v)^(−λ) (or v/b from Kᵀu) from the product, in the scaling domain. */
+static otad_var relaxed(otad_tape *t, otad_var product, double lambda, const char *what)
 {
-    if (it->log_domain)
-        return otad_scale(t, log_apply(t, it, product, x), -lambda);
-    otad_var kx = otad_kernel_apply(t, it->kernel, product, x);
-    if (check_divisor(t, kx, kx, what) != OTAD_OK)
+    if (check_divisor(t, product, product, what) != OTAD_OK)
         return (otad_var){0, 0};
-    return otad_pow(t, kx, -lambda);
+    return otad_pow(t, product, -lambda);
 }
 
 /* log Σ_i mass_i e^(−f_i/ρ) per column, from log ratio = f/ε, α = ε/ρ. */
@@ -225,18 +222,23 @@ static otad_var log_decayed_mass(otad_tape *t, otad_var log_mass, otad_var log_r
  * would take some ρ/ε steps.  τ maximises the dual along it in closed form,
  * τ (1/ρ_a + 1/ρ_b) = log Σ a e^(−f/ρ_a) − log Σ b e^(−g/ρ_b), and is 0 at
  * the fixed point, which it leaves where it is. */
-static void translate(otad_tape *t, const iteration *it, const otad_var *params, otad_var *next)
+static void translate_log(otad_tape *t, const iteration *it, const otad_var *params,
+                          otad_var *next)
 {
-    if (it->log_domain) {
-        otad_var da = log_decayed_mass(t, params[A], next[0], it->alpha_a);
-        otad_var db = log_decayed_mass(t, params[B], next[1], it->alpha_b);
-        otad_var shift = otad_scale(t, otad_sub(t, da, db), 1 / (it->alpha_a + it->alpha_b));
-        next[0] = otad_add(t, next[0], shift);
-        next[1] = otad_sub(t, next[1], shift);
-        return;
-    }
-    /* next[1] is v/b, or [v/b; K v]: K v is linear in v, and moves with it */
-    otad_var factor = otadS_translation(t, params[A], next[0], params[B], next[1], it->cols,
+    otad_var da = log_decayed_mass(t, params[A], next[0], it->alpha_a);
+    otad_var db = log_decayed_mass(t, params[B], next[1], it->alpha_b);
+    otad_var shift = otad_scale(t, otad_sub(t, da, db), 1 / (it->alpha_a + it->alpha_b));
+    next[0] = otad_add(t, next[0], shift);
+    next[1] = otad_sub(t, next[1], shift);
+}
+
+/* The same in the scaling domain: e^(τ/ε) from the plan's masses (see
+ * translation.c). */
+static void translate(otad_tape *t, const iteration *it, otad_var u, otad_var kv,
+                      size_t kv_first_row, otad_var v, otad_var ktu, size_t ktu_first_row,
+                      otad_var *next)
+{
+    otad_var factor = otadS_translation(t, u, kv, kv_first_row, v, ktu, ktu_first_row,
                                         it->alpha_a, it->alpha_b);
     next[0] = otad_mul(t, next[0], factor);
     next[1] = otad_div(t, next[1], factor);
@@ -244,25 +246,35 @@ static void translate(otad_tape *t, const iteration *it, const otad_var *params,
 
 /* Differentiated through its steps, the scaling domain's state is
  * (u/a, [v/b; K v]), as the balanced one carries K v (see update): one
- * power pair forms v/b and the next update's K v from u. */
+ * power pair forms v/b and the next update's K v from u.  The translation
+ * then has Σ v ⊙ Kᵀu as Σ u ⊙ K v with the new v, and K v in both states. */
 static int update_unbalanced(otad_tape *t, const iteration *it, const otad_var *params,
                              const otad_var *state, otad_var *next)
 {
-    if (!it->with_kv) {
-        next[0] = relaxed(t, it, 0, scaled(t, it, params[B], state[1]), it->lambda_a, "K v");
-        next[1] = relaxed(t, it, OTAD_KERNEL_TRANSPOSE, scaled(t, it, params[A], next[0]),
-                          it->lambda_b, "Kᵀu");
-        translate(t, it, params, next);
+    const unsigned transpose = OTAD_KERNEL_TRANSPOSE;
+    if (it->log_domain) {
+        otad_var kv = log_apply(t, it, 0, otad_add(t, params[B], state[1]));
+        next[0] = otad_scale(t, kv, -it->lambda_a);
+        otad_var ktu = log_apply(t, it, transpose, otad_add(t, params[A], next[0]));
+        next[1] = otad_scale(t, ktu, -it->lambda_b);
+        translate_log(t, it, params, next);
         return otad_tape_status(t);
     }
-    otad_var kv = otad_slice(t, state[1], it->cols, it->rows, 0, it->batch);
-    if (check_divisor(t, kv, kv, "K v") != OTAD_OK)
+    if (!it->with_kv) {
+        otad_var kv = otad_kernel_apply(t, it->kernel, 0, otad_mul(t, params[B], state[1]));
+        next[0] = relaxed(t, kv, it->lambda_a, "K v");
+        otad_var u = otad_mul(t, params[A], next[0]);
+        otad_var ktu = otad_kernel_apply(t, it->kernel, transpose, u);
+        next[1] = relaxed(t, ktu, it->lambda_b, "Kᵀu");
+        translate(t, it, u, kv, 0, otad_mul(t, params[B], next[1]), ktu, 0, next);
         return otad_tape_status(t);
-    next[0] = otad_pow(t, kv, -it->lambda_a);
-    next[1] = otad_kernel_scaling_pair_power(t, it->kernel, OTAD_KERNEL_TRANSPOSE,
-                                             otad_mul(t, params[A], next[0]), params[B],
+    }
+    next[0] = relaxed(t, otad_slice(t, state[1], it->cols, it->rows, 0, it->batch),
+                      it->lambda_a, "K v");
+    otad_var u = otad_mul(t, params[A], next[0]);
+    next[1] = otad_kernel_scaling_pair_power(t, it->kernel, transpose, u, params[B],
                                              it->lambda_b);
-    translate(t, it, params, next);
+    translate(t, it, u, state[1], it->cols, u, next[1], it->cols, next);
     return otad_tape_status(t);
 }
 

@@ -10,10 +10,11 @@ otad_var otadS_barycenter_step(otad_tape *tape, otad_var w, otad_var inputs, ota
                                otad_kernel k);
 
 /* The unbalanced update's translation factor (translation.c), 1×B:
- * (Σ a (u/a)^(−α_a) / Σ b (v/b)^(−α_b))^(1/(α_a + α_b)) per column, v/b the
- * first rows_b rows of rv. */
-otad_var otadS_translation(otad_tape *tape, otad_var a, otad_var ru, otad_var b, otad_var rv,
-                           size_t rows_b, double alpha_a, double alpha_b);
+ * (A / B)^(1/(α_a + α_b)) per column, A = Σ u ⊙ K v and B = Σ v ⊙ Kᵀu, the
+ * products read from the given first rows of their values (the state's
+ * K v). */
+otad_var otadS_translation(otad_tape *tape, otad_var u, otad_var kv, size_t kv_first_row, otad_var v,
+                           otad_var ktu, size_t ktu_first_row, double alpha_a, double alpha_b);
 
 /* What a warm start tells problems apart by (sinkhorn_start.c). */
 typedef struct otadS_start_key {

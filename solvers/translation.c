@@ -1,19 +1,24 @@
 /* The unbalanced update's translation factor as one op (sinkhorn.c): per
- * column, c = (A / B)^κ with A = Σ_i a_i (u/a)_i^(−α_a),
- * B = Σ_j b_j (v/b)_j^(−α_b), κ = 1/(α_a + α_b), α = ε/ρ (0 for a
- * constraint).  As separate ops it was eight, four of them keeping an
- * n×B value per update; here one pass keeps two sums a column, and the vjp
- * recomputes the powers. */
+ * column, c = (A / B)^κ, κ = 1/(α_a + α_b), α = ε/ρ (0 for a constraint),
+ * with the decayed masses A = Σ_i a_i (u/a)_i^(−α_a), B = Σ_j b_j (v/b)_j^(−α_b).
+ *
+ * No power is taken.  The update has just formed u/a = (K v)^(−λ_a), and
+ * λ α = ε/(ρ + ε) = 1 − λ, so (u/a)^(−α_a) = (K v)^(1−λ_a) = (u/a)·(K v):
+ * A = Σ u ⊙ K v, the mass of the plan diag(u) K diag(v); B = Σ v ⊙ Kᵀu the
+ * same way.  Each side is a sum of products scaling ⊙ product, whose inputs
+ * the update hands in (the product read from a given row of its value, so
+ * that the state's K v needs no copy).  A function of the update's inputs,
+ * it is the same function as the powers, so every gradient mode
+ * differentiates the same update. */
 #include <math.h>
 
-#include "../ops/vector_pow.h"
 #include "solvers_internal.h"
 
-enum { MASS_A, RATIO_A, MASS_B, RATIO_B };
+enum { SCALING_A, PRODUCT_A, SCALING_B, PRODUCT_B, SIDES = 2, PER_SIDE = 2 };
 
 typedef struct translation_params {
-    double alpha[2]; /* α_a, α_b */
-    size_t rows_b;   /* v/b: the first rows of its input (the rest is K v) */
+    double kappa;
+    size_t first_row[SIDES]; /* where each side's product starts in its input */
 } translation_params;
 
 typedef struct translation_saved {
@@ -23,50 +28,59 @@ typedef struct translation_saved {
 static int translation_shape(const otad_ctx *c, size_t *rows, size_t *cols)
 {
     const translation_params *p = c->params;
-    otad_value ru = c->in[RATIO_A], rv = c->in[RATIO_B];
-    otad_value a = c->in[MASS_A], b = c->in[MASS_B];
-    if (rv.cols != ru.cols || rv.rows < p->rows_b || a.rows != ru.rows ||
-        b.rows != p->rows_b || (a.cols != 1 && a.cols != ru.cols) ||
-        (b.cols != 1 && b.cols != ru.cols))
-        return otad_fail(c, OTAD_ESHAPE, "u/a %zux%zu, v/b %zu of %zux%zu, a %zux%zu, b %zux%zu",
-                         ru.rows, ru.cols, p->rows_b, rv.rows, rv.cols, a.rows, a.cols, b.rows,
-                         b.cols);
+    size_t batch = c->in[SCALING_A].cols;
+    for (int s = 0; s < SIDES; s++) {
+        otad_value x = c->in[SCALING_A + PER_SIDE * s], k = c->in[PRODUCT_A + PER_SIDE * s];
+        if (x.cols != batch || k.cols != batch || k.rows < p->first_row[s] + x.rows)
+            return otad_fail(c, OTAD_ESHAPE, "side %c: scaling %zux%zu, product %zux%zu from "
+                             "row %zu", "ab"[s], x.rows, x.cols, k.rows, k.cols,
+                             p->first_row[s]);
+    }
     *rows = 1;
-    *cols = ru.cols;
+    *cols = batch;
     return OTAD_OK;
 }
 
-/* Σ_i mass_i ratio_i^(−α) over column j (the mass's column 0 when it has
- * one); the ratio's column has `stride` rows, of which the first n count. */
-static double decayed(otad_value mass, const double *ratio, size_t n, double alpha, size_t j)
+/* One side's column j: its scaling and product, and in the vjp their
+ * gradients where wanted (NULL otherwise). */
+typedef struct side_column {
+    size_t n;
+    const double *x, *k;
+    double *x_bar, *k_bar;
+} side_column;
+
+static side_column column(const otad_ctx *c, int side, size_t j, int in_vjp)
 {
-    const double *m = mass.data + (mass.cols == 1 ? 0 : j * n);
-    double s = 0;
-    if (alpha == 0) {
-        for (size_t i = 0; i < n; i++)
-            s += m[i];
-        return s;
-    }
-#pragma omp simd reduction(+ : s)
-    for (size_t i = 0; i < n; i++)
-        s += m[i] * pow(ratio[i], -alpha);
-    return s;
+    const translation_params *p = c->params;
+    size_t in_x = SCALING_A + PER_SIDE * side, in_k = in_x + 1;
+    otad_value x = c->in[in_x], k = c->in[in_k];
+    size_t x_at = j * x.rows, k_at = j * k.rows + p->first_row[side];
+    double *x_bar = in_vjp ? otad_wanted_grad(c, in_x) : NULL;
+    double *k_bar = in_vjp ? otad_wanted_grad(c, in_k) : NULL;
+    return (side_column){x.rows, x.data + x_at, k.data + k_at, x_bar ? x_bar + x_at : NULL,
+                         k_bar ? k_bar + k_at : NULL};
+}
+
+static double plan_mass(side_column s)
+{
+    double sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (size_t i = 0; i < s.n; i++)
+        sum += s.x[i] * s.k[i];
+    return sum;
 }
 
 static int translation_forward(otad_ctx *c)
 {
     const translation_params *p = c->params;
     translation_saved *saved = c->saved;
-    otad_value ru = c->in[RATIO_A], rv = c->in[RATIO_B];
-    size_t cols = ru.cols;
-    if (!(saved->sums = otad_alloc(c, 2 * cols * sizeof *saved->sums)))
+    size_t batch = c->out.cols;
+    if (!(saved->sums = otad_alloc(c, SIDES * batch * sizeof *saved->sums)))
         return OTAD_ENOMEM;
-    double kappa = 1 / (p->alpha[0] + p->alpha[1]);
-    for (size_t j = 0; j < cols; j++) {
-        double a = decayed(c->in[MASS_A], ru.data + j * ru.rows, ru.rows, p->alpha[0], j);
-        double b = decayed(c->in[MASS_B], rv.data + j * rv.rows, p->rows_b, p->alpha[1], j);
-        saved->sums[2 * j] = a, saved->sums[2 * j + 1] = b;
-        c->out.data[j] = exp(kappa * (log(a) - log(b)));
+    for (size_t j = 0; j < batch; j++) {
+        double a = plan_mass(column(c, 0, j, 0)), b = plan_mass(column(c, 1, j, 0));
+        saved->sums[SIDES * j] = a, saved->sums[SIDES * j + 1] = b;
+        c->out.data[j] = exp(p->kappa * (log(a) - log(b)));
         if (!(a > 0) || !(b > 0) || !isfinite(c->out.data[j]))
             return otad_fail(c, OTAD_ERANGE, "column %zu: decayed masses %g and %g (the "
                              "scaling domain's range: use the log domain)", j, a, b);
@@ -74,50 +88,28 @@ static int translation_forward(otad_ctx *c)
     return OTAD_OK;
 }
 
-/* With ḡ = c̄ c κ: mass_i gets ±ḡ/S · ratio_i^(−α), ratio_i ∓ḡ/S · α mass_i
- * ratio_i^(−α) / ratio_i, for S = A (+) or B (−). */
-static void decayed_vjp(otad_ctx *c, int side, size_t n, double alpha, size_t j, double g)
+/* Each of scaling and product gets g times the other. */
+static void plan_mass_vjp(side_column s, double g)
 {
-    otad_value mass = c->in[side ? MASS_B : MASS_A], ratio = c->in[side ? RATIO_B : RATIO_A];
-    const double *m = mass.data + (mass.cols == 1 ? 0 : j * n), *r = ratio.data + j * ratio.rows;
-    double *mbar = otad_wanted_grad(c, side ? MASS_B : MASS_A);
-    double *rbar = otad_wanted_grad(c, side ? RATIO_B : RATIO_A);
-    mbar = mbar ? mbar + (mass.cols == 1 ? 0 : j * n) : NULL;
-    rbar = rbar ? rbar + j * ratio.rows : NULL;
-    if (alpha == 0) {
-        for (size_t i = 0; mbar && i < n; i++)
-            mbar[i] += g;
-        return;
-    }
-    double g_ratio = -g * alpha; /* one branch-free loop per case: they vectorise */
-    if (mbar && rbar) {
+    if (s.x_bar)
 #pragma omp simd
-        for (size_t i = 0; i < n; i++) {
-            double decay = pow(r[i], -alpha);
-            mbar[i] += g * decay;
-            rbar[i] += g_ratio * m[i] * decay / r[i];
-        }
-    } else if (mbar) {
+        for (size_t i = 0; i < s.n; i++)
+            s.x_bar[i] += g * s.k[i];
+    if (s.k_bar)
 #pragma omp simd
-        for (size_t i = 0; i < n; i++)
-            mbar[i] += g * pow(r[i], -alpha);
-    } else if (rbar) {
-#pragma omp simd
-        for (size_t i = 0; i < n; i++)
-            rbar[i] += g_ratio * m[i] * pow(r[i], -alpha) / r[i];
-    }
+        for (size_t i = 0; i < s.n; i++)
+            s.k_bar[i] += g * s.x[i];
 }
 
+/* c = (A/B)^κ: ∂c/∂A = κ c / A, ∂c/∂B = −κ c / B. */
 static int translation_vjp(otad_ctx *c)
 {
     const translation_params *p = c->params;
     const translation_saved *saved = c->saved;
-    otad_value ru = c->in[RATIO_A];
-    double kappa = 1 / (p->alpha[0] + p->alpha[1]);
-    for (size_t j = 0; j < ru.cols; j++) {
-        double g = c->out_grad[j] * c->out.data[j] * kappa;
-        decayed_vjp(c, 0, ru.rows, p->alpha[0], j, g / saved->sums[2 * j]);
-        decayed_vjp(c, 1, p->rows_b, p->alpha[1], j, -g / saved->sums[2 * j + 1]);
+    for (size_t j = 0; j < c->out.cols; j++) {
+        double g = c->out_grad[j] * c->out.data[j] * p->kappa;
+        plan_mass_vjp(column(c, 0, j, 1), g / saved->sums[SIDES * j]);
+        plan_mass_vjp(column(c, 1, j, 1), -g / saved->sums[SIDES * j + 1]);
     }
     return OTAD_OK;
 }
@@ -129,10 +121,10 @@ static const otad_op op_translation = {.name = "unbalanced_translation", .arity 
                                        .forward = translation_forward,
                                        .vjp = translation_vjp};
 
-otad_var otadS_translation(otad_tape *t, otad_var a, otad_var ru, otad_var b, otad_var rv,
-                           size_t rows_b, double alpha_a, double alpha_b)
+otad_var otadS_translation(otad_tape *t, otad_var u, otad_var kv, size_t kv_first_row, otad_var v,
+                           otad_var ktu, size_t ktu_first_row, double alpha_a, double alpha_b)
 {
-    translation_params p = {{alpha_a, alpha_b}, rows_b};
-    otad_var in[4] = {a, ru, b, rv};
+    translation_params p = {1 / (alpha_a + alpha_b), {kv_first_row, ktu_first_row}};
+    otad_var in[4] = {u, kv, v, ktu};
     return otad_apply(t, &op_translation, &p, 4, in);
 }
