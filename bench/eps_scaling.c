@@ -128,8 +128,11 @@ static int row(size_t n, size_t threads, size_t rounds, int alternations)
         bench_median(v[k], count);
     bench_cell_range("%.0f", v[PLAIN_UPDATES][0], v[PLAIN_UPDATES][last]);
     bench_cell_range("%.3g", v[PLAIN][0], v[PLAIN][last]);
-    bench_cell_text("%d + %.0f–%.0f", stage_updates(), v[SCALED_UPDATES][0],
-                    v[SCALED_UPDATES][last]);
+    if (v[SCALED_UPDATES][0] == v[SCALED_UPDATES][last])
+        bench_cell_text("%d + %.0f", stage_updates(), v[SCALED_UPDATES][0]);
+    else
+        bench_cell_text("%d + %.0f–%.0f", stage_updates(), v[SCALED_UPDATES][0],
+                        v[SCALED_UPDATES][last]);
     bench_cell_range("%.3g", v[SCALED][0], v[SCALED][last]);
     bench_cell_range("%.3g", v[RATIO][0], v[RATIO][last]);
     bench_row_end();

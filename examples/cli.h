@@ -1,10 +1,13 @@
 /* What the examples share on the command line and when they write files:
- * an option's value, a whole number in a range, the report of a PNG. */
+ * an option's value, a whole number in a range, the report of a PNG, and
+ * the options of long fits. */
 #ifndef OTAD_EXAMPLES_CLI_H
 #define OTAD_EXAMPLES_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "otad.h"
 
@@ -42,6 +45,64 @@ static inline int written(const char *path, int rc, const otad_error *err)
     }
     printf("wrote %s\n", path);
     return 0;
+}
+
+/* ---- long fits: checkpoints, resuming, Ctrl-C ---------------------------- */
+
+/* --checkpoint FILE writes a fit's state to FILE every 10 iterations and
+ * at its end; --resume FILE continues the fit FILE holds.  An example with
+ * several fits gives each its own file, FILE.<name>.  Ctrl-C stops a fit
+ * after its iteration, with its best point so far (and its checkpoint). */
+typedef struct long_fit {
+    const char *checkpoint, *resume;
+    char checkpoint_path[512], resume_path[512];
+} long_fit;
+
+#define LONG_FIT_USAGE                                                                  \
+    "  --checkpoint FILE  save each fit's state every 10 iterations and at its end\n"  \
+    "  --resume FILE      continue the fits saved with --checkpoint FILE\n"            \
+    "  Ctrl-C stops a fit after its iteration, keeping its best point.\n"
+
+static inline volatile sig_atomic_t *long_fit_interrupted(void)
+{
+    static volatile sig_atomic_t interrupted;
+    return &interrupted;
+}
+
+static inline void long_fit_on_interrupt(int signal)
+{
+    (void)signal;
+    *long_fit_interrupted() = 1;
+}
+
+/* argv[*i] as a long-fit option: 1 when it is one (its value taken), 0 when
+ * it is not, -1 when its value is missing. */
+static inline int long_fit_option(int argc, char **argv, int *i, long_fit *f)
+{
+    const char **to = strcmp(argv[*i], "--checkpoint") == 0 ? &f->checkpoint
+                      : strcmp(argv[*i], "--resume") == 0   ? &f->resume
+                                                            : NULL;
+    if (!to)
+        return 0;
+    return (*to = option_value(argc, argv, i)) ? 1 : -1;
+}
+
+/* params for the fit called name (NULL: the example's only fit); Ctrl-C
+ * from then on stops it. */
+static inline void long_fit_params(long_fit *f, const char *name, otad_lbfgs_params *params)
+{
+    signal(SIGINT, long_fit_on_interrupt);
+    params->stop = long_fit_interrupted();
+    if (f->checkpoint) {
+        snprintf(f->checkpoint_path, sizeof f->checkpoint_path, "%s%s%s", f->checkpoint,
+                 name ? "." : "", name ? name : "");
+        params->checkpoint = f->checkpoint_path;
+    }
+    if (f->resume) {
+        snprintf(f->resume_path, sizeof f->resume_path, "%s%s%s", f->resume, name ? "." : "",
+                 name ? name : "");
+        params->resume = f->resume_path;
+    }
 }
 
 #endif

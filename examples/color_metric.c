@@ -38,6 +38,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "otad.h"
 #include "rgb_bins.h"
 
@@ -373,11 +374,16 @@ static void summary(const otad_metric_learning_energy *at_one, const otad_metric
     printf("learned edge weights from %.3g to %.3g\n\n", lo, hi);
 }
 
-static int parse(int argc, char **argv, settings *s)
+static int parse(int argc, char **argv, settings *s, long_fit *files)
 {
     int iterations = 0;
     *s = demo;
     for (int i = 1; i < argc; i++) {
+        int long_fit_rc = long_fit_option(argc, argv, &i, files);
+        if (long_fit_rc < 0)
+            return 1;
+        if (long_fit_rc > 0)
+            continue;
         if (strcmp(argv[i], "--full") == 0) {
             *s = full;
         } else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) {
@@ -388,13 +394,14 @@ static int parse(int argc, char **argv, settings *s)
         } else {
             int help = strcmp(argv[i], "--help") == 0;
             fprintf(help ? stdout : stderr,
-                    "usage: %s [--full] [--iterations N]\n"
+                    "usage: %s [--full] [--iterations N] [--checkpoint FILE] [--resume FILE]\n"
                     "Learns a colour metric from a drawn day-to-dusk time-lapse and interpolates\n"
                     "day to dusk with it.  Writes color_metric_*.png into the current directory.\n"
                     "  (default)       eps %g, S = %d, L = %d, lambda_s %g, %d iterations\n"
                     "  --full          eps %g, S = %d, L = %d, lambda_s %g, %d iterations:\n"
                     "                  the seed's setting (hours)\n"
-                    "  --iterations N  at most N L-BFGS iterations instead\n",
+                    "  --iterations N  at most N L-BFGS iterations instead\n"
+                    LONG_FIT_USAGE,
                     argv[0], demo.eps, demo.steps, demo.sinkhorn, demo.lambda_s, demo.iterations,
                     full.eps, full.steps, full.sinkhorn, full.lambda_s, full.iterations);
             return help ? -1 : 1;
@@ -407,7 +414,7 @@ static int parse(int argc, char **argv, settings *s)
 
 /* paths: the interpolations at the frames' times, with w = 1 (N×FRAMES), then
  * with the learned w (N×FRAMES). */
-static int learn(const otad_metric_learning *p, int iterations, double *paths,
+static int learn(const otad_metric_learning *p, int iterations, long_fit *files, double *paths,
                  otad_metric_learning_energy *at_one, otad_metric_learning_result *result)
 {
     double times[FRAMES];
@@ -421,6 +428,7 @@ static int learn(const otad_metric_learning *p, int iterations, double *paths,
     params.max_iterations = iterations;
     params.progress = otad_lbfgs_print_progress;
     params.progress_instance = stdout;
+    long_fit_params(files, NULL, &params);
     if (otad_metric_learning_fit(p, NULL, &params, result, &err) != OTAD_OK)
         return fail("fit", &err);
     if (otad_metric_learning_interpolate(p, result->weights, FRAMES, times, paths + N * FRAMES,
@@ -429,7 +437,7 @@ static int learn(const otad_metric_learning *p, int iterations, double *paths,
     return 0;
 }
 
-static int run(const settings *s, const double *frames, const double *pixels)
+static int run(const settings *s, long_fit *files, const double *frames, const double *pixels)
 {
     otad_error err;
     otad_graph *graph = NULL;
@@ -457,7 +465,7 @@ static int run(const settings *s, const double *frames, const double *pixels)
     if (!paths)
         fprintf(stderr, "out of memory\n");
     else
-        rc = learn(&p, s->iterations, paths, &at_one, &result);
+        rc = learn(&p, s->iterations, files, paths, &at_one, &result);
     if (rc == 0) {
         const double *euclidean = paths, *learned = paths + N * FRAMES;
         summary(&at_one, &result, otad_graph_edges(graph), frames, learned, euclidean);
@@ -476,7 +484,8 @@ static int run(const settings *s, const double *frames, const double *pixels)
 int main(int argc, char **argv)
 {
     settings s;
-    int rc = parse(argc, argv, &s);
+    long_fit files = {0};
+    int rc = parse(argc, argv, &s, &files);
     if (rc)
         return rc < 0 ? 0 : 1;
     double *pixels = malloc(3 * WIDTH * HEIGHT * FRAMES * sizeof *pixels);
@@ -492,7 +501,7 @@ int main(int argc, char **argv)
     }
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    rc = run(&s, frames, pixels);
+    rc = run(&s, &files, frames, pixels);
     clock_gettime(CLOCK_MONOTONIC, &end);
     printf("total %.1f s\n", (double)(end.tv_sec - start.tv_sec) +
                                  1e-9 * (double)(end.tv_nsec - start.tv_nsec));

@@ -46,6 +46,7 @@ typedef struct options {
     int iterations;
     int steps, barycenter_iterations;
     double eps;
+    long_fit long_fit;
 } options;
 
 /* A handcrafted metric: its weights and the region where they differ. */
@@ -111,7 +112,8 @@ static void usage(FILE *f, const char *program)
             "  --n N          grid side (default 24)\n"
             "  --iterations K L-BFGS iterations at most (default 50)\n"
             "  --paper        the paper's size: n = 50, L = 50, S = 20, eps = 0.04,\n"
-            "                 500 iterations at most\n"
+            "                 500 iterations at most (hours: see --checkpoint)\n"
+            LONG_FIT_USAGE
             "  --help         this text\n",
             program);
 }
@@ -124,7 +126,11 @@ static int parse_options(int argc, char **argv, options *o)
     for (int i = 1; i < argc; i++) {
         const char *name = argv[i], *value;
         long v;
-        if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        int long_fit_rc = long_fit_option(argc, argv, &i, &o->long_fit);
+        if (long_fit_rc != 0) {
+            if (long_fit_rc < 0)
+                return 1;
+        } else if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
             usage(stdout, argv[0]);
             return -1;
         } else if (strcmp(name, "--paper") == 0) {
@@ -278,6 +284,8 @@ static int fit(const options *o, const metric *mt, const otad_metric_learning *p
     params.max_iterations = o->iterations;
     params.progress = otad_lbfgs_print_progress;
     params.progress_instance = stdout;
+    long_fit files = o->long_fit; /* the paths params points to, for this fit */
+    long_fit_params(&files, mt->name, &params);
     otad_error err;
     printf("\n%s: learning w from w = 1, lambda_s = %g\n", mt->name, mt->lambda_s);
     if (otad_metric_learning_fit(p, NULL, &params, &out->result, &err) != OTAD_OK) {

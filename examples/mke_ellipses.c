@@ -75,6 +75,7 @@ static const unsigned ellipse_colours[ELLIPSES] = {0xd62728, 0x1f77b4, 0x2ca02c}
 
 typedef struct options {
     int iterations;
+    long_fit long_fit;
 } options;
 
 /* What one fit leaves for the table and the pictures. */
@@ -93,6 +94,7 @@ static void usage(FILE *f, const char *program)
             "debiased Sinkhorn divergence.\n"
             "  --iterations N  L-BFGS iterations at most per fit (default 50; 100 runs the\n"
             "                  W_L fit to convergence, as W4's reference does)\n"
+            LONG_FIT_USAGE
             "  --help          this text\n",
             program);
 }
@@ -105,6 +107,12 @@ static int parse_options(int argc, char **argv, options *o)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout, argv[0]);
             return -1;
+        }
+        int long_fit_rc = long_fit_option(argc, argv, &i, &o->long_fit);
+        if (long_fit_rc != 0) {
+            if (long_fit_rc < 0)
+                return 1;
+            continue;
         }
         if (strcmp(argv[i], "--iterations") != 0) {
             fprintf(stderr, "unknown argument %s (see --help)\n", argv[i]);
@@ -212,6 +220,8 @@ static int fit(const options *o, const otad_mke *p, const double *start, const d
     params.max_iterations = o->iterations;
     params.progress = otad_lbfgs_print_progress;
     params.progress_instance = stdout;
+    long_fit files = o->long_fit; /* the paths params points to, for this fit */
+    long_fit_params(&files, out->name, &params);
     otad_error err;
     if (otad_mke_fit(p, start, &params, &out->result, &err) != OTAD_OK) {
         fprintf(stderr, "%s fit: %s\n", out->name, err.message);

@@ -68,6 +68,7 @@ enum {
 
 typedef struct options {
     int full, iterations;     /* iterations 0: each fit's default */
+    long_fit long_fit;
 } options;
 
 /* One data set and the generator fitted to it. */
@@ -96,6 +97,7 @@ static void usage(FILE *f, const char *program)
             "  --full          twice the data and the latent samples, more iterations (~6 min)\n"
             "  --iterations N  L-BFGS iterations at most per fit (default 150 for the moons\n"
             "                  and 80 for the digits; --full 400 and 200)\n"
+            LONG_FIT_USAGE
             "  --help          this text\n",
             program);
 }
@@ -111,6 +113,12 @@ static int parse_options(int argc, char **argv, options *o)
         }
         if (strcmp(argv[i], "--full") == 0) {
             o->full = 1;
+            continue;
+        }
+        int long_fit_rc = long_fit_option(argc, argv, &i, &o->long_fit);
+        if (long_fit_rc != 0) {
+            if (long_fit_rc < 0)
+                return 1;
             continue;
         }
         if (strcmp(argv[i], "--iterations") != 0) {
@@ -353,6 +361,8 @@ static int fit(const options *o, experiment *e)
     params.max_iterations = o->iterations ? o->iterations : e->iterations;
     params.progress = otad_lbfgs_print_progress;
     params.progress_instance = stdout;
+    long_fit files = o->long_fit; /* the paths params points to, for this fit */
+    long_fit_params(&files, e->name, &params);
     otad_error err;
     if (otad_mke_fit(&e->problem, e->start, &params, &e->result, &err) != OTAD_OK) {
         fprintf(stderr, "%s fit: %s\n", e->name, err.message);

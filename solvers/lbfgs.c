@@ -9,23 +9,25 @@
 #include <time.h>
 
 #include "../ad/args.h"
-#include "solvers.h"
+#include "solvers_internal.h"
 
 void otad_lbfgs_params_init(otad_lbfgs_params *p)
 {
     if (!p)
         return;
     *p = (otad_lbfgs_params){.max_iterations = 100, .memory = 10, .gradient_tolerance = 1e-8,
-                             .past = 0, .relative_decrease = 1e-10, .max_linesearch = 40};
+                             .past = 0, .relative_decrease = 1e-10, .max_linesearch = 40,
+                             .checkpoint_every = 10};
 }
 
 int otad_lbfgs_print_progress(const otad_lbfgs_progress *p, void *file)
 {
     if (!p)
         return OTAD_EINVAL;
-    fprintf(file ? file : stdout, "  iteration %4d  loss %.10e  |g| %.3e  step %.2e  "
-            "evaluations %4d  %.2f s\n", p->iteration, p->loss, p->grad_norm, p->step,
-            p->evaluations, p->seconds);
+    FILE *out = file ? file : stdout;
+    fprintf(out, "  iteration %4d  loss %.10e  |g| %.3e  step %.2e  evaluations %4d  %.2f s\n",
+            p->iteration, p->loss, p->grad_norm, p->step, p->evaluations, p->seconds);
+    fflush(out);
     return 0;
 }
 
@@ -72,6 +74,9 @@ typedef struct driver {
     double *best;          /* the best point seen */
     size_t n;
     size_t history_cap;
+    int done;              /* iterations and evaluations of the fit resumed */
+    int done_evaluations;
+    const char *stopped;   /* why the driver stopped libLBFGS, NULL if it did not */
     struct timespec start;
 } driver;
 
@@ -106,9 +111,9 @@ static lbfgsfloatval_t evaluate(void *instance, const lbfgsfloatval_t *x, lbfgsf
     if (otad_tape_status(t) == OTAD_OK)
         otad_backward(t, loss);
     int rc = otad_tape_status(t);
-    d->result->evaluations++;
+    int first = d->result->evaluations++ == d->done_evaluations;
     if (rc == OTAD_OK && isfinite(v.data[0])) {
-        if (d->result->evaluations == 1)
+        if (first && d->done == 0)
             d->result->losses[0] = v.data[0];
         if (!(v.data[0] >= d->result->loss)) {
             d->result->loss = v.data[0];
@@ -118,37 +123,64 @@ static lbfgsfloatval_t evaluate(void *instance, const lbfgsfloatval_t *x, lbfgsf
     }
     memset(g, 0, (size_t)n * sizeof *g);
     /* at the starting point there is no step to shorten */
-    if (!soft(rc) || d->result->evaluations == 1)
+    if (!soft(rc) || first)
         hard_failure(d, rc == OTAD_OK ? OTAD_ERANGE : rc, otad_tape_message(t));
     return INFINITY;
 }
 
+/* Keep the loss of iteration k in the history, growing it: 0 or OTAD_ENOMEM. */
+static int keep_loss(driver *d, int k, double loss)
+{
+    otad_lbfgs_result *r = d->result;
+    if ((size_t)k + 1 > d->history_cap) {
+        size_t cap = 2 * ((size_t)k + 1);
+        double *grown = realloc(r->losses, cap * sizeof *grown);
+        if (!grown)
+            return hard_failure(d, OTAD_ENOMEM, "lbfgs: out of memory for the loss history");
+        r->losses = grown;
+        d->history_cap = cap;
+    }
+    r->losses[k] = loss;
+    return OTAD_OK;
+}
+
+static int write_checkpoint(driver *d, const double *theta)
+{
+    otadS_checkpoint c = {d->n, d->result->iterations, d->result->evaluations, (double *)theta,
+                          d->result->losses};
+    otad_error err;
+    int rc = otadS_checkpoint_write(d->params->checkpoint, &c, &err);
+    return rc == OTAD_OK ? rc : hard_failure(d, rc, err.message);
+}
+
+/* After each iteration: the history, the checkpoint, the callback, then
+ * the time limit and the stop flag. */
 static int progress(void *instance, const lbfgsfloatval_t *x, const lbfgsfloatval_t *g,
                     const lbfgsfloatval_t fx, const lbfgsfloatval_t xnorm,
                     const lbfgsfloatval_t gnorm, const lbfgsfloatval_t step, int n, int k,
                     int ls)
 {
-    (void)x, (void)g, (void)xnorm, (void)n, (void)ls;
+    (void)xnorm, (void)ls;
     driver *d = instance;
+    const otad_lbfgs_params *params = d->params;
     otad_lbfgs_result *r = d->result;
+    k += d->done;
     r->iterations = k;
-    if ((size_t)k + 1 > d->history_cap) {
-        size_t cap = 2 * ((size_t)k + 1);
-        double *grown = realloc(r->losses, cap * sizeof *grown);
-        if (!grown) {
-            hard_failure(d, OTAD_ENOMEM, "lbfgs: out of memory for the loss history");
-            return LBFGSERR_CANCELED;
-        }
-        r->losses = grown;
-        d->history_cap = cap;
-    }
-    r->losses[k] = fx;
+    if (keep_loss(d, k, fx) != OTAD_OK ||
+        (params->checkpoint && k % params->checkpoint_every == 0 && write_checkpoint(d, x)))
+        return LBFGSERR_CANCELED;
     /* libLBFGS returns what this returns as its own status */
     if (r->status != OTAD_OK)
         return LBFGSERR_CANCELED;
-    otad_lbfgs_progress p = {k, r->evaluations, fx, gnorm, step, seconds_since(&d->start)};
-    int stop = d->params->progress && d->params->progress(&p, d->params->progress_instance);
-    return stop ? LBFGSERR_CANCELED : 0;
+    double seconds = seconds_since(&d->start);
+    otad_lbfgs_progress p = {k, r->evaluations, fx, gnorm, step, seconds, (size_t)n, x, g};
+    if (params->progress && params->progress(&p, params->progress_instance))
+        return LBFGSERR_CANCELED;
+    if (params->time_limit > 0 && seconds >= params->time_limit)
+        d->stopped = "stopped: the time limit was reached";
+    else if (params->stop && *params->stop)
+        d->stopped = "stopped: asked to stop";
+    return d->stopped ? LBFGSERR_CANCELED : 0;
 }
 
 /* Corrections kept: libLBFGS sets no bound, and allocates 2·memory vectors of
@@ -166,7 +198,7 @@ static int check_arguments(otad_build_fn build, size_t n, const double *theta,
         rc = otadV_not_null(err, who, "theta", theta);
     if (rc == OTAD_OK && (n == 0 || n > (size_t)1 << 30))
         rc = otad_error_set(err, OTAD_EINVAL, "lbfgs: n is %zu, must be 1 to 2^30", n);
-    if (rc == OTAD_OK) /* a start without a value has no step to shorten */
+    if (rc == OTAD_OK && !p->resume) /* a start without a value has no step to shorten */
         rc = otadV_finite(err, who, "theta", theta, n, 1);
     if (rc == OTAD_OK)
         rc = otadV_int_range(err, who, "max_iterations", p->max_iterations, 0, INT_MAX);
@@ -182,7 +214,47 @@ static int check_arguments(otad_build_fn build, size_t n, const double *theta,
         rc = otadV_int_range(err, who, "max_linesearch", p->max_linesearch, 1, INT_MAX);
     if (rc == OTAD_OK && p->tape_opts)
         rc = otadV_tape_opts(err, "lbfgs: tape_opts", p->tape_opts);
+    if (rc == OTAD_OK)
+        rc = otadV_nonnegative(err, who, "time_limit", p->time_limit);
+    if (rc == OTAD_OK)
+        rc = otadV_int_range(err, who, "checkpoint_every", p->checkpoint_every, 1, INT_MAX);
     return rc;
+}
+
+/* The fit a checkpoint saved, for a fit of n parameters. */
+static int read_resumed(const char *path, size_t n, otadS_checkpoint *c, otad_error *err)
+{
+    int rc = otadS_checkpoint_read(path, c, err);
+    if (rc == OTAD_OK && c->n != n)
+        rc = otad_error_set(err, OTAD_ESHAPE, "lbfgs: the checkpoint %s has %zu parameters, "
+                            "the fit %zu", path, c->n, n);
+    if (rc == OTAD_OK)
+        rc = otadV_finite(err, "lbfgs", "the checkpoint's theta", c->theta, n, 1);
+    return rc;
+}
+
+static void run_lbfgs(driver *d, lbfgsfloatval_t *x, int iterations_left)
+{
+    const otad_lbfgs_params *params = d->params;
+    otad_lbfgs_result *result = d->result;
+    lbfgs_parameter_t p;
+    lbfgs_parameter_init(&p);
+    p.m = params->memory;
+    p.epsilon = params->gradient_tolerance;
+    p.past = params->past;
+    p.delta = params->relative_decrease;
+    p.max_iterations = iterations_left;
+    p.max_linesearch = params->max_linesearch;
+    /* backtracking tolerates an infinite trial value (a soft failure) */
+    p.linesearch = LBFGS_LINESEARCH_BACKTRACKING_STRONG_WOLFE;
+    lbfgsfloatval_t fx;
+    int status = result->lbfgs_status = lbfgs((int)d->n, x, &fx, evaluate, progress, d, &p);
+    result->lbfgs_message = d->stopped ? d->stopped : lbfgs_words(status);
+    if (status == LBFGSERR_OUTOFMEMORY)
+        hard_failure(d, OTAD_ENOMEM, "lbfgs: libLBFGS is out of memory");
+    else if (status == LBFGSERR_UNKNOWNERROR || status == LBFGSERR_LOGICERROR ||
+             (status >= LBFGSERR_INVALID_N && status <= LBFGSERR_INVALID_ORTHANTWISE_END))
+        hard_failure(d, OTAD_EINVAL, "lbfgs: libLBFGS refused the parameters");
 }
 
 int otad_lbfgs(otad_build_fn build, void *instance, size_t n, double *theta,
@@ -195,45 +267,47 @@ int otad_lbfgs(otad_build_fn build, void *instance, size_t n, double *theta,
         return OTAD_EINVAL;
     *result = (otad_lbfgs_result){.loss = INFINITY, .lbfgs_message = ""};
     otad_error err;
+    otadS_checkpoint resumed = {0};
     int rc = check_arguments(build, n, theta, params, &err);
+    if (rc == OTAD_OK && params->resume)
+        rc = read_resumed(params->resume, n, &resumed, &err);
     if (rc != OTAD_OK) {
         result->status = rc;
         snprintf(result->message, sizeof result->message, "%s", err.message);
         return result->status;
     }
-    driver d = {build, instance, params, NULL, result, malloc(n * sizeof *theta), n, 1, {0, 0}};
+    int done = resumed.iterations;
+    driver d = {build, instance, params, NULL, result, malloc(n * sizeof *theta), n,
+                (size_t)done + 1, done, resumed.evaluations, NULL, {0, 0}};
+    result->iterations = done, result->evaluations = resumed.evaluations;
     clock_gettime(CLOCK_MONOTONIC, &d.start);
     lbfgsfloatval_t *x = lbfgs_malloc((int)n);
-    result->losses = malloc(sizeof *result->losses);
+    result->losses = malloc(d.history_cap * sizeof *result->losses);
     rc = x && d.best && result->losses ? otad_tape_new(&d.tape, params->tape_opts)
                                        : OTAD_ENOMEM;
+    int left = params->max_iterations == 0 ? 0 : params->max_iterations - done;
     if (rc != OTAD_OK) { /* the tape options are checked above */
         hard_failure(&d, rc, "lbfgs: cannot start: out of memory");
+    } else if (params->max_iterations != 0 && left <= 0) { /* the checkpoint's fit is done */
+        memcpy(result->losses, resumed.losses, d.history_cap * sizeof *result->losses);
+        memcpy(d.best, resumed.theta, n * sizeof *theta);
+        result->loss = resumed.losses[done];
+        result->lbfgs_status = LBFGSERR_MAXIMUMITERATION;
+        result->lbfgs_message = lbfgs_words(LBFGSERR_MAXIMUMITERATION);
     } else {
-        memcpy(x, theta, n * sizeof *x);
-        lbfgs_parameter_t p;
-        lbfgs_parameter_init(&p);
-        p.m = params->memory;
-        p.epsilon = params->gradient_tolerance;
-        p.past = params->past;
-        p.delta = params->relative_decrease;
-        p.max_iterations = params->max_iterations;
-        p.max_linesearch = params->max_linesearch;
-        /* backtracking tolerates an infinite trial value (a soft failure) */
-        p.linesearch = LBFGS_LINESEARCH_BACKTRACKING_STRONG_WOLFE;
-        result->losses[0] = NAN;
-        lbfgsfloatval_t fx;
-        int status = result->lbfgs_status = lbfgs((int)n, x, &fx, evaluate, progress, &d, &p);
-        result->lbfgs_message = lbfgs_words(status);
-        if (status == LBFGSERR_OUTOFMEMORY)
-            hard_failure(&d, OTAD_ENOMEM, "lbfgs: libLBFGS is out of memory");
-        else if (status == LBFGSERR_UNKNOWNERROR || status == LBFGSERR_LOGICERROR ||
-                 (status >= LBFGSERR_INVALID_N && status <= LBFGSERR_INVALID_ORTHANTWISE_END))
-            hard_failure(&d, OTAD_EINVAL, "lbfgs: libLBFGS refused the parameters");
+        if (params->resume)
+            memcpy(result->losses, resumed.losses, d.history_cap * sizeof *result->losses);
+        else
+            result->losses[0] = NAN;
+        memcpy(x, params->resume ? resumed.theta : theta, n * sizeof *x);
+        run_lbfgs(&d, x, left);
     }
+    if (result->status == OTAD_OK && params->checkpoint)
+        write_checkpoint(&d, d.best);
     result->seconds = seconds_since(&d.start);
     if (result->status == OTAD_OK)
         memcpy(theta, d.best, n * sizeof *theta);
+    otadS_checkpoint_free(&resumed);
     lbfgs_free(x);
     free(d.best);
     otad_tape_free(&d.tape);

@@ -7,6 +7,8 @@
 #ifndef OTAD_SOLVERS_H
 #define OTAD_SOLVERS_H
 
+#include <signal.h> /* sig_atomic_t, for otad_lbfgs_params.stop */
+
 #include "../ops/ops.h"
 
 #ifdef __cplusplus
@@ -260,23 +262,46 @@ int otad_shortest_paths(size_t n, size_t n_edges, const size_t *ends, const doub
 
 /* ---- L-BFGS ---------------------------------------------------------------- */
 
-/* Where a minimisation stands, after each iteration. */
+/* Where a minimisation stands, after each iteration: the iterate θ and its
+ * gradient (n entries each, valid during the call only, to save or plot). */
 typedef struct otad_lbfgs_progress {
     int iteration, evaluations;
     double loss, grad_norm, step, seconds;
+    size_t n;
+    const double *theta, *grad;
 } otad_lbfgs_progress;
 
 /* Called after each iteration; a nonzero return stops the minimisation. */
 typedef int (*otad_lbfgs_progress_fn)(const otad_lbfgs_progress *progress, void *instance);
 
 /* A progress callback that prints one line per iteration to the FILE * given
- * as instance (stdout when NULL); progress NULL prints nothing and returns
- * OTAD_EINVAL (which stops a minimisation). */
+ * as instance (stdout when NULL), and flushes it, so that a log sent to a
+ * file holds every iteration finished even if the run is killed; progress
+ * NULL prints nothing and returns OTAD_EINVAL (which stops a minimisation). */
 int otad_lbfgs_print_progress(const otad_lbfgs_progress *progress, void *file);
 
 /* Parameters, with the ranges libLBFGS documents (lbfgs.h); one outside its
  * range stops otad_lbfgs before it starts, OTAD_EINVAL with a message naming
- * it and its range. */
+ * it and its range.
+ *
+ * Long runs.  A minimisation stops after the iteration that ends past
+ * time_limit, or during which *stop became nonzero: a flag the application
+ * sets from a signal handler it installs (for Ctrl-C) or from another
+ * thread; the library installs no handler.  Stopped, as when it ends any
+ * other way, theta holds the best point seen.  With checkpoint set, the
+ * driver writes the iterate, the loss history and the counts to that file
+ * every checkpoint_every iterations and the best point when it ends (to a
+ * temporary file renamed over it, so a run killed while writing leaves the
+ * previous one); a later call with resume set to that file continues from
+ * it: θ is the file's (theta's entries are not read), and the iterations,
+ * evaluations and losses before it count as the new call's, max_iterations
+ * included.  L-BFGS's memory of past steps is not kept: the resumed fit
+ * builds it again, so its path differs from an uninterrupted one's.
+ *
+ * The checkpoint file is text: a line "otad-lbfgs-checkpoint 1", then lines
+ * "n N", "iterations K", "evaluations E", then "theta" and N lines of one
+ * number each, then "losses" and K + 1 lines (the loss before the first
+ * iteration and after each), numbers as C99 hexadecimal floats (%a), exact. */
 typedef struct otad_lbfgs_params {
     int max_iterations;          /* ≥ 0; default 100; 0: no limit */
     int memory;                  /* corrections kept, 1 to 1000; default 10 */
@@ -290,6 +315,11 @@ typedef struct otad_lbfgs_params {
     otad_lbfgs_progress_fn progress; /* default NULL */
     void *progress_instance;
     const otad_tape_opts *tape_opts; /* of the driver's tape; NULL: defaults */
+    double time_limit;           /* seconds of this call; finite, ≥ 0; default 0: none */
+    const volatile sig_atomic_t *stop; /* see above; default NULL */
+    const char *checkpoint;      /* file to write; default NULL: none */
+    int checkpoint_every;        /* iterations, ≥ 1; default 10 */
+    const char *resume;          /* checkpoint file to continue from; default NULL */
 } otad_lbfgs_params;
 
 void otad_lbfgs_params_init(otad_lbfgs_params *params);

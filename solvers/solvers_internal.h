@@ -13,8 +13,25 @@ otad_var otadS_barycenter_step(otad_tape *tape, otad_var w, otad_var inputs, ota
  * (A / B)^(1/(α_a + α_b)) per column, A = Σ u ⊙ K v and B = Σ v ⊙ Kᵀu, the
  * products read from the given first rows of their values (the state's
  * K v). */
-otad_var otadS_translation(otad_tape *tape, otad_var u, otad_var kv, size_t kv_first_row, otad_var v,
-                           otad_var ktu, size_t ktu_first_row, double alpha_a, double alpha_b);
+otad_var otadS_translation(otad_tape *tape, otad_var u, otad_var kv, size_t kv_first_row,
+                           otad_var v, otad_var ktu, size_t ktu_first_row, double alpha_a,
+                           double alpha_b);
+
+/* What an L-BFGS fit saves and resumes from (lbfgs_checkpoint.c; the file's
+ * format: solvers.h, otad_lbfgs_params). */
+typedef struct otadS_checkpoint {
+    size_t n;
+    int iterations, evaluations;
+    double *theta;  /* n entries */
+    double *losses; /* iterations + 1 entries */
+} otadS_checkpoint;
+
+/* Write c to path (through path.tmp, renamed): OTAD_OK, OTAD_EIO or OTAD_ENOMEM. */
+int otadS_checkpoint_write(const char *path, const otadS_checkpoint *c, otad_error *err);
+/* Read c from path, its arrays malloc'd (otadS_checkpoint_free): OTAD_OK,
+ * OTAD_EIO (no such file), OTAD_EFORMAT or OTAD_ENOMEM. */
+int otadS_checkpoint_read(const char *path, otadS_checkpoint *c, otad_error *err);
+void otadS_checkpoint_free(otadS_checkpoint *c);
 
 /* What a warm start tells problems apart by (sinkhorn_start.c). */
 typedef struct otadS_start_key {

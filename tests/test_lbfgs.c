@@ -1,7 +1,11 @@
 /* The L-BFGS driver. */
 #include <math.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -152,7 +156,7 @@ static void test_bad_parameters_are_named(void **state)
     otad_tape_opts no_chunks;
     otad_tape_opts_init(&no_chunks);
     no_chunks.chunk_bytes = 0;
-    for (int k = 0; k < 13; k++) {
+    for (int k = 0; k < 16; k++) {
         otad_lbfgs_params p;
         otad_lbfgs_params_init(&p);
         otad_build_fn build = rosenbrock;
@@ -177,6 +181,11 @@ static void test_bad_parameters_are_named(void **state)
         case 10: x = NULL, words = "lbfgs: theta is NULL"; break;
         case 11: n = 0, words = "lbfgs: n is 0, must be 1 to 2^30"; break;
         case 12: x = nan_theta, words = "lbfgs: theta[1] is nan, must be finite"; break;
+        case 13: p.time_limit = -1, words = "lbfgs: time_limit is -1, must be finite and ≥ 0";
+            break;
+        case 14: p.time_limit = INFINITY, words = "lbfgs: time_limit is inf"; break;
+        case 15: p.checkpoint_every = 0, words = "lbfgs: checkpoint_every is 0, must be at "
+                                                 "least 1"; break;
         }
         otad_lbfgs_result r;
         assert_int_equal(otad_lbfgs(build, NULL, n, x, &p, &r),
@@ -215,6 +224,185 @@ static void test_progress_stops(void **state)
     otad_lbfgs_result_free(&r);
 }
 
+/* ---- long runs: stop, time limit, checkpoint and resume ------------------- */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int signal)
+{
+    (void)signal;
+    stop_requested = 1;
+}
+
+/* A signal arrives during the second iteration, as Ctrl-C would. */
+static int signal_at_two(const otad_lbfgs_progress *p, void *instance)
+{
+    (void)instance;
+    if (p->iteration == 2)
+        raise(SIGUSR1);
+    return 0;
+}
+
+static void test_stop_flag_and_time_limit(void **state)
+{
+    (void)state;
+    struct sigaction action = {0}, previous;
+    action.sa_handler = on_signal;
+    assert_int_equal(sigaction(SIGUSR1, &action, &previous), 0);
+    double theta[2] = {-1.2, 1};
+    otad_lbfgs_params p;
+    otad_lbfgs_params_init(&p);
+    p.stop = &stop_requested;
+    p.progress = signal_at_two;
+    otad_lbfgs_result r;
+    assert_int_equal(otad_lbfgs(rosenbrock, NULL, 2, theta, &p, &r), OTAD_OK);
+    assert_int_equal(sigaction(SIGUSR1, &previous, NULL), 0);
+    assert_int_equal(r.iterations, 2);
+    assert_string_equal(r.lbfgs_message, "stopped: asked to stop");
+    assert_true(r.loss <= r.losses[2] && r.losses[2] < r.losses[0]); /* the best point */
+    assert_close(theta[0], -1.2, 0.5);
+    otad_lbfgs_result_free(&r);
+
+    double again[2] = {-1.2, 1};
+    otad_lbfgs_params_init(&p);
+    p.time_limit = 1e-9;
+    assert_int_equal(otad_lbfgs(rosenbrock, NULL, 2, again, &p, &r), OTAD_OK);
+    assert_int_equal(r.iterations, 1);
+    assert_string_equal(r.lbfgs_message, "stopped: the time limit was reached");
+    otad_lbfgs_result_free(&r);
+}
+
+enum { KILLED_AT = 5 };
+
+/* Logs each iteration to the FILE * instance, and dies at KILLED_AT as a run
+ * killed from outside would: no exit handlers, no buffers flushed. */
+static int log_then_die(const otad_lbfgs_progress *p, void *log)
+{
+    otad_lbfgs_print_progress(p, log);
+    if (p->iteration == KILLED_AT)
+        raise(SIGKILL);
+    return 0;
+}
+
+static int count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int lines = 0;
+    for (int c; f && (c = fgetc(f)) != EOF;)
+        lines += c == '\n';
+    if (f)
+        fclose(f);
+    return lines;
+}
+
+/* A fit killed mid-way leaves its log and a checkpoint; a later call resumes
+ * from the checkpoint and ends at the minimum, its history starting with the
+ * killed fit's. */
+static void test_killed_fit_resumes(void **state)
+{
+    (void)state;
+    const char *log_path = tmp_path("fit.log"), *checkpoint = tmp_path("fit.checkpoint");
+    char log_copy[256], checkpoint_copy[256]; /* tmp_path's buffers are reused */
+    snprintf(log_copy, sizeof log_copy, "%s", log_path);
+    snprintf(checkpoint_copy, sizeof checkpoint_copy, "%s", checkpoint);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        FILE *log = fopen(log_copy, "w");
+        double theta[2] = {-1.2, 1};
+        otad_lbfgs_params p;
+        otad_lbfgs_params_init(&p);
+        p.progress = log_then_die, p.progress_instance = log;
+        p.checkpoint = checkpoint_copy, p.checkpoint_every = 1;
+        otad_lbfgs_result r;
+        otad_lbfgs(rosenbrock, NULL, 2, theta, &p, &r);
+        _exit(0); /* not reached */
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    assert_int_equal(count_lines(log_copy), KILLED_AT);
+
+    double whole[2] = {-1.2, 1}, resumed[2] = {123, 456}; /* not read when resuming */
+    otad_lbfgs_result u, r;
+    assert_int_equal(otad_lbfgs(rosenbrock, NULL, 2, whole, NULL, &u), OTAD_OK);
+    otad_lbfgs_params p;
+    otad_lbfgs_params_init(&p);
+    p.resume = checkpoint_copy;
+    assert_int_equal(otad_lbfgs(rosenbrock, NULL, 2, resumed, &p, &r), OTAD_OK);
+    assert_true(r.iterations > KILLED_AT);
+    for (int k = 0; k <= KILLED_AT; k++) /* the same computation, written exactly */
+        assert_true(r.losses[k] == u.losses[k]);
+    assert_close(resumed[0], 1, 1e-6);
+    assert_close(resumed[1], 1, 1e-6);
+    print_message("killed at iteration %d, resumed to %d (%d evaluations); uninterrupted: "
+                  "%d\n", KILLED_AT, r.iterations, r.evaluations, u.iterations);
+
+    otad_lbfgs_result_free(&r);
+
+    /* resumed with a limit the checkpoint has reached: nothing to do */
+    p.max_iterations = KILLED_AT;
+    double end[2];
+    assert_int_equal(otad_lbfgs(rosenbrock, NULL, 2, end, &p, &r), OTAD_OK);
+    assert_int_equal(r.iterations, KILLED_AT);
+    assert_true(r.loss == u.losses[KILLED_AT]);
+    assert_string_equal(r.lbfgs_message, "stopped at the iteration limit");
+    otad_lbfgs_result_free(&r);
+    otad_lbfgs_result_free(&u);
+}
+
+static void test_bad_checkpoints_are_named(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("bad.checkpoint");
+    char copy[256];
+    snprintf(copy, sizeof copy, "%s", path);
+    static const char *const contents[] = {
+        "not a checkpoint\n",
+        "otad-lbfgs-checkpoint 1\nn 2\niterations -1\nevaluations 0\n",
+        "otad-lbfgs-checkpoint 1\nn 2\niterations 1\nevaluations 3\ntheta\n0x1p+0\n",
+        "otad-lbfgs-checkpoint 1\nn 3\niterations 0\nevaluations 1\ntheta\n1\n2\n3\n"
+        "losses\n4\n",
+        "otad-lbfgs-checkpoint 1\nn 2\niterations 0\nevaluations 1\ntheta\n1\nnan\n"
+        "losses\n4\n"};
+    static const int codes[] = {OTAD_EFORMAT, OTAD_EFORMAT, OTAD_EFORMAT, OTAD_ESHAPE,
+                                OTAD_EDOMAIN};
+    static const char *const words[] = {"is not an otad checkpoint", "counts are missing",
+                                        "truncated", "has 3 parameters, the fit 2",
+                                        "the checkpoint's theta[1] is nan"};
+    for (size_t k = 0; k < sizeof codes / sizeof *codes; k++) {
+        FILE *f = fopen(copy, "w");
+        assert_non_null(f);
+        fputs(contents[k], f);
+        fclose(f);
+        double theta[2] = {7, 8};
+        otad_lbfgs_params p;
+        otad_lbfgs_params_init(&p);
+        p.resume = copy;
+        otad_lbfgs_result r;
+        assert_int_equal(otad_lbfgs(rosenbrock, NULL, 2, theta, &p, &r), codes[k]);
+        if (!strstr(r.message, words[k]))
+            fail_msg("case %zu: \"%s\" does not say \"%s\"", k, r.message, words[k]);
+        assert_true(theta[0] == 7 && theta[1] == 8);
+        otad_lbfgs_result_free(&r);
+    }
+    double theta[2] = {-1.2, 1};
+    otad_lbfgs_params p;
+    otad_lbfgs_params_init(&p);
+    p.resume = tmp_path("missing.checkpoint");
+    otad_lbfgs_result r;
+    assert_int_equal(otad_lbfgs(rosenbrock, NULL, 2, theta, &p, &r), OTAD_EIO);
+    assert_non_null(strstr(r.message, "cannot read the checkpoint"));
+    otad_lbfgs_result_free(&r);
+    otad_lbfgs_params_init(&p);
+    p.checkpoint = "/nonexistent-directory/fit.checkpoint";
+    p.checkpoint_every = 1;
+    assert_int_equal(otad_lbfgs(rosenbrock, NULL, 2, theta, &p, &r), OTAD_EIO);
+    assert_non_null(strstr(r.message, "cannot write the checkpoint"));
+    assert_true(theta[0] == -1.2); /* a failure leaves theta */
+    otad_lbfgs_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +412,9 @@ int main(void)
         cmocka_unit_test(test_failures),
         cmocka_unit_test(test_progress_stops),
         cmocka_unit_test(test_bad_parameters_are_named),
+        cmocka_unit_test(test_stop_flag_and_time_limit),
+        cmocka_unit_test(test_killed_fit_resumes),
+        cmocka_unit_test(test_bad_checkpoints_are_named),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, tmp_dir_create, tmp_dir_remove);
 }
