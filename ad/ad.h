@@ -371,6 +371,17 @@ typedef struct otad_rng {
 
 double otad_rng_uniform(otad_rng *rng);                /* in [0, 1); NaN for rng NULL */
 void otad_rng_fill(otad_rng *rng, double *x, size_t n, double lo, double hi);
+/* A standard normal draw (Box–Muller on two uniform draws, the cosine
+ * branch: one normal per two uniforms, so a sequence is reproducible from
+ * the state alone); NaN for rng NULL. */
+double otad_rng_gaussian(otad_rng *rng);
+void otad_rng_fill_gaussian(otad_rng *rng, double *x, size_t n, double mean, double sd);
+/* Points uniform in the unit ball of R^dim (dim = 2: the disk): a Gaussian
+ * direction, a radius U^(1/dim).  n points, x column-major n×dim. */
+void otad_rng_ball(otad_rng *rng, size_t n, size_t dim, double *x);
+/* A point uniform on the simplex {x ≥ 0, Σ x = 1} of R^dim: normalised
+ * exponential draws −log(1 − U) (Dirichlet(1, …, 1)). */
+void otad_rng_simplex(otad_rng *rng, size_t dim, double *x);
 
 /* Records a loss (1×1) from the n×1 parameter theta; on failure returns an
  * invalid handle with the tape's status set.  The shape of every objective. */

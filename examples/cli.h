@@ -87,22 +87,29 @@ static inline int long_fit_option(int argc, char **argv, int *i, long_fit *f)
     return (*to = option_value(argc, argv, i)) ? 1 : -1;
 }
 
-/* params for the fit called name (NULL: the example's only fit); Ctrl-C
- * from then on stops it. */
-static inline void long_fit_params(long_fit *f, const char *name, otad_lbfgs_params *params)
+/* The files of the fit called name (NULL: the example's only fit) into
+ * *checkpoint and *resume (NULL when not asked for), and the Ctrl-C flag,
+ * set from then on, into *stop. */
+static inline void long_fit_files(long_fit *f, const char *name, const char **checkpoint,
+                                  const char **resume, const volatile sig_atomic_t **stop)
 {
     signal(SIGINT, long_fit_on_interrupt);
-    params->stop = long_fit_interrupted();
+    *stop = long_fit_interrupted();
+    const char *dot = name ? "." : "", *suffix = name ? name : "";
     if (f->checkpoint) {
-        snprintf(f->checkpoint_path, sizeof f->checkpoint_path, "%s%s%s", f->checkpoint,
-                 name ? "." : "", name ? name : "");
-        params->checkpoint = f->checkpoint_path;
+        snprintf(f->checkpoint_path, sizeof f->checkpoint_path, "%s%s%s", f->checkpoint, dot,
+                 suffix);
+        *checkpoint = f->checkpoint_path;
     }
     if (f->resume) {
-        snprintf(f->resume_path, sizeof f->resume_path, "%s%s%s", f->resume, name ? "." : "",
-                 name ? name : "");
-        params->resume = f->resume_path;
+        snprintf(f->resume_path, sizeof f->resume_path, "%s%s%s", f->resume, dot, suffix);
+        *resume = f->resume_path;
     }
+}
+
+static inline void long_fit_params(long_fit *f, const char *name, otad_lbfgs_params *params)
+{
+    long_fit_files(f, name, &params->checkpoint, &params->resume, &params->stop);
 }
 
 #endif

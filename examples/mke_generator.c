@@ -49,6 +49,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "moons.h"
 #include "otad.h"
 
 enum {
@@ -136,37 +137,6 @@ static int parse_options(int argc, char **argv, options *o)
 
 /* ---- data ------------------------------------------------------------------ */
 
-/* A standard normal draw by Box–Muller; 1 − u keeps the logarithm finite. */
-static double gaussian(otad_rng *rng)
-{
-    double u1 = 1 - otad_rng_uniform(rng), u2 = otad_rng_uniform(rng);
-    return sqrt(-2 * log(u1)) * cos(2 * acos(-1.0) * u2);
-}
-
-/* n × dim standard normal samples, column-major. */
-static void gaussian_samples(otad_rng *rng, size_t n, size_t dim, double *z)
-{
-    for (size_t i = 0; i < n * dim; i++)
-        z[i] = gaussian(rng);
-}
-
-/* Two interleaved half-circles of radius 1, (cos t, sin t) and
- * (1 − cos t, ½ − sin t) for t uniform in [0, π], with Gaussian noise of
- * 0.08, mapped into [0,1]² (x from [−1.2, 2.2], y centred). */
-static void make_moons(otad_rng *rng, size_t n, double *data)
-{
-    const double pi = acos(-1.0), noise = 0.08, scale = 1 / 3.4;
-    for (size_t j = 0; j < n; j++) {
-        double t = pi * otad_rng_uniform(rng), x, y;
-        if (j % 2 == 0)
-            x = cos(t), y = sin(t);
-        else
-            x = 1 - cos(t), y = 0.5 - sin(t);
-        x += noise * gaussian(rng), y += noise * gaussian(rng);
-        data[j] = (x + 1.2) * scale;
-        data[j + n] = 0.5 + (y - 0.25) * scale;
-    }
-}
 
 /* A digit's strokes: polylines in a glyph box [0,1]², v downwards. */
 enum { MAX_STROKE_POINTS = 25, DIGITS = 3 };
@@ -402,7 +372,7 @@ static int make_moons_experiment(const options *o, experiment *e)
         return 1;
     otad_rng data_rng = {e->seed}, latent_rng = {e->seed + 1};
     make_moons(&data_rng, e->n_data, e->data);
-    gaussian_samples(&latent_rng, e->n_latent, 2, e->latent);
+    otad_rng_fill_gaussian(&latent_rng, e->latent, 2 * e->n_latent, 0, 1);
     return set_up(e);
 }
 
@@ -419,7 +389,7 @@ static int make_digits_experiment(const options *o, experiment *e)
     }
     otad_rng data_rng = {e->seed}, latent_rng = {e->seed + 1};
     make_digits(&data_rng, e->n_data, e->data, e->labels);
-    gaussian_samples(&latent_rng, e->n_latent, 2, e->latent);
+    otad_rng_fill_gaussian(&latent_rng, e->latent, 2 * e->n_latent, 0, 1);
     double median;
     if (median_sqdist(e, &median))
         return 1;

@@ -1,9 +1,9 @@
-/* add, sub, mul, div and xlogy with per-dimension broadcasting. */
+/* add, sub, mul, div, xlogy, maximum and minimum with per-dimension broadcasting. */
 #include <math.h>
 
 #include "ops.h"
 
-enum binary_kind { ADD, SUB, MUL, DIV, XLOGY };
+enum binary_kind { ADD, SUB, MUL, DIV, XLOGY, MAXIMUM, MINIMUM };
 
 /* Strides that repeat a broadcast operand: 0 along a dimension of size 1. */
 typedef struct broadcast {
@@ -66,7 +66,22 @@ static inline __attribute__((always_inline)) void forward_column(enum binary_kin
             y[i] = x == 0 ? 0 : x * log(b[i * bs]);
         }
         break;
+    case MAXIMUM: /* a NaN on either side is the result */
+        for (size_t i = 0; i < n; i++)
+            y[i] = a[i * as] >= b[i * bs] || a[i * as] != a[i * as] ? a[i * as] : b[i * bs];
+        break;
+    case MINIMUM:
+        for (size_t i = 0; i < n; i++)
+            y[i] = a[i * as] <= b[i * bs] || a[i * as] != a[i * as] ? a[i * as] : b[i * bs];
+        break;
     }
+}
+
+/* The share of the gradient of max(a, b) (or min) that goes to a: all of it
+ * where a wins, half where they tie. */
+static inline double share_of_a(double a, double b, int maximum)
+{
+    return a == b ? 0.5 : (a > b) == maximum ? 1 : 0;
 }
 
 static int binary_forward(otad_ctx *c)
@@ -146,6 +161,13 @@ static inline __attribute__((always_inline)) void vjp_column(enum binary_kind ki
             if (a[i * as] != 0)
                 gb[i * bs] += g[i] * (a[i * as] / b[i * bs]);
         break;
+    case MAXIMUM:
+    case MINIMUM:
+        for (size_t i = 0; ga && i < n; i++)
+            ga[i * as] += g[i] * share_of_a(a[i * as], b[i * bs], kind == MAXIMUM);
+        for (size_t i = 0; gb && i < n; i++)
+            gb[i * bs] += g[i] * (1 - share_of_a(a[i * as], b[i * bs], kind == MAXIMUM));
+        break;
     }
 }
 
@@ -180,6 +202,8 @@ static const otad_op op_sub = BINARY_OP("sub");
 static const otad_op op_mul = BINARY_OP("mul");
 static const otad_op op_div = BINARY_OP("div");
 static const otad_op op_xlogy = BINARY_OP("xlogy");
+static const otad_op op_maximum = BINARY_OP("maximum");
+static const otad_op op_minimum = BINARY_OP("minimum");
 
 static otad_var binary(otad_tape *t, const otad_op *op, enum binary_kind kind, otad_var a,
                        otad_var b)
@@ -195,4 +219,14 @@ otad_var otad_div(otad_tape *t, otad_var a, otad_var b) { return binary(t, &op_d
 otad_var otad_xlogy(otad_tape *t, otad_var x, otad_var y)
 {
     return binary(t, &op_xlogy, XLOGY, x, y);
+}
+
+otad_var otad_maximum(otad_tape *t, otad_var a, otad_var b)
+{
+    return binary(t, &op_maximum, MAXIMUM, a, b);
+}
+
+otad_var otad_minimum(otad_tape *t, otad_var a, otad_var b)
+{
+    return binary(t, &op_minimum, MINIMUM, a, b);
 }

@@ -27,6 +27,10 @@ otad_var otad_mul(otad_tape *tape, otad_var a, otad_var b);
 otad_var otad_div(otad_tape *tape, otad_var a, otad_var b);  /* b must have no zero */
 /* x·log(y), 0 where x = 0 (so 0·log 0 = 0); y > 0 where x ≠ 0. */
 otad_var otad_xlogy(otad_tape *tape, otad_var x, otad_var y);
+/* The larger (smaller) of a and b, a NaN on either side the result; where
+ * they tie, each gets half the gradient. */
+otad_var otad_maximum(otad_tape *tape, otad_var a, otad_var b);
+otad_var otad_minimum(otad_tape *tape, otad_var a, otad_var b);
 
 otad_var otad_scale(otad_tape *tape, otad_var x, double alpha);   /* αx */
 otad_var otad_exp(otad_tape *tape, otad_var x);
@@ -35,11 +39,27 @@ otad_var otad_log(otad_tape *tape, otad_var x);                   /* x > 0 */
 /* x^p; x ≥ 0 unless p is an integer, and x ≠ 0 when p < 0. */
 otad_var otad_pow(otad_tape *tape, otad_var x, double p);
 otad_var otad_tanh(otad_tape *tape, otad_var x);                  /* an activation */
+otad_var otad_sigmoid(otad_tape *tape, otad_var x);               /* 1/(1 + e^(−x)) */
+otad_var otad_softplus(otad_tape *tape, otad_var x);              /* log(1 + e^x), stable */
+/* √x, x ≥ 0; its gradient at 0 is infinite, as the derivative. */
+otad_var otad_sqrt(otad_tape *tape, otad_var x);
+
+/* With kinks, the gradient at a kink one side's: abs and relu give 0 at 0;
+ * clip passes it on for lo ≤ x ≤ hi (lo ≤ hi, either may be infinite). */
+otad_var otad_abs(otad_tape *tape, otad_var x);
+otad_var otad_relu(otad_tape *tape, otad_var x);                  /* max(x, 0) */
+otad_var otad_clip(otad_tape *tape, otad_var x, double lo, double hi);
+/* Huber's penalty: x²/2 where |x| ≤ δ, δ(|x| − δ/2) beyond (δ > 0, finite):
+ * quadratic near 0, linear in the tails, smooth. */
+otad_var otad_huber(otad_tape *tape, otad_var x, double delta);
 
 /* ---- reductions ----------------------------------------------------------- */
 
 otad_var otad_sum(otad_tape *tape, otad_var x);        /* 1×1: all entries */
 otad_var otad_sum_cols(otad_tape *tape, otad_var x);   /* 1×B: each column */
+otad_var otad_mean(otad_tape *tape, otad_var x);       /* 1×1: all entries */
+otad_var otad_mean_cols(otad_tape *tape, otad_var x);  /* 1×B: each column */
+otad_var otad_mean_rows(otad_tape *tape, otad_var x);  /* N×1: each row */
 otad_var otad_dot(otad_tape *tape, otad_var a, otad_var b); /* 1×1: Σ a_ij b_ij, same shapes */
 
 /* Per column, stable for any finite input (the column maximum is shifted out). */
@@ -73,9 +93,33 @@ otad_var otad_repeat_cols(otad_tape *tape, otad_var x, size_t times);
 /* x side by side with itself `times` times: [x x … x]. */
 otad_var otad_tile_cols(otad_tape *tape, otad_var x, size_t times);
 
+/* Indexing by a list of n positions (a position may repeat).  Each of the
+ * gathers is the adjoint of the scatter-add of the same index: rows
+ * index[0..n) of x (n×cols), and a rows×cols value, zero but for row
+ * index[k] of it getting row k of x (x has n = x.rows rows); the same for
+ * entries, by column-major position (the gather n×1, the scatter's x any
+ * shape with n entries).  An index out of range is OTAD_EINVAL naming it. */
+otad_var otad_gather_rows(otad_tape *tape, otad_var x, size_t n, const size_t *index);
+otad_var otad_scatter_add_rows(otad_tape *tape, otad_var x, size_t rows, const size_t *index);
+otad_var otad_gather(otad_tape *tape, otad_var x, size_t n, const size_t *index);
+otad_var otad_scatter_add(otad_tape *tape, otad_var x, size_t rows, size_t cols,
+                          const size_t *index);
+
 /* Per block: x is N×(R·F), w is R×F; column f of the N×F result is
  * Σ_r w[r, f] · x[:, f·R + r] (F weighted combinations of R columns each). */
 otad_var otad_combine_blocks(otad_tape *tape, otad_var x, otad_var w);
+
+/* ---- penalties ------------------------------------------------------------ */
+
+/* The smoothed total variation of each column of x, a function on a grid of
+ * dims[0] × … × dims[n_axes − 1] points (n_axes 1 to 3, the first axis
+ * fastest, as column-major images): with Δ_a the forward difference along
+ * axis a (none past an axis's last point) and η > 0 the smoothing,
+ *   anisotropic: Σ_points Σ_a (√(Δ_a² + η²) − η),
+ *   isotropic:   Σ_points (√(Σ_a Δ_a² + η²) − η),
+ * 0 for a constant, and TV itself as η → 0 (where it is not smooth).  1×B. */
+otad_var otad_total_variation(otad_tape *tape, otad_var x, size_t n_axes, const size_t *dims,
+                              double eta, int isotropic);
 
 /* ---- costs -------------------------------------------------------------- */
 

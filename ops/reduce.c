@@ -1,4 +1,4 @@
-/* Sums and the inner product. */
+/* Sums, means and the inner product. */
 #include <cblas.h>
 #include <limits.h>
 
@@ -64,6 +64,82 @@ static const otad_op op_sum_cols = {.name = "sum_cols", .arity = 1, .shape = sha
 otad_var otad_sum_cols(otad_tape *t, otad_var x)
 {
     return otad_apply(t, &op_sum_cols, NULL, 1, &x);
+}
+
+/* ---- means: of all entries, of each column, of each row -------------------- */
+
+enum mean_kind { MEAN_ALL, MEAN_COLS, MEAN_ROWS };
+
+static int mean_shape(const otad_ctx *c, size_t *rows, size_t *cols)
+{
+    enum mean_kind kind = *(const enum mean_kind *)c->params;
+    *rows = kind == MEAN_ROWS ? c->in[0].rows : 1;
+    *cols = kind == MEAN_COLS ? c->in[0].cols : 1;
+    return OTAD_OK;
+}
+
+/* How many entries each output entry averages. */
+static double mean_count(const otad_ctx *c)
+{
+    enum mean_kind kind = *(const enum mean_kind *)c->params;
+    otad_value x = c->in[0];
+    return (double)(kind == MEAN_ALL ? x.rows * x.cols : kind == MEAN_COLS ? x.rows : x.cols);
+}
+
+/* The output entry that entry (i, j) of the input goes to. */
+static size_t mean_at(const otad_ctx *c, size_t i, size_t j)
+{
+    enum mean_kind kind = *(const enum mean_kind *)c->params;
+    return kind == MEAN_ALL ? 0 : kind == MEAN_COLS ? j : i;
+}
+
+static int mean_forward(otad_ctx *c)
+{
+    otad_value x = c->in[0];
+    size_t out = c->out.rows * c->out.cols;
+    for (size_t k = 0; k < out; k++)
+        c->out.data[k] = 0;
+    for (size_t j = 0; j < x.cols; j++)
+        for (size_t i = 0; i < x.rows; i++)
+            c->out.data[mean_at(c, i, j)] += x.data[i + j * x.rows];
+    double count = mean_count(c);
+    for (size_t k = 0; k < out; k++)
+        c->out.data[k] /= count;
+    return OTAD_OK;
+}
+
+static int mean_vjp(otad_ctx *c)
+{
+    otad_value x = c->in[0];
+    double count = mean_count(c);
+    for (size_t j = 0; j < x.cols; j++)
+        for (size_t i = 0; i < x.rows; i++)
+            c->in_grad[0][i + j * x.rows] += c->out_grad[mean_at(c, i, j)] / count;
+    return OTAD_OK;
+}
+
+static const otad_op op_mean = {.name = "mean", .arity = 1,
+                                .params_bytes = sizeof(enum mean_kind), .shape = mean_shape,
+                                .forward = mean_forward, .vjp = mean_vjp};
+
+static otad_var mean(otad_tape *t, otad_var x, enum mean_kind kind)
+{
+    return otad_apply(t, &op_mean, &kind, 1, &x);
+}
+
+otad_var otad_mean(otad_tape *t, otad_var x)
+{
+    return mean(t, x, MEAN_ALL);
+}
+
+otad_var otad_mean_cols(otad_tape *t, otad_var x)
+{
+    return mean(t, x, MEAN_COLS);
+}
+
+otad_var otad_mean_rows(otad_tape *t, otad_var x)
+{
+    return mean(t, x, MEAN_ROWS);
 }
 
 /* ---- inner product ⟨a, b⟩ ----------------------------------------------- */

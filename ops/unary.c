@@ -1,4 +1,5 @@
-/* Entry-by-entry functions of one value: scale, exp, expm1, log, pow, tanh. */
+/* Entry-by-entry smooth functions of one value: scale, exp, expm1, log, pow,
+ * tanh, sqrt, sigmoid, softplus (the ones with kinks: piecewise.c). */
 #include <math.h>
 
 #include "shape_rules.h"
@@ -201,4 +202,93 @@ static const otad_op op_tanh = {.name = "tanh", .arity = 1, .shape = shape_of_in
 otad_var otad_tanh(otad_tape *t, otad_var x)
 {
     return otad_apply(t, &op_tanh, NULL, 1, &x);
+}
+
+/* ---- sqrt ----------------------------------------------------------------- */
+
+static int sqrt_forward(otad_ctx *c)
+{
+    const double *x = c->in[0].data;
+    for (size_t k = 0; k < size_of(c->out); k++) {
+        if (!(x[k] >= 0))
+            return bad_entry(c, k, "not ≥ 0");
+        c->out.data[k] = sqrt(x[k]);
+    }
+    return OTAD_OK;
+}
+
+/* 1/(2√x): infinite at 0, as the derivative is. */
+static int sqrt_vjp(otad_ctx *c)
+{
+    for (size_t k = 0; k < size_of(c->out); k++)
+        c->in_grad[0][k] += c->out_grad[k] / (2 * c->out.data[k]);
+    return OTAD_OK;
+}
+
+static const otad_op op_sqrt = {.name = "sqrt", .arity = 1, .shape = shape_of_input,
+                                .forward = sqrt_forward, .vjp = sqrt_vjp};
+
+otad_var otad_sqrt(otad_tape *t, otad_var x)
+{
+    return otad_apply(t, &op_sqrt, NULL, 1, &x);
+}
+
+/* ---- sigmoid and softplus ------------------------------------------------- */
+
+/* 1/(1 + e^(−x)), from e^(−|x|) so that neither side overflows. */
+static double sigmoid(double x)
+{
+    double e = exp(-fabs(x));
+    return x >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
+
+static int sigmoid_forward(otad_ctx *c)
+{
+    const double *x = c->in[0].data;
+    for (size_t k = 0; k < size_of(c->out); k++)
+        c->out.data[k] = sigmoid(x[k]);
+    return OTAD_OK;
+}
+
+static int sigmoid_vjp(otad_ctx *c)
+{
+    for (size_t k = 0; k < size_of(c->out); k++) {
+        double y = c->out.data[k];
+        c->in_grad[0][k] += c->out_grad[k] * y * (1 - y);
+    }
+    return OTAD_OK;
+}
+
+static const otad_op op_sigmoid = {.name = "sigmoid", .arity = 1, .shape = shape_of_input,
+                                   .forward = sigmoid_forward, .vjp = sigmoid_vjp};
+
+otad_var otad_sigmoid(otad_tape *t, otad_var x)
+{
+    return otad_apply(t, &op_sigmoid, NULL, 1, &x);
+}
+
+/* log(1 + e^x) = max(x, 0) + log1p(e^(−|x|)): no overflow, and no digits
+ * lost for x ≪ 0. */
+static int softplus_forward(otad_ctx *c)
+{
+    const double *x = c->in[0].data;
+    for (size_t k = 0; k < size_of(c->out); k++)
+        c->out.data[k] = (x[k] > 0 ? x[k] : 0) + log1p(exp(-fabs(x[k])));
+    return OTAD_OK;
+}
+
+static int softplus_vjp(otad_ctx *c)
+{
+    const double *x = c->in[0].data;
+    for (size_t k = 0; k < size_of(c->out); k++)
+        c->in_grad[0][k] += c->out_grad[k] * sigmoid(x[k]);
+    return OTAD_OK;
+}
+
+static const otad_op op_softplus = {.name = "softplus", .arity = 1, .shape = shape_of_input,
+                                    .forward = softplus_forward, .vjp = softplus_vjp};
+
+otad_var otad_softplus(otad_tape *t, otad_var x)
+{
+    return otad_apply(t, &op_softplus, NULL, 1, &x);
 }

@@ -39,13 +39,6 @@ void otad_lbfgs_result_free(otad_lbfgs_result *r)
     }
 }
 
-static double seconds_since(const struct timespec *start)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) + 1e-9 * (double)(now.tv_nsec - start->tv_nsec);
-}
-
 static const char *lbfgs_words(int status)
 {
     switch (status) {
@@ -147,9 +140,9 @@ static int keep_loss(driver *d, int k, double loss)
 static int write_checkpoint(driver *d, const double *theta)
 {
     otadS_checkpoint c = {d->n, d->result->iterations, d->result->evaluations, (double *)theta,
-                          d->result->losses};
+                          (size_t)d->result->iterations + 1, d->result->losses, 0, NULL};
     otad_error err;
-    int rc = otadS_checkpoint_write(d->params->checkpoint, &c, &err);
+    int rc = otadS_checkpoint_write("lbfgs", d->params->checkpoint, &c, &err);
     return rc == OTAD_OK ? rc : hard_failure(d, rc, err.message);
 }
 
@@ -172,14 +165,11 @@ static int progress(void *instance, const lbfgsfloatval_t *x, const lbfgsfloatva
     /* libLBFGS returns what this returns as its own status */
     if (r->status != OTAD_OK)
         return LBFGSERR_CANCELED;
-    double seconds = seconds_since(&d->start);
+    double seconds = otadS_seconds_since(&d->start);
     otad_lbfgs_progress p = {k, r->evaluations, fx, gnorm, step, seconds, (size_t)n, x, g};
     if (params->progress && params->progress(&p, params->progress_instance))
         return LBFGSERR_CANCELED;
-    if (params->time_limit > 0 && seconds >= params->time_limit)
-        d->stopped = "stopped: the time limit was reached";
-    else if (params->stop && *params->stop)
-        d->stopped = "stopped: asked to stop";
+    d->stopped = otadS_stop_reason(params->time_limit, params->stop, seconds);
     return d->stopped ? LBFGSERR_CANCELED : 0;
 }
 
@@ -224,7 +214,10 @@ static int check_arguments(otad_build_fn build, size_t n, const double *theta,
 /* The fit a checkpoint saved, for a fit of n parameters. */
 static int read_resumed(const char *path, size_t n, otadS_checkpoint *c, otad_error *err)
 {
-    int rc = otadS_checkpoint_read(path, c, err);
+    int rc = otadS_checkpoint_read("lbfgs", path, c, err);
+    if (rc == OTAD_OK && (c->n_state != 0 || c->n_losses != (size_t)c->iterations + 1))
+        rc = otad_error_set(err, OTAD_EFORMAT, "lbfgs: the checkpoint %s is not an L-BFGS "
+                            "fit's", path);
     if (rc == OTAD_OK && c->n != n)
         rc = otad_error_set(err, OTAD_ESHAPE, "lbfgs: the checkpoint %s has %zu parameters, "
                             "the fit %zu", path, c->n, n);
@@ -304,7 +297,7 @@ int otad_lbfgs(otad_build_fn build, void *instance, size_t n, double *theta,
     }
     if (result->status == OTAD_OK && params->checkpoint)
         write_checkpoint(&d, d.best);
-    result->seconds = seconds_since(&d.start);
+    result->seconds = otadS_seconds_since(&d.start);
     if (result->status == OTAD_OK)
         memcpy(theta, d.best, n * sizeof *theta);
     otadS_checkpoint_free(&resumed);

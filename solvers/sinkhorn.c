@@ -253,10 +253,10 @@ static int update_unbalanced(otad_tape *t, const iteration *it, const otad_var *
 {
     const unsigned transpose = OTAD_KERNEL_TRANSPOSE;
     if (it->log_domain) {
-        otad_var kv = log_apply(t, it, 0, otad_add(t, params[B], state[1]));
-        next[0] = otad_scale(t, kv, -it->lambda_a);
-        otad_var ktu = log_apply(t, it, transpose, otad_add(t, params[A], next[0]));
-        next[1] = otad_scale(t, ktu, -it->lambda_b);
+        otad_var log_kv = log_apply(t, it, 0, otad_add(t, params[B], state[1]));
+        next[0] = otad_scale(t, log_kv, -it->lambda_a);
+        otad_var log_ktu = log_apply(t, it, transpose, otad_add(t, params[A], next[0]));
+        next[1] = otad_scale(t, log_ktu, -it->lambda_b);
         translate_log(t, it, params, next);
         return otad_tape_status(t);
     }

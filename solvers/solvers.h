@@ -298,10 +298,12 @@ int otad_lbfgs_print_progress(const otad_lbfgs_progress *progress, void *file);
  * included.  L-BFGS's memory of past steps is not kept: the resumed fit
  * builds it again, so its path differs from an uninterrupted one's.
  *
- * The checkpoint file is text: a line "otad-lbfgs-checkpoint 1", then lines
- * "n N", "iterations K", "evaluations E", then "theta" and N lines of one
- * number each, then "losses" and K + 1 lines (the loss before the first
- * iteration and after each), numbers as C99 hexadecimal floats (%a), exact. */
+ * The checkpoint file is text: a line "otad-checkpoint 1", lines
+ * "iterations K" and "evaluations E", then three lists, each a line
+ * "name count" and one number a line: "theta" (N), "losses" (K + 1: the
+ * loss before the first iteration and after each) and "state" (the
+ * optimiser's own: none for L-BFGS, see otad_stochastic); numbers as C99
+ * hexadecimal floats (%a), exact. */
 typedef struct otad_lbfgs_params {
     int max_iterations;          /* ≥ 0; default 100; 0: no limit */
     int memory;                  /* corrections kept, 1 to 1000; default 10 */
@@ -351,6 +353,67 @@ int otad_lbfgs(otad_build_fn build, void *instance, size_t n, double *theta,
                const otad_lbfgs_params *params, otad_lbfgs_result *result);
 
 void otad_lbfgs_result_free(otad_lbfgs_result *result);
+
+/* ---- stochastic optimisers ------------------------------------------------ */
+
+/* Records the loss (1×1) at θ (n×1) on the data of step `step` (0, 1, …):
+ * a mini-batch the function draws, for instance from a generator seeded by
+ * the step, so that a resumed run draws the same batches. */
+typedef otad_var (*otad_step_build_fn)(otad_tape *tape, otad_var theta, int step,
+                                       void *instance);
+
+typedef enum otad_stochastic_method {
+    OTAD_ADAM, /* Kingma and Ba (2015), with the bias corrections */
+    OTAD_SGD   /* v ← momentum·v + g, θ ← θ − rate·v */
+} otad_stochastic_method;
+
+/* Parameters; one out of range stops otad_stochastic before it starts,
+ * OTAD_EINVAL with a message naming it.  progress, time_limit, stop,
+ * checkpoint and resume as otad_lbfgs_params's, per step instead of per
+ * iteration: the callback's grad_norm is the step's mini-batch gradient's,
+ * its step the learning rate, its theta the point after the step; the
+ * checkpoint's state is Adam's two moments (2n numbers) or SGD's velocity
+ * (n), so that a resumed run continues exactly where the saved one was. */
+typedef struct otad_stochastic_params {
+    otad_stochastic_method method; /* default OTAD_ADAM */
+    int steps;                     /* ≥ 1; default 1000; a resumed run's count them too */
+    double learning_rate;          /* > 0; default 1e-3 */
+    double beta1, beta2;           /* Adam's averaging, each in [0, 1); default 0.9, 0.999 */
+    double epsilon;                /* Adam's, > 0; default 1e-8 */
+    double momentum;               /* SGD's, in [0, 1); default 0.9 */
+    otad_lbfgs_progress_fn progress; /* after each step; default NULL */
+    void *progress_instance;
+    double time_limit;             /* seconds of this call; ≥ 0; default 0: none */
+    const volatile sig_atomic_t *stop;
+    const char *checkpoint;        /* default NULL */
+    int checkpoint_every;          /* steps, ≥ 1; default 100 */
+    const char *resume;            /* default NULL */
+    const otad_tape_opts *tape_opts;
+} otad_stochastic_params;
+
+void otad_stochastic_params_init(otad_stochastic_params *params);
+
+typedef struct otad_stochastic_result {
+    int status;          /* OTAD_OK, or the error that stopped it (message) */
+    char message[256];
+    const char *stopped; /* why it ended, in words */
+    int steps;           /* taken, a resumed run's included */
+    double seconds;      /* of this call */
+    double *losses;      /* each step's mini-batch loss, steps entries, malloc'd;
+                            otad_stochastic_result_free */
+} otad_stochastic_result;
+
+/* Minimise over θ ∈ R^n from theta: each step resets one tape, records
+ * build at θ for that step, runs backward and moves θ.  On success theta
+ * holds the last point (with noisy mini-batch losses there is no best point
+ * to keep); a step that fails stops the run with its error, theta
+ * unchanged (a checkpoint keeps the way there).  build and theta must not
+ * be NULL, n 1 to 2^30, theta finite (unless resuming); result NULL is
+ * OTAD_EINVAL. */
+int otad_stochastic(otad_step_build_fn build, void *instance, size_t n, double *theta,
+                    const otad_stochastic_params *params, otad_stochastic_result *result);
+
+void otad_stochastic_result_free(otad_stochastic_result *result);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,8 @@
 #ifndef OTAD_SOLVERS_INTERNAL_H
 #define OTAD_SOLVERS_INTERNAL_H
 
+#include <time.h>
+
 #include "solvers.h"
 
 /* One barycenter iteration in the scaling domain, w' = Kᵀ(a / K(b/w)) with
@@ -17,20 +19,43 @@ otad_var otadS_translation(otad_tape *tape, otad_var u, otad_var kv, size_t kv_f
                            otad_var v, otad_var ktu, size_t ktu_first_row, double alpha_a,
                            double alpha_b);
 
-/* What an L-BFGS fit saves and resumes from (lbfgs_checkpoint.c; the file's
- * format: solvers.h, otad_lbfgs_params). */
+/* The optimisers' clock and their limits: seconds since start, and why a
+ * run must stop after its iteration (NULL: it need not). */
+static inline double otadS_seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + 1e-9 * (double)(now.tv_nsec - start->tv_nsec);
+}
+
+static inline const char *otadS_stop_reason(double time_limit, const volatile sig_atomic_t *stop,
+                                            double seconds)
+{
+    if (time_limit > 0 && seconds >= time_limit)
+        return "stopped: the time limit was reached";
+    return stop && *stop ? "stopped: asked to stop" : NULL;
+}
+
+/* What a fit saves and resumes from (checkpoint.c; the file's format:
+ * solvers.h, otad_lbfgs_params). */
 typedef struct otadS_checkpoint {
     size_t n;
     int iterations, evaluations;
-    double *theta;  /* n entries */
-    double *losses; /* iterations + 1 entries */
+    double *theta;   /* n entries */
+    size_t n_losses;
+    double *losses;
+    size_t n_state;  /* the optimiser's own state (Adam's moments), 0 for L-BFGS */
+    double *state;
 } otadS_checkpoint;
 
-/* Write c to path (through path.tmp, renamed): OTAD_OK, OTAD_EIO or OTAD_ENOMEM. */
-int otadS_checkpoint_write(const char *path, const otadS_checkpoint *c, otad_error *err);
+/* Write c to path (through path.tmp, renamed): OTAD_OK, OTAD_EIO or
+ * OTAD_ENOMEM, the message starting with who. */
+int otadS_checkpoint_write(const char *who, const char *path, const otadS_checkpoint *c,
+                           otad_error *err);
 /* Read c from path, its arrays malloc'd (otadS_checkpoint_free): OTAD_OK,
  * OTAD_EIO (no such file), OTAD_EFORMAT or OTAD_ENOMEM. */
-int otadS_checkpoint_read(const char *path, otadS_checkpoint *c, otad_error *err);
+int otadS_checkpoint_read(const char *who, const char *path, otadS_checkpoint *c,
+                          otad_error *err);
 void otadS_checkpoint_free(otadS_checkpoint *c);
 
 /* What a warm start tells problems apart by (sinkhorn_start.c). */

@@ -522,6 +522,13 @@ X(loop_adjoint_iterations, otad_loop, "adjoint_iterations 0", OTAD_EINVAL, "adjo
 X(rng_uniform_null, otad_rng_uniform, "rng NULL", NEUTRAL, "NaN", IS, return isnan(otad_rng_uniform(NULL));) \
 X(rng_fill_null, otad_rng_fill, "rng NULL", NEUTRAL, "x unchanged", IS, double x = 7; otad_rng_fill(NULL, &x, 1, 0, 1); return x == 7;) \
 X(rng_fill_x_null, otad_rng_fill, "x NULL", NEUTRAL, "nothing done", IS, otad_rng r = {1}; otad_rng_fill(&r, NULL, 4, 0, 1); return 1;) \
+X(rng_gaussian_null, otad_rng_gaussian, "rng NULL", NEUTRAL, "NaN", IS, return isnan(otad_rng_gaussian(NULL));) \
+X(rng_fill_gaussian_null, otad_rng_fill_gaussian, "rng NULL", NEUTRAL, "x unchanged", IS, double x = 7; otad_rng_fill_gaussian(NULL, &x, 1, 0, 1); return x == 7;) \
+X(rng_fill_gaussian_x_null, otad_rng_fill_gaussian, "x NULL", NEUTRAL, "nothing done", IS, otad_rng r = {1}; otad_rng_fill_gaussian(&r, NULL, 4, 0, 1); return 1;) \
+X(rng_ball_null, otad_rng_ball, "rng NULL", NEUTRAL, "x unchanged", IS, double x[2] = {7, 7}; otad_rng_ball(NULL, 1, 2, x); return x[0] == 7 && x[1] == 7;) \
+X(rng_ball_x_null, otad_rng_ball, "x NULL", NEUTRAL, "nothing done", IS, otad_rng r = {1}; otad_rng_ball(&r, 4, 2, NULL); return 1;) \
+X(rng_simplex_null, otad_rng_simplex, "rng NULL", NEUTRAL, "x unchanged", IS, double x[2] = {7, 7}; otad_rng_simplex(NULL, 2, x); return x[0] == 7;) \
+X(rng_simplex_x_null, otad_rng_simplex, "x NULL", NEUTRAL, "nothing done", IS, otad_rng r = {1}; otad_rng_simplex(&r, 3, NULL); return 1;) \
 X(check_opts_init_null, otad_check_opts_init, "opts NULL", NEUTRAL, "nothing done", IS, otad_check_opts_init(NULL); return 1;) \
 X(check_op_null, otad_check_op, "op NULL", OTAD_EINVAL, "op is NULL", OUT, return check_op_with(NULL, 1, &in3, NULL);) \
 X(check_op_res_null, otad_check_op, "res NULL", OTAD_EINVAL, "", CODE, return otad_check_op(&copy_op, NULL, 1, &in3, NULL, NULL);) \
@@ -718,6 +725,56 @@ X(expm1_null_tape, otad_expm1, "tape NULL", NEUTRAL, "an invalid handle", IS, re
 X(expm1_invalid, otad_expm1, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_expm1(t, f->invalid);) \
 X(tanh_null_tape, otad_tanh, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_tanh(NULL, f->h3));) \
 X(tanh_invalid, otad_tanh, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_tanh(t, f->invalid);) \
+X(gather_rows_null_tape, otad_gather_rows, "tape NULL", NEUTRAL, "an invalid handle", IS, static const size_t i[1] = {0}; return !otad_var_valid(otad_gather_rows(NULL, f->h3, 1, i));) \
+X(gather_rows_invalid, otad_gather_rows, "the zero handle", OTAD_EINVAL, "not a node", VAR, static const size_t i[1] = {0}; return otad_gather_rows(t, f->invalid, 1, i);) \
+X(gather_rows_index_null, otad_gather_rows, "index NULL", OTAD_EINVAL, "index is NULL", VAR, return otad_gather_rows(t, f->h3, 1, NULL);) \
+X(gather_rows_range, otad_gather_rows, "index 3 of 3 rows", OTAD_EINVAL, "index[1] is 3, must be below 3", VAR, static const size_t i[2] = {0, 3}; return otad_gather_rows(t, f->h3, 2, i);) \
+X(scatter_add_rows_null_tape, otad_scatter_add_rows, "tape NULL", NEUTRAL, "an invalid handle", IS, static const size_t i[3] = {0, 1, 0}; return !otad_var_valid(otad_scatter_add_rows(NULL, f->h3, 2, i));) \
+X(scatter_add_rows_invalid, otad_scatter_add_rows, "the zero handle", OTAD_EINVAL, "not a node", VAR, static const size_t i[3] = {0, 1, 0}; return otad_scatter_add_rows(t, f->invalid, 2, i);) \
+X(scatter_add_rows_range, otad_scatter_add_rows, "index 2 of 2 rows", OTAD_EINVAL, "index[2] is 2, must be below 2", VAR, static const size_t i[3] = {0, 1, 2}; return otad_scatter_add_rows(t, f->h3, 2, i);) \
+X(gather_null_tape, otad_gather, "tape NULL", NEUTRAL, "an invalid handle", IS, static const size_t i[1] = {0}; return !otad_var_valid(otad_gather(NULL, f->h3, 1, i));) \
+X(gather_invalid, otad_gather, "the zero handle", OTAD_EINVAL, "not a node", VAR, static const size_t i[1] = {0}; return otad_gather(t, f->invalid, 1, i);) \
+X(gather_none, otad_gather, "n 0", OTAD_EINVAL, "no indices", VAR, static const size_t i[1] = {0}; return otad_gather(t, f->h3, 0, i);) \
+X(scatter_add_null_tape, otad_scatter_add, "tape NULL", NEUTRAL, "an invalid handle", IS, static const size_t i[3] = {0, 1, 0}; return !otad_var_valid(otad_scatter_add(NULL, f->h3, 2, 2, i));) \
+X(scatter_add_invalid, otad_scatter_add, "the zero handle", OTAD_EINVAL, "not a node", VAR, static const size_t i[3] = {0, 1, 0}; return otad_scatter_add(t, f->invalid, 2, 2, i);) \
+X(scatter_add_range, otad_scatter_add, "index 4 of 2x2 entries", OTAD_EINVAL, "index[0] is 4, must be below 4", VAR, static const size_t i[3] = {4, 1, 0}; return otad_scatter_add(t, f->h3, 2, 2, i);) \
+X(tv_null_tape, otad_total_variation, "tape NULL", NEUTRAL, "an invalid handle", IS, static const size_t d[1] = {3}; return !otad_var_valid(otad_total_variation(NULL, f->h3, 1, d, 0.1, 0));) \
+X(tv_invalid, otad_total_variation, "the zero handle", OTAD_EINVAL, "not a node", VAR, static const size_t d[1] = {3}; return otad_total_variation(t, f->invalid, 1, d, 0.1, 0);) \
+X(tv_dims_null, otad_total_variation, "dims NULL", OTAD_EINVAL, "dims is NULL", VAR, return otad_total_variation(t, f->h3, 1, NULL, 0.1, 0);) \
+X(tv_axes, otad_total_variation, "n_axes 4", OTAD_EINVAL, "n_axes must be 1 to 3", VAR, static const size_t d[4] = {3, 1, 1, 1}; return otad_total_variation(t, f->h3, 4, d, 0.1, 0);) \
+X(tv_grid, otad_total_variation, "a 2x2 grid for 3 rows", OTAD_ESHAPE, "the grid 4 points", VAR, static const size_t d[2] = {2, 2}; return otad_total_variation(t, f->h3, 2, d, 0.1, 1);) \
+X(tv_eta, otad_total_variation, "eta 0", OTAD_EDOMAIN, "eta is 0", VAR, static const size_t d[1] = {3}; return otad_total_variation(t, f->h3, 1, d, 0, 0);) \
+X(sigmoid_null_tape, otad_sigmoid, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_sigmoid(NULL, f->h3));) \
+X(sigmoid_invalid, otad_sigmoid, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_sigmoid(t, f->invalid);) \
+X(softplus_null_tape, otad_softplus, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_softplus(NULL, f->h3));) \
+X(softplus_invalid, otad_softplus, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_softplus(t, f->invalid);) \
+X(sqrt_null_tape, otad_sqrt, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_sqrt(NULL, f->h3));) \
+X(sqrt_invalid, otad_sqrt, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_sqrt(t, f->invalid);) \
+X(abs_null_tape, otad_abs, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_abs(NULL, f->h3));) \
+X(abs_invalid, otad_abs, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_abs(t, f->invalid);) \
+X(relu_null_tape, otad_relu, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_relu(NULL, f->h3));) \
+X(relu_invalid, otad_relu, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_relu(t, f->invalid);) \
+X(mean_null_tape, otad_mean, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_mean(NULL, f->h3));) \
+X(mean_invalid, otad_mean, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_mean(t, f->invalid);) \
+X(mean_cols_null_tape, otad_mean_cols, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_mean_cols(NULL, f->h3));) \
+X(mean_cols_invalid, otad_mean_cols, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_mean_cols(t, f->invalid);) \
+X(mean_rows_null_tape, otad_mean_rows, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_mean_rows(NULL, f->h3));) \
+X(mean_rows_invalid, otad_mean_rows, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_mean_rows(t, f->invalid);) \
+X(sqrt_negative, otad_sqrt, "a negative entry", OTAD_EDOMAIN, "not ≥ 0", VAR, return otad_sqrt(t, f->neg3);) \
+X(clip_null_tape, otad_clip, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_clip(NULL, f->h3, 0, 1));) \
+X(clip_invalid, otad_clip, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_clip(t, f->invalid, 0, 1);) \
+X(clip_bounds, otad_clip, "lo 1 > hi 0", OTAD_EDOMAIN, "lo ≤ hi", VAR, return otad_clip(t, f->h3, 1, 0);) \
+X(clip_nan, otad_clip, "hi NaN", OTAD_EDOMAIN, "lo ≤ hi", VAR, return otad_clip(t, f->h3, 0, NAN);) \
+X(huber_null_tape, otad_huber, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_huber(NULL, f->h3, 1));) \
+X(huber_invalid, otad_huber, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_huber(t, f->invalid, 1);) \
+X(huber_delta, otad_huber, "delta 0", OTAD_EDOMAIN, "delta", VAR, return otad_huber(t, f->h3, 0);) \
+X(huber_delta_inf, otad_huber, "delta inf", OTAD_EDOMAIN, "delta", VAR, return otad_huber(t, f->h3, INFINITY);) \
+X(maximum_null_tape, otad_maximum, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_maximum(NULL, f->h3, f->h3));) \
+X(maximum_shapes, otad_maximum, "3x1 and 2x1", OTAD_ESHAPE, "cannot broadcast", VAR, return otad_maximum(t, f->h3, f->h2);) \
+X(maximum_invalid, otad_maximum, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_maximum(t, f->h3, f->invalid);) \
+X(minimum_null_tape, otad_minimum, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_minimum(NULL, f->h3, f->h3));) \
+X(minimum_shapes, otad_minimum, "3x1 and 2x1", OTAD_ESHAPE, "cannot broadcast", VAR, return otad_minimum(t, f->h3, f->h2);) \
+X(minimum_invalid, otad_minimum, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_minimum(t, f->h3, f->invalid);) \
 X(sum_null_tape, otad_sum, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_sum(NULL, f->h3));) \
 X(sum_invalid, otad_sum, "the zero handle", OTAD_EINVAL, "not a node", VAR, return otad_sum(t, f->invalid);) \
 X(sum_cols_null_tape, otad_sum_cols, "tape NULL", NEUTRAL, "an invalid handle", IS, return !otad_var_valid(otad_sum_cols(NULL, f->h3));) \
@@ -1044,6 +1101,36 @@ static outcome lbfgs(otad_build_fn build, size_t n, const double *theta,
     return o;
 }
 
+static otad_var step_square(otad_tape *t, otad_var theta, int step, void *instance)
+{
+    (void)step;
+    return build_square(t, theta, instance);
+}
+
+static otad_stochastic_params stochastic_params(void)
+{
+    otad_stochastic_params p;
+    otad_stochastic_params_init(&p);
+    p.steps = 3;
+    return p;
+}
+
+/* otad_stochastic as lbfgs above. */
+static outcome stochastic(otad_step_build_fn build, size_t n, const double *theta,
+                          const otad_stochastic_params *params)
+{
+    double x[3];
+    if (theta)
+        memcpy(x, theta, 3 * sizeof *x);
+    otad_stochastic_result r;
+    outcome o = {otad_stochastic(build, NULL, n, theta ? x : NULL, params, &r), ""};
+    snprintf(o.message, sizeof o.message, "%s", r.message);
+    if (theta && o.code != OTAD_OK && memcmp(x, theta, 3 * sizeof *x) != 0)
+        o.code = MODIFIED;
+    otad_stochastic_result_free(&r);
+    return o;
+}
+
 static const otad_tape_opts bad_tape_opts = {0, NULL, 1};
 
 #define SOLVERS_ROWS(X) \
@@ -1171,6 +1258,27 @@ X(lbfgs_past, otad_lbfgs, "past -1", OTAD_EINVAL, "past", OUT, otad_lbfgs_params
 X(lbfgs_relative_decrease, otad_lbfgs, "relative_decrease -1", OTAD_EINVAL, "relative_decrease", OUT, otad_lbfgs_params p = lbfgs_params(); p.relative_decrease = -1; return lbfgs(build_square, 3, IN3, &p);) \
 X(lbfgs_max_linesearch, otad_lbfgs, "max_linesearch 0", OTAD_EINVAL, "max_linesearch", OUT, otad_lbfgs_params p = lbfgs_params(); p.max_linesearch = 0; return lbfgs(build_square, 3, IN3, &p);) \
 X(lbfgs_tape_opts, otad_lbfgs, "tape_opts with chunk_bytes 0", OTAD_EINVAL, "chunk_bytes", OUT, otad_lbfgs_params p = lbfgs_params(); p.tape_opts = &bad_tape_opts; return lbfgs(build_square, 3, IN3, &p);) \
+X(lbfgs_time_limit, otad_lbfgs, "time_limit -1", OTAD_EINVAL, "time_limit", OUT, otad_lbfgs_params p = lbfgs_params(); p.time_limit = -1; return lbfgs(build_square, 3, IN3, &p);) \
+X(lbfgs_checkpoint_every, otad_lbfgs, "checkpoint_every 0", OTAD_EINVAL, "checkpoint_every", OUT, otad_lbfgs_params p = lbfgs_params(); p.checkpoint_every = 0; return lbfgs(build_square, 3, IN3, &p);) \
+X(lbfgs_resume_missing, otad_lbfgs, "resume from a file that is not there", OTAD_EIO, "cannot read the checkpoint", OUT, otad_lbfgs_params p = lbfgs_params(); p.resume = "/nonexistent/checkpoint"; return lbfgs(build_square, 3, IN3, &p);) \
+X(stochastic_params_init_null, otad_stochastic_params_init, "params NULL", NEUTRAL, "nothing done", IS, otad_stochastic_params_init(NULL); return 1;) \
+X(stochastic_build, otad_stochastic, "build NULL", OTAD_EINVAL, "build is NULL", OUT, return stochastic(NULL, 3, IN3, NULL);) \
+X(stochastic_theta, otad_stochastic, "theta NULL", OTAD_EINVAL, "theta is NULL", OUT, return stochastic(step_square, 3, NULL, NULL);) \
+X(stochastic_empty, otad_stochastic, "n 0", OTAD_EINVAL, "n is 0", OUT, return stochastic(step_square, 0, IN3, NULL);) \
+X(stochastic_nan, otad_stochastic, "a NaN in theta", OTAD_EDOMAIN, "nan", OUT, return stochastic(step_square, 3, NAN3, NULL);) \
+X(stochastic_result, otad_stochastic, "result NULL", OTAD_EINVAL, "", CODE, double x[3] = {1, 2, 3}; return otad_stochastic(step_square, NULL, 3, x, NULL, NULL);) \
+X(stochastic_method, otad_stochastic, "method 7", OTAD_EINVAL, "method is 7", OUT, otad_stochastic_params p = stochastic_params(); p.method = (otad_stochastic_method)7; return stochastic(step_square, 3, IN3, &p);) \
+X(stochastic_steps, otad_stochastic, "steps 0", OTAD_EINVAL, "steps", OUT, otad_stochastic_params p = stochastic_params(); p.steps = 0; return stochastic(step_square, 3, IN3, &p);) \
+X(stochastic_rate, otad_stochastic, "learning_rate 0", OTAD_EINVAL, "learning_rate", OUT, otad_stochastic_params p = stochastic_params(); p.learning_rate = 0; return stochastic(step_square, 3, IN3, &p);) \
+X(stochastic_beta1, otad_stochastic, "beta1 1", OTAD_EINVAL, "beta1 is 1, must be in [0, 1)", OUT, otad_stochastic_params p = stochastic_params(); p.beta1 = 1; return stochastic(step_square, 3, IN3, &p);) \
+X(stochastic_beta2, otad_stochastic, "beta2 NaN", OTAD_EINVAL, "beta2 is nan", OUT, otad_stochastic_params p = stochastic_params(); p.beta2 = NAN; return stochastic(step_square, 3, IN3, &p);) \
+X(stochastic_epsilon, otad_stochastic, "epsilon 0", OTAD_EINVAL, "epsilon", OUT, otad_stochastic_params p = stochastic_params(); p.epsilon = 0; return stochastic(step_square, 3, IN3, &p);) \
+X(stochastic_momentum, otad_stochastic, "momentum -0.5", OTAD_EINVAL, "momentum is -0.5", OUT, otad_stochastic_params p = stochastic_params(); p.momentum = -0.5; return stochastic(step_square, 3, IN3, &p);) \
+X(stochastic_time_limit, otad_stochastic, "time_limit -1", OTAD_EINVAL, "time_limit", OUT, otad_stochastic_params p = stochastic_params(); p.time_limit = -1; return stochastic(step_square, 3, IN3, &p);) \
+X(stochastic_checkpoint_every, otad_stochastic, "checkpoint_every 0", OTAD_EINVAL, "checkpoint_every", OUT, otad_stochastic_params p = stochastic_params(); p.checkpoint_every = 0; return stochastic(step_square, 3, IN3, &p);) \
+X(stochastic_tape_opts, otad_stochastic, "tape_opts with chunk_bytes 0", OTAD_EINVAL, "chunk_bytes", OUT, otad_stochastic_params p = stochastic_params(); p.tape_opts = &bad_tape_opts; return stochastic(step_square, 3, IN3, &p);) \
+X(stochastic_resume_missing, otad_stochastic, "resume from a file that is not there", OTAD_EIO, "cannot read the checkpoint", OUT, otad_stochastic_params p = stochastic_params(); p.resume = "/nonexistent/checkpoint"; return stochastic(step_square, 3, IN3, &p);) \
+X(stochastic_result_free_null, otad_stochastic_result_free, "result NULL", NEUTRAL, "nothing done", IS, otad_stochastic_result_free(NULL); return 1;) \
 X(lbfgs_result_free_null, otad_lbfgs_result_free, "result NULL", NEUTRAL, "nothing done", IS, otad_lbfgs_result_free(NULL); return 1;)
 
 /* ---- models/models.h --------------------------------------------------------------- */

@@ -1,4 +1,5 @@
-/* add, sub, mul, div: values, broadcasting, gradients, errors. */
+/* add, sub, mul, div, xlogy, maximum, minimum: values, broadcasting,
+ * gradients, errors. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +12,14 @@ static const struct {
     const char *name;
     binary_fn fn;
 } ops[] = {{"add", otad_add}, {"sub", otad_sub}, {"mul", otad_mul}, {"div", otad_div},
-           {"xlogy", otad_xlogy}};
+           {"xlogy", otad_xlogy}, {"maximum", otad_maximum}, {"minimum", otad_minimum}};
 enum { N_OPS = sizeof ops / sizeof *ops };
 
 static double apply_scalar(binary_fn fn, double a, double b)
 {
     return fn == otad_add ? a + b : fn == otad_sub ? a - b : fn == otad_mul ? a * b
-         : fn == otad_div ? a / b : a * log(b);
+         : fn == otad_div ? a / b : fn == otad_maximum ? fmax(a, b)
+         : fn == otad_minimum ? fmin(a, b) : a * log(b);
 }
 
 static otad_var record_binary(otad_tape *t, const otad_var *in, void *instance)

@@ -359,17 +359,20 @@ static void test_bad_checkpoints_are_named(void **state)
     snprintf(copy, sizeof copy, "%s", path);
     static const char *const contents[] = {
         "not a checkpoint\n",
-        "otad-lbfgs-checkpoint 1\nn 2\niterations -1\nevaluations 0\n",
-        "otad-lbfgs-checkpoint 1\nn 2\niterations 1\nevaluations 3\ntheta\n0x1p+0\n",
-        "otad-lbfgs-checkpoint 1\nn 3\niterations 0\nevaluations 1\ntheta\n1\n2\n3\n"
-        "losses\n4\n",
-        "otad-lbfgs-checkpoint 1\nn 2\niterations 0\nevaluations 1\ntheta\n1\nnan\n"
-        "losses\n4\n"};
+        "otad-checkpoint 1\niterations -1\nevaluations 0\n",
+        "otad-checkpoint 1\niterations 1\nevaluations 3\ntheta 2\n0x1p+0\n",
+        "otad-checkpoint 1\niterations 0\nevaluations 1\ntheta 3\n1\n2\n3\nlosses 1\n4\n"
+        "state 0\n",
+        "otad-checkpoint 1\niterations 0\nevaluations 1\ntheta 2\n1\nnan\nlosses 1\n4\n"
+        "state 0\n",
+        "otad-checkpoint 1\niterations 0\nevaluations 1\ntheta 2\n1\n2\nlosses 1\n4\n"
+        "state 2\n0\n0\n"};
     static const int codes[] = {OTAD_EFORMAT, OTAD_EFORMAT, OTAD_EFORMAT, OTAD_ESHAPE,
-                                OTAD_EDOMAIN};
+                                OTAD_EDOMAIN, OTAD_EFORMAT};
     static const char *const words[] = {"is not an otad checkpoint", "counts are missing",
                                         "truncated", "has 3 parameters, the fit 2",
-                                        "the checkpoint's theta[1] is nan"};
+                                        "the checkpoint's theta[1] is nan",
+                                        "is not an L-BFGS fit's"};
     for (size_t k = 0; k < sizeof codes / sizeof *codes; k++) {
         FILE *f = fopen(copy, "w");
         assert_non_null(f);

@@ -52,6 +52,26 @@ RECORD(rec_log, otad_log(t, x[0]))
 RECORD(rec_pow, otad_pow(t, x[0], 1.7))
 RECORD(rec_tanh, otad_tanh(t, x[0]))
 RECORD(rec_expm1, otad_expm1(t, x[0]))
+RECORD(rec_maximum, otad_maximum(t, x[0], x[1]))
+RECORD(rec_minimum, otad_minimum(t, x[0], x[1]))
+RECORD(rec_sigmoid, otad_sigmoid(t, x[0]))
+RECORD(rec_softplus, otad_softplus(t, x[0]))
+RECORD(rec_sqrt, otad_sqrt(t, x[0]))
+RECORD(rec_abs, otad_abs(t, x[0]))
+RECORD(rec_relu, otad_relu(t, x[0]))
+RECORD(rec_clip, otad_clip(t, x[0], -0.5, 0.5))
+RECORD(rec_huber, otad_huber(t, x[0], 0.5))
+RECORD(rec_mean, otad_mean(t, x[0]))
+RECORD(rec_mean_cols, otad_mean_cols(t, x[0]))
+RECORD(rec_mean_rows, otad_mean_rows(t, x[0]))
+static const size_t five_rows[5] = {3, 0, 3, 1, 2}, four_entries[4] = {5, 0, 5, 2};
+static const size_t grid_2d[2] = {3, 4}, grid_3d[3] = {2, 3, 2};
+RECORD(rec_gather_rows, otad_gather_rows(t, x[0], 5, five_rows))
+RECORD(rec_scatter_add_rows, otad_scatter_add_rows(t, x[0], 4, five_rows))
+RECORD(rec_gather, otad_gather(t, x[0], 4, four_entries))
+RECORD(rec_scatter_add, otad_scatter_add(t, x[0], 3, 2, four_entries))
+RECORD(rec_tv_anisotropic, otad_total_variation(t, x[0], 2, grid_2d, 0.1, 0))
+RECORD(rec_tv_isotropic, otad_total_variation(t, x[0], 3, grid_3d, 0.1, 1))
 RECORD(rec_sum, otad_sum(t, x[0]))
 RECORD(rec_sum_cols, otad_sum_cols(t, x[0]))
 RECORD(rec_dot, otad_dot(t, x[0], x[1]))
@@ -373,6 +393,24 @@ static const table_row table[] = {
     ROW("otad_pow", rec_pow, NULL, 0.5, 1.5, 1, S(4, 3)),
     ROW("otad_tanh", rec_tanh, NULL, -1, 1, 1, S(4, 3)),
     ROW("otad_expm1", rec_expm1, NULL, -1, 1, 1, S(4, 3)),
+    ROW("otad_maximum", rec_maximum, NULL, -1, 1, 2, S(4, 3), S(4, 1)),
+    ROW("otad_minimum", rec_minimum, NULL, -1, 1, 2, S(1, 3), S(4, 3)),
+    ROW("otad_sigmoid", rec_sigmoid, NULL, -3, 3, 1, S(4, 3)),
+    ROW("otad_softplus", rec_softplus, NULL, -3, 3, 1, S(4, 3)),
+    ROW("otad_sqrt", rec_sqrt, NULL, 0.5, 1.5, 1, S(4, 3)),
+    ROW("otad_abs", rec_abs, NULL, -1, 1, 1, S(4, 3)),
+    ROW("otad_relu", rec_relu, NULL, -1, 1, 1, S(4, 3)),
+    ROW("otad_clip", rec_clip, NULL, -1, 1, 1, S(4, 3)),
+    ROW("otad_huber", rec_huber, NULL, -1, 1, 1, S(4, 3)),
+    ROW("otad_mean", rec_mean, NULL, -1, 1, 1, S(4, 3)),
+    ROW("otad_mean_cols", rec_mean_cols, NULL, -1, 1, 1, S(4, 3)),
+    ROW("otad_mean_rows", rec_mean_rows, NULL, -1, 1, 1, S(4, 3)),
+    ROW("otad_gather_rows", rec_gather_rows, NULL, -1, 1, 1, S(4, 3)),
+    ROW("otad_scatter_add_rows", rec_scatter_add_rows, NULL, -1, 1, 1, S(5, 3)),
+    ROW("otad_gather", rec_gather, NULL, -1, 1, 1, S(4, 3)),
+    ROW("otad_scatter_add", rec_scatter_add, NULL, -1, 1, 1, S(4, 1)),
+    ROW("otad_total_variation", rec_tv_anisotropic, NULL, -1, 1, 1, S(12, 2)),
+    ROW("otad_total_variation", rec_tv_isotropic, NULL, -1, 1, 1, S(12, 2)),
     ROW("otad_sum", rec_sum, NULL, -1, 1, 1, S(4, 3)),
     ROW("otad_sum_cols", rec_sum_cols, NULL, -1, 1, 1, S(4, 3)),
     ROW("otad_dot", rec_dot, NULL, -1, 1, 2, S(4, 3), S(4, 3)),

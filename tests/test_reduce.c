@@ -1,4 +1,4 @@
-/* sum, sum_cols, dot. */
+/* sum, sum_cols, the means, dot. */
 #include <stdlib.h>
 
 #include "support.h"
@@ -34,6 +34,15 @@ static void test_values(void **state)
     assert_close(cols.data[0], 6, 0);
     assert_close(cols.data[1], 15, 0);
     assert_close(otad_scalar(t, otad_dot(t, a, b)), 1 - 2 + 6 - 8 + 2.5, 0);
+    assert_close(otad_scalar(t, otad_mean(t, a)), 3.5, 0);
+    otad_value mean_cols = otad_value_of(t, otad_mean_cols(t, a));
+    assert_true(mean_cols.rows == 1 && mean_cols.cols == 2);
+    assert_close(mean_cols.data[0], 2, 0);
+    assert_close(mean_cols.data[1], 5, 0);
+    otad_value mean_rows = otad_value_of(t, otad_mean_rows(t, a));
+    assert_true(mean_rows.rows == 3 && mean_rows.cols == 1);
+    for (int i = 0; i < 3; i++)
+        assert_close(mean_rows.data[i], (x[i] + x[i + 3]) / 2, 0);
     assert_tape_ok(t);
     otad_tape_free(&t);
 }

@@ -1,4 +1,5 @@
-/* scale, exp, expm1, log, pow, tanh: values, gradients, domain errors. */
+/* The entry-by-entry functions of unary.c and piecewise.c: values,
+ * gradients, conventions at kinks, domain errors. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,36 +13,54 @@ typedef struct unary_case {
 } unary_case;
 
 static const unary_case cases[] = {
-    {"scale", -2.5, -3, 3}, {"exp", 0, -3, 3},       {"log", 0, 0.1, 4},
-    {"pow", 2.5, 0.1, 3},   {"pow", 3, -2, 2},       {"pow", -1.5, 0.2, 3},
-    {"tanh", 0, -3, 3},     {"expm1", 0, -1e-6, 1e-6}, {"expm1", 0, -3, 3},
+    {"scale", -2.5, -3, 3},    {"exp", 0, -3, 3},         {"log", 0, 0.1, 4},
+    {"pow", 2.5, 0.1, 3},      {"pow", 3, -2, 2},         {"pow", -1.5, 0.2, 3},
+    {"tanh", 0, -3, 3},        {"expm1", 0, -1e-6, 1e-6}, {"expm1", 0, -3, 3},
+    {"sqrt", 0, 0.1, 4},       {"sigmoid", 0, -30, 30},   {"softplus", 0, -30, 30},
+    {"abs", 0, -2, 2},         {"relu", 0, -2, 2},        {"clip", 0.5, -2, 2},
+    {"huber", 0.5, -2, 2},
 };
 
+/* param: α for scale, p for pow, the bound (±) for clip, δ for Huber. */
 static otad_var record_unary(otad_tape *t, const otad_var *in, void *instance)
 {
     const unary_case *c = instance;
-    if (!strcmp(c->name, "expm1"))
-        return otad_expm1(t, in[0]);
-    switch (c->name[0]) {
-    case 's': return otad_scale(t, in[0], c->param);
-    case 'e': return otad_exp(t, in[0]);
-    case 'l': return otad_log(t, in[0]);
-    case 't': return otad_tanh(t, in[0]);
-    default: return otad_pow(t, in[0], c->param);
-    }
+    const char *n = c->name;
+    otad_var x = in[0];
+    return !strcmp(n, "scale")      ? otad_scale(t, x, c->param)
+           : !strcmp(n, "exp")      ? otad_exp(t, x)
+           : !strcmp(n, "log")      ? otad_log(t, x)
+           : !strcmp(n, "pow")      ? otad_pow(t, x, c->param)
+           : !strcmp(n, "tanh")     ? otad_tanh(t, x)
+           : !strcmp(n, "expm1")    ? otad_expm1(t, x)
+           : !strcmp(n, "sqrt")     ? otad_sqrt(t, x)
+           : !strcmp(n, "sigmoid")  ? otad_sigmoid(t, x)
+           : !strcmp(n, "softplus") ? otad_softplus(t, x)
+           : !strcmp(n, "abs")      ? otad_abs(t, x)
+           : !strcmp(n, "relu")     ? otad_relu(t, x)
+           : !strcmp(n, "clip")     ? otad_clip(t, x, -c->param, c->param)
+                                    : otad_huber(t, x, c->param);
 }
 
+/* The definitions, written directly. */
 static double expected(const unary_case *c, double x)
 {
-    if (!strcmp(c->name, "expm1"))
-        return expm1(x);
-    switch (c->name[0]) {
-    case 's': return c->param * x;
-    case 'e': return exp(x);
-    case 'l': return log(x);
-    case 't': return tanh(x);
-    default: return pow(x, c->param);
-    }
+    const char *n = c->name;
+    double p = c->param;
+    return !strcmp(n, "scale")      ? p * x
+           : !strcmp(n, "exp")      ? exp(x)
+           : !strcmp(n, "log")      ? log(x)
+           : !strcmp(n, "pow")      ? pow(x, p)
+           : !strcmp(n, "tanh")     ? tanh(x)
+           : !strcmp(n, "expm1")    ? expm1(x)
+           : !strcmp(n, "sqrt")     ? sqrt(x)
+           : !strcmp(n, "sigmoid")  ? 1 / (1 + exp(-x))
+           : !strcmp(n, "softplus") ? log1p(exp(x))
+           : !strcmp(n, "abs")      ? fabs(x)
+           : !strcmp(n, "relu")     ? fmax(x, 0)
+           : !strcmp(n, "clip")     ? fmin(fmax(x, -p), p)
+           : fabs(x) <= p           ? x * x / 2
+                                    : p * (fabs(x) - p / 2);
 }
 
 static void test_values(void **state)
@@ -92,6 +111,14 @@ static void test_domain_errors(void **state)
                    "exp: non-finite output inf at (0,0)");
     expect_failure(otad_scale(t, otad_const_fill(t, 1, 1, 1), INFINITY), t, OTAD_EDOMAIN,
                    "scale: factor inf is not finite");
+    expect_failure(otad_sqrt(t, otad_const(t, 3, 1, x)), t, OTAD_EDOMAIN,
+                   "sqrt: entry (1,0) is -0.5, not ≥ 0");
+    expect_failure(otad_clip(t, otad_const(t, 3, 1, x), 1, 0), t, OTAD_EDOMAIN,
+                   "clip: bounds [1, 0], must have lo ≤ hi");
+    expect_failure(otad_clip(t, otad_const(t, 3, 1, x), NAN, 0), t, OTAD_EDOMAIN,
+                   "clip: bounds [nan, 0], must have lo ≤ hi");
+    expect_failure(otad_huber(t, otad_const(t, 3, 1, x), 0), t, OTAD_EDOMAIN,
+                   "huber: delta is 0, must be finite and > 0");
     /* pow with an integer exponent accepts negative entries */
     otad_var y = otad_pow(t, otad_const(t, 3, 1, x), 3);
     assert_tape_ok(t);
@@ -114,6 +141,46 @@ static void test_nonfinite_gradient(void **state)
     otad_tape_free(&t);
 }
 
+/* The gradient at a kink is the documented side's, and the stable forms
+ * hold where the direct ones overflow. */
+static void test_kinks_and_extremes(void **state)
+{
+    (void)state;
+    otad_tape *t = new_tape();
+    double x[4] = {0, -0.5, 0.5, 800}, g[4];
+    static const struct {
+        int op;
+        double grad[4];
+    } kinks[] = {{0, {0, -1, 1, 1}},  /* abs */
+                 {1, {0, 0, 1, 1}},   /* relu */
+                 {2, {1, 1, 1, 0}}};  /* clip to [−0.5, 0.5]: its bounds inside */
+    for (size_t k = 0; k < 3; k++) {
+        otad_tape_reset(t);
+        otad_var p = otad_param(t, 4, 1, x, g);
+        otad_var y = kinks[k].op == 0   ? otad_abs(t, p)
+                     : kinks[k].op == 1 ? otad_relu(t, p)
+                                        : otad_clip(t, p, -0.5, 0.5);
+        assert_int_equal(otad_backward(t, otad_sum(t, y)), OTAD_OK);
+        for (int i = 0; i < 4; i++)
+            assert_close(g[i], kinks[k].grad[i], 0);
+    }
+    otad_tape_reset(t);
+    otad_var p = otad_param(t, 4, 1, x, g);
+    otad_value sp = otad_value_of(t, otad_softplus(t, p));
+    assert_close(sp.data[3], 800, 0); /* log(1 + e^800) without overflow */
+    otad_value sg = otad_value_of(t, otad_sigmoid(t, otad_scale(t, p, -0.875)));
+    assert_close(sg.data[3], exp(-700), 1e-15 * exp(-700)); /* at −700: e^(−700), not 0 */
+    double ties[2] = {1, 2}, other[2] = {1, 3}, ga[2], gb[2];
+    otad_tape_reset(t);
+    otad_var a = otad_param(t, 2, 1, ties, ga), b = otad_param(t, 2, 1, other, gb);
+    assert_int_equal(otad_backward(t, otad_sum(t, otad_maximum(t, a, b))), OTAD_OK);
+    assert_close(ga[0], 0.5, 0); /* a tie: half each */
+    assert_close(gb[0], 0.5, 0);
+    assert_close(ga[1], 0, 0);
+    assert_close(gb[1], 1, 0);
+    otad_tape_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -121,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_gradients_every_shape),
         cmocka_unit_test(test_domain_errors),
         cmocka_unit_test(test_nonfinite_gradient),
+        cmocka_unit_test(test_kinks_and_extremes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

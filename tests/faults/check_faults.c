@@ -444,6 +444,70 @@ static void lbfgs(outcome *o)
     otad_lbfgs_result_free(&r);
 }
 
+static const char *in_dir(const char *name);
+
+/* L-BFGS writing a checkpoint every iteration, then resuming from it; a
+ * failure of either call must leave theta as that call found it. */
+static void lbfgs_checkpoint(outcome *o)
+{
+    double theta[2] = {-1.2, 1}, before[2] = {-1.2, 1};
+    otad_lbfgs_params params;
+    otad_lbfgs_params_init(&params);
+    params.max_iterations = 4;
+    params.checkpoint = in_dir("fit.checkpoint");
+    params.checkpoint_every = 1;
+    otad_lbfgs_result r;
+    o->code = otad_lbfgs(rosenbrock, NULL, 2, theta, &params, &r);
+    if (o->code == OTAD_OK) {
+        otad_lbfgs_result_free(&r);
+        memcpy(before, theta, sizeof theta);
+        params.resume = params.checkpoint, params.max_iterations = 8;
+        o->code = otad_lbfgs(rosenbrock, NULL, 2, theta, &params, &r);
+    }
+    snprintf(o->message, sizeof o->message, "%s", r.message);
+    if (o->code == OTAD_OK) {
+        keep(o, theta, 2);
+        keep(o, &r.loss, 1);
+    }
+    o->buffers_kept = memcmp(theta, before, sizeof theta) == 0;
+    otad_lbfgs_result_free(&r);
+}
+
+/* Adam on the same valley, step by step, with a checkpoint and a resume. */
+static otad_var rosenbrock_step(otad_tape *t, otad_var x, int step, void *instance)
+{
+    (void)step;
+    return rosenbrock(t, x, instance);
+}
+
+static void stochastic(outcome *o)
+{
+    double theta[2] = {-1.2, 1}, before[2] = {-1.2, 1};
+    otad_tape_opts tape_opts;
+    otad_tape_opts_init(&tape_opts);
+    tape_opts.allocator = &fault_tape_allocator;
+    tape_opts.chunk_bytes = 4096;
+    otad_stochastic_params params;
+    otad_stochastic_params_init(&params);
+    params.steps = 5;
+    params.tape_opts = &tape_opts;
+    params.checkpoint = in_dir("adam.checkpoint");
+    params.checkpoint_every = 2;
+    otad_stochastic_result r;
+    o->code = otad_stochastic(rosenbrock_step, NULL, 2, theta, &params, &r);
+    if (o->code == OTAD_OK) {
+        otad_stochastic_result_free(&r);
+        memcpy(before, theta, sizeof theta);
+        params.resume = params.checkpoint, params.steps = 8;
+        o->code = otad_stochastic(rosenbrock_step, NULL, 2, theta, &params, &r);
+    }
+    snprintf(o->message, sizeof o->message, "%s", r.message);
+    if (o->code == OTAD_OK)
+        keep(o, theta, 2);
+    o->buffers_kept = memcmp(theta, before, sizeof theta) == 0;
+    otad_stochastic_result_free(&r);
+}
+
 /* The three models, each on a problem small enough to fit in a few
  * iterations, their driver's tape on the counted allocator. */
 static otad_lbfgs_params few_iterations(otad_tape_opts *tape_opts)
@@ -743,6 +807,8 @@ SCENARIO(emd_cost_op)
 SCENARIO(ot_1d_and_bures)
 SCENARIO(gradient_checks)
 SCENARIO(lbfgs)
+SCENARIO(lbfgs_checkpoint)
+SCENARIO(stochastic)
 SCENARIO(barycoords_fit)
 SCENARIO(metric_learning_fit)
 SCENARIO(mke_fit)
@@ -768,6 +834,8 @@ static int remove_dir(void **state)
     unlink(in_dir("a.png"));
     unlink(in_dir("plot.png"));
     unlink(in_dir("bars.png"));
+    unlink(in_dir("fit.checkpoint"));
+    unlink(in_dir("adam.checkpoint"));
     return rmdir(dir);
 }
 
@@ -799,6 +867,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ot_1d_and_bures),
         cmocka_unit_test(test_gradient_checks),
         cmocka_unit_test(test_lbfgs),
+        cmocka_unit_test(test_lbfgs_checkpoint),
+        cmocka_unit_test(test_stochastic),
         cmocka_unit_test(test_barycoords_fit),
         cmocka_unit_test(test_metric_learning_fit),
         cmocka_unit_test(test_mke_fit),
