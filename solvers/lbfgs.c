@@ -265,6 +265,7 @@ int otad_lbfgs(otad_build_fn build, void *instance, size_t n, double *theta,
     if (rc == OTAD_OK && params->resume)
         rc = read_resumed(params->resume, n, &resumed, &err);
     if (rc != OTAD_OK) {
+        otadS_checkpoint_free(&resumed);
         result->status = rc;
         snprintf(result->message, sizeof result->message, "%s", err.message);
         return result->status;
