@@ -49,19 +49,20 @@ static inline int written(const char *path, int rc, const otad_error *err)
 
 /* ---- long fits: checkpoints, resuming, Ctrl-C ---------------------------- */
 
-/* --checkpoint FILE writes a fit's state to FILE every 10 iterations and
- * at its end; --resume FILE continues the fit FILE holds.  An example with
- * several fits gives each its own file, FILE.<name>.  Ctrl-C stops a fit
- * after its iteration, with its best point so far (and its checkpoint). */
+/* --checkpoint FILE writes a fit's state to FILE as it runs (the drivers'
+ * checkpoint_every: 10 L-BFGS iterations, 100 stochastic steps) and at its
+ * end; --resume FILE continues the fit FILE holds.  An example with several
+ * fits gives each its own file, FILE.<name>.  Ctrl-C stops a fit after its
+ * iteration, keeping where it got (and its checkpoint). */
 typedef struct long_fit {
     const char *checkpoint, *resume;
     char checkpoint_path[512], resume_path[512];
 } long_fit;
 
 #define LONG_FIT_USAGE                                                                  \
-    "  --checkpoint FILE  save each fit's state every 10 iterations and at its end\n"  \
+    "  --checkpoint FILE  save each fit's state as it runs and at its end\n"          \
     "  --resume FILE      continue the fits saved with --checkpoint FILE\n"            \
-    "  Ctrl-C stops a fit after its iteration, keeping its best point.\n"
+    "  Ctrl-C stops a fit after its iteration, keeping where it got.\n"
 
 static inline volatile sig_atomic_t *long_fit_interrupted(void)
 {

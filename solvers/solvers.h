@@ -300,10 +300,10 @@ int otad_lbfgs_print_progress(const otad_lbfgs_progress *progress, void *file);
  *
  * The checkpoint file is text: a line "otad-checkpoint 1", lines
  * "iterations K" and "evaluations E", then three lists, each a line
- * "name count" and one number a line: "theta" (N), "losses" (K + 1: the
- * loss before the first iteration and after each) and "state" (the
- * optimiser's own: none for L-BFGS, see otad_stochastic); numbers as C99
- * hexadecimal floats (%a), exact. */
+ * "name count" and one number a line: "theta" (N), "losses" (L-BFGS's
+ * K + 1, the loss before the first iteration and after each; a stochastic
+ * run's K, each step's) and "state" (the optimiser's own: none for L-BFGS,
+ * see otad_stochastic); numbers as C99 hexadecimal floats (%a), exact. */
 typedef struct otad_lbfgs_params {
     int max_iterations;          /* ≥ 0; default 100; 0: no limit */
     int memory;                  /* corrections kept, 1 to 1000; default 10 */
@@ -376,7 +376,7 @@ typedef enum otad_stochastic_method {
  * (n), so that a resumed run continues exactly where the saved one was. */
 typedef struct otad_stochastic_params {
     otad_stochastic_method method; /* default OTAD_ADAM */
-    int steps;                     /* ≥ 1; default 1000; a resumed run's count them too */
+    int steps;                     /* ≥ 1; default 1000; those before a resume count */
     double learning_rate;          /* > 0; default 1e-3 */
     double beta1, beta2;           /* Adam's averaging, each in [0, 1); default 0.9, 0.999 */
     double epsilon;                /* Adam's, > 0; default 1e-8 */
