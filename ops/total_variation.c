@@ -62,42 +62,37 @@ static double point_terms(const tv_params *p, const double *d, double *w)
     return total;
 }
 
+/* One column's total variation; with g, the seed times its gradient added
+ * to g as well. */
+static double tv_column(const tv_params *p, const double *x, size_t n, double *g, double seed)
+{
+    double d[MAX_AXES], w[MAX_AXES], total = 0;
+    size_t next[MAX_AXES];
+    for (size_t i = 0; i < n; i++) {
+        differences(p, x, i, d, next);
+        total += point_terms(p, d, w);
+        for (size_t a = 0; g && a < p->n_axes; a++) {
+            g[next[a]] += seed * w[a];
+            g[i] -= seed * w[a];
+        }
+    }
+    return total;
+}
+
 static int tv_forward(otad_ctx *c)
 {
-    const tv_params *p = c->params;
     otad_value x = c->in[0];
-    double d[MAX_AXES], w[MAX_AXES];
-    size_t next[MAX_AXES];
-    for (size_t j = 0; j < x.cols; j++) {
-        const double *xj = x.data + j * x.rows;
-        double total = 0;
-        for (size_t i = 0; i < x.rows; i++) {
-            differences(p, xj, i, d, next);
-            total += point_terms(p, d, w);
-        }
-        c->out.data[j] = total;
-    }
+    for (size_t j = 0; j < x.cols; j++)
+        c->out.data[j] = tv_column(c->params, x.data + j * x.rows, x.rows, NULL, 0);
     return OTAD_OK;
 }
 
 static int tv_vjp(otad_ctx *c)
 {
-    const tv_params *p = c->params;
     otad_value x = c->in[0];
-    double d[MAX_AXES], w[MAX_AXES];
-    size_t next[MAX_AXES];
-    for (size_t j = 0; j < x.cols; j++) {
-        const double *xj = x.data + j * x.rows;
-        double *g = c->in_grad[0] + j * x.rows, seed = c->out_grad[j];
-        for (size_t i = 0; i < x.rows; i++) {
-            differences(p, xj, i, d, next);
-            point_terms(p, d, w);
-            for (size_t a = 0; a < p->n_axes; a++) {
-                g[next[a]] += seed * w[a];
-                g[i] -= seed * w[a];
-            }
-        }
-    }
+    for (size_t j = 0; j < x.cols; j++)
+        tv_column(c->params, x.data + j * x.rows, x.rows, c->in_grad[0] + j * x.rows,
+                  c->out_grad[j]);
     return OTAD_OK;
 }
 

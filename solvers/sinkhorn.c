@@ -180,14 +180,7 @@ static int unbalanced(const iteration *it)
     return it->lambda_a != 1 || it->lambda_b != 1;
 }
 
-/* The unbalanced update (Chizat et al. 2018; Séjourné et al. 2019) on the
- * state (u/a, v/b) = (e^(f/ε), e^(g/ε)), the exponentials of the dual
- * potentials (their logs in the log domain):
- *     u/a = (K v)^(−λ_a),  v/b = (Kᵀu)^(−λ_b),  u = a ⊙ u/a, v = b ⊙ v/b,
- * defined where a mass is 0 too (a ratio of u and a would not be).  Not
- * homogeneous in v, so the balanced update's fixing of the scale has no
- * place here, and its Jacobian is a contraction (IMPLICIT's system is
- * regular). */
+/* mass ⊙ ratio (a sum in the log domain): u from u/a, v from v/b. */
 static otad_var scaled(otad_tape *t, const iteration *it, otad_var mass, otad_var ratio)
 {
     return it->log_domain ? otad_add(t, mass, ratio) : otad_mul(t, mass, ratio);
@@ -244,7 +237,16 @@ static void translate(otad_tape *t, const iteration *it, otad_var u, otad_var kv
     next[1] = otad_div(t, next[1], factor);
 }
 
-/* Differentiated through its steps, the scaling domain's state is
+/* The unbalanced update (Chizat et al. 2018; Séjourné et al. 2019) on the
+ * state (u/a, v/b) = (e^(f/ε), e^(g/ε)), the exponentials of the dual
+ * potentials (their logs in the log domain):
+ *     u/a = (K v)^(−λ_a),  v/b = (Kᵀu)^(−λ_b),  u = a ⊙ u/a, v = b ⊙ v/b,
+ * defined where a mass is 0 too (a ratio of u and a would not be).  Not
+ * homogeneous in v, so the balanced update's fixing of the scale has no
+ * place here, and its Jacobian is a contraction (IMPLICIT's system is
+ * regular).
+ *
+ * Differentiated through its steps, the scaling domain's state is
  * (u/a, [v/b; K v]), as the balanced one carries K v (see update): one
  * power pair forms v/b and the next update's K v from u.  The translation
  * then has Σ v ⊙ Kᵀu as Σ u ⊙ K v with the new v, and K v in both states. */
