@@ -25,6 +25,7 @@ void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts)
     opts->eps_decay = 0.5;
     opts->stage_iterations = 10;
     opts->start = NULL;
+    opts->convention = OTAD_GRADIENT_NATIVE;
 }
 
 static const otad_var no_var;
@@ -76,6 +77,15 @@ int otadS_check_sinkhorn_opts(const otad_sinkhorn_opts *o, const char *who, cons
         rc = otad_error_set(err, OTAD_EINVAL, "%s: %s needs mode OTAD_IMPLICIT or OTAD_ENVELOPE, "
                             "whose gradient does not depend on where the updates start", who,
                             otadV_field(f, sizeof f, prefix, o->start ? "start" : "eps_start"));
+    if (rc == OTAD_OK)
+        rc = otadV_enum(err, who, otadV_field(f, sizeof f, prefix, "convention"),
+                        (int)o->convention, OTAD_GRADIENT_NATIVE, OTAD_GRADIENT_CENTRED,
+                        "OTAD_GRADIENT_NATIVE, OTAD_GRADIENT_POT or OTAD_GRADIENT_CENTRED");
+    if (rc == OTAD_OK && o->convention != OTAD_GRADIENT_NATIVE &&
+        (isfinite(o->rho_a) || isfinite(o->rho_b)))
+        rc = otad_error_set(err, OTAD_EINVAL, "%s: %s is for balanced problems: an unbalanced "
+                            "value is defined for any masses and has one gradient", who,
+                            otadV_field(f, sizeof f, prefix, "convention"));
     if (rc == OTAD_OK && o->eps_start > 0 && !o->log_domain)
         rc = otad_error_set(err, OTAD_EINVAL, "%s: %s (ε-scaling) needs the log domain "
                             "(log_domain = 1)", who,
@@ -574,5 +584,9 @@ int otadS_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
 int otad_sinkhorn_solve(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
                         const otad_sinkhorn_opts *opts, otad_sinkhorn *out)
 {
+    if (opts && opts->convention != OTAD_GRADIENT_NATIVE)
+        return otad_tape_fail(t, OTAD_EINVAL, "sinkhorn: convention applies to the values of "
+                              "otad_sinkhorn_loss and otad_sinkhorn_divergence; "
+                              "otad_sinkhorn_solve takes OTAD_GRADIENT_NATIVE");
     return otadS_sinkhorn_solve(t, k, a, b, opts, 0, out);
 }

@@ -296,13 +296,46 @@ static otad_var value_of(otad_tape *t, const otad_sinkhorn *s, otad_sinkhorn_val
     return (otad_var){0, 0};
 }
 
+/* x's value as a constant. */
+static otad_var held(otad_tape *t, otad_var x)
+{
+    otad_value v = otad_value_of(t, x);
+    return v.data ? otad_const_copy(t, v.rows, v.cols, v.data) : (otad_var){0, 0};
+}
+
+/* A factor whose value is exactly 1 and whose gradient is that of x / x₀. */
+static otad_var unit_ratio(otad_tape *t, otad_var x)
+{
+    return otad_div(t, x, held(t, x));
+}
+
+/* A term whose value is exactly 0 and whose gradient is that of x − x₀. */
+static otad_var zero_difference(otad_tape *t, otad_var x)
+{
+    return otad_sub(t, x, held(t, x));
+}
+
+/* The conventions of solvers.h, by factors that leave every value as it is:
+ * POT's is W̃(a, b) = m(a)·W(a/m(a), b/m(b)), homogeneous of degree 1 in a
+ * and of degree 0 in b; CENTRED projects each gradient on Σδ = 0. */
 static otad_var loss_as(otad_tape *t, otad_kernel k, otad_var a, otad_var b,
                        const otad_sinkhorn_opts *opts, int role, otad_sinkhorn_value value)
 {
+    otad_gradient_convention convention = opts ? opts->convention : OTAD_GRADIENT_NATIVE;
+    otad_var scale = {0, 0};
+    if (convention == OTAD_GRADIENT_POT && otad_var_valid(a) && otad_var_valid(b)) {
+        scale = unit_ratio(t, otad_sum_cols(t, a));
+        a = otad_div(t, a, scale);
+        b = otad_div(t, b, unit_ratio(t, otad_sum_cols(t, b)));
+    } else if (convention == OTAD_GRADIENT_CENTRED && otad_var_valid(a) && otad_var_valid(b)) {
+        a = otad_sub(t, a, zero_difference(t, otad_mean_cols(t, a)));
+        b = otad_sub(t, b, zero_difference(t, otad_mean_cols(t, b)));
+    }
     otad_sinkhorn s;
     if (otadS_sinkhorn_solve(t, k, a, b, opts, role, &s) != OTAD_OK)
         return (otad_var){0, 0};
-    return value_of(t, &s, value);
+    otad_var w = value_of(t, &s, value);
+    return otad_var_valid(scale) ? otad_mul(t, w, scale) : w;
 }
 
 otad_var otad_sinkhorn_loss(otad_tape *t, otad_kernel k, otad_var a, otad_var b,

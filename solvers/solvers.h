@@ -40,6 +40,28 @@ void otad_sinkhorn_start_counts(const otad_sinkhorn_start *start, long *found, l
 
 /* Options; a field out of its range (given with each) fails the tape with
  * OTAD_EINVAL, the message naming the field and its range. */
+/* A balanced value is defined where Σa = Σb, so its gradient to the weights is
+ * unique only along the directions that keep the masses (Σδ = 0): off them,
+ * each gradient is defined up to c·1, and tools pick different constants.
+ * The convention picks one; values and every other gradient are unchanged.
+ *   NATIVE (default): the gradient of these iterations, whose last update is
+ *     v's: the plan's columns sum to b, so scaling a leaves the plan as it
+ *     is and scaling b scales it; for the cost ⟨∇_a W, a⟩ = 0 and
+ *     ⟨∇_b W, b⟩ = W.
+ *   POT: the gradient POT's sinkhorn2 computes by differentiating its
+ *     iterations, whose last update is u's: ⟨∇_a W, a⟩ = W, ⟨∇_b W, b⟩ = 0,
+ *     the same as NATIVE along Σδ = 0.  For the cost at convergence it is
+ *     POT's to rounding; the other values get the same rule.
+ *   CENTRED: each gradient minus its mean (Σ ∇_a = Σ ∇_b = 0), the
+ *     projection POT's emd2 and otad_emd_cost use.
+ * An unbalanced value is defined for any masses and has one gradient, so a
+ * convention other than NATIVE is refused there. */
+typedef enum otad_gradient_convention {
+    OTAD_GRADIENT_NATIVE = 0,
+    OTAD_GRADIENT_POT,
+    OTAD_GRADIENT_CENTRED
+} otad_gradient_convention;
+
 typedef struct otad_sinkhorn_opts {
     int iterations;        /* L: (u, v) updates, ≥ 1; default 100 */
     double tolerance;      /* stop early once the marginal error max_col ‖u⊙Kv − a‖₁ is at
@@ -80,6 +102,8 @@ typedef struct otad_sinkhorn_opts {
     int stage_iterations;     /* ≥ 1; default 10 */
     otad_sinkhorn_start *start; /* warm start, NULL (default): none; see
                                    otad_sinkhorn_start_new */
+    otad_gradient_convention convention; /* the gradient to a and b; balanced problems,
+                                            otad_sinkhorn_loss and _divergence only */
 } otad_sinkhorn_opts;
 
 void otad_sinkhorn_opts_init(otad_sinkhorn_opts *opts);

@@ -98,7 +98,8 @@ static const double cost_5x4[N * M] = {0.1, 0.9, 0.4, 0.3, 0.7, 0.5, 0.2, 0.8, 0
                                        0.3, 0.6, 0.9, 0.2, 0.4, 0.8, 0.1, 0.5, 0.7, 0.3};
 static const double a_5[N] = {0.1, 0.3, 0.2, 0.25, 0.15}, b_4[M] = {0.4, 0.1, 0.3, 0.2};
 
-/* Balanced (ρ = ∞: the entropic value, the dual under ENVELOPE) or
+/* Balanced (ρ = ∞: the entropic value, the dual under ENVELOPE; under
+ * CHECKPOINT and IMPLICIT with the centred and POT conventions' nodes) or
  * unbalanced (the KL primal, the KL dual under ENVELOPE). */
 static void sinkhorn_in(outcome *o, otad_grad_mode mode, int log_domain, double rho)
 {
@@ -113,6 +114,10 @@ static void sinkhorn_in(outcome *o, otad_grad_mode mode, int log_domain, double 
         opts.mode = mode;
         opts.log_domain = log_domain;
         opts.rho_a = opts.rho_b = rho;
+        if (isinf(rho) && mode == OTAD_CHECKPOINT)
+            opts.convention = OTAD_GRADIENT_CENTRED;
+        if (isinf(rho) && mode == OTAD_IMPLICIT)
+            opts.convention = OTAD_GRADIENT_POT;
         otad_kernel k = otad_kernel_gibbs(t, otad_param(t, N, M, cost_5x4, grad), 0.2);
         otad_sinkhorn_value balanced = mode == OTAD_ENVELOPE ? OTAD_SINKHORN_DUAL
                                                              : OTAD_SINKHORN_ENTROPIC;
