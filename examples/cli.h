@@ -113,4 +113,17 @@ static inline void long_fit_params(long_fit *f, const char *name, otad_lbfgs_par
     long_fit_files(f, name, &params->checkpoint, &params->resume, &params->stop);
 }
 
+/* The line that ends a fit.  A resumed fit's counts include the run it
+ * continues and its seconds do not, so it gets no time per evaluation. */
+static inline void long_fit_report(const char *name, const otad_lbfgs_result *r,
+                                   const long_fit *f)
+{
+    printf("%s: %s; %d iterations, %d evaluations, %.1f s", name, r->lbfgs_message,
+           r->iterations, r->evaluations, r->seconds);
+    if (f->resume)
+        printf(" since resuming\n");
+    else
+        printf(" (%.3f s per evaluation)\n", r->seconds / (r->evaluations ? r->evaluations : 1));
+}
+
 #endif

@@ -287,7 +287,11 @@ static int fit(const options *o, const metric *mt, const otad_metric_learning *p
     long_fit files = o->long_fit; /* the paths params points to, for this fit */
     long_fit_params(&files, mt->name, &params);
     otad_error err;
-    printf("\n%s: learning w from w = 1, lambda_s = %g\n", mt->name, mt->lambda_s);
+    if (files.resume)
+        printf("\n%s: resuming from %s, lambda_s = %g\n", mt->name, files.resume_path,
+               mt->lambda_s);
+    else
+        printf("\n%s: learning w from w = 1, lambda_s = %g\n", mt->name, mt->lambda_s);
     if (otad_metric_learning_fit(p, NULL, &params, &out->result, &err) != OTAD_OK) {
         fprintf(stderr, "%s fit: %s\n", mt->name, err.message);
         return 1;
@@ -329,12 +333,12 @@ static void print_energy(const char *what, const otad_metric_learning_energy *e)
     printf("  %-14s %12.4e %12.4e %12.4e\n", what, e->total, e->data, e->smoothness);
 }
 
-static void report(const grid *g, const metric *mt, const outcome *out)
+static void report(const grid *g, const metric *mt, const outcome *out,
+                   const long_fit *long_fit_of)
 {
     const otad_metric_learning_result *r = &out->result;
-    printf("\n%s: %s; %d iterations, %d evaluations, %.1f s (%.2f s per evaluation)\n",
-           mt->name, r->lbfgs.lbfgs_message, r->lbfgs.iterations, r->lbfgs.evaluations,
-           r->lbfgs.seconds, r->lbfgs.seconds / (r->lbfgs.evaluations ? r->lbfgs.evaluations : 1));
+    printf("\n");
+    long_fit_report(mt->name, &r->lbfgs, long_fit_of);
     printf("  %-14s %12s %12s %12s\n", "energy", "total", "data", "smoothness");
     print_energy("at w = 1", &out->at_one);
     print_energy("at the true w", &out->at_true);
@@ -479,7 +483,7 @@ static int experiment(const options *o, const grid *g, const metric *mt, outcome
     problem_init(o, g, mt, &p);
     if (make_frames(g, mt, &p, out) || energies(mt, &p, out) || fit(o, mt, &p, out))
         return 1;
-    report(g, mt, out);
+    report(g, mt, out, &o->long_fit);
     return write_weights(g, mt, out) || write_frames(g, mt, out);
 }
 

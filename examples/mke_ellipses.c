@@ -228,9 +228,7 @@ static int fit(const options *o, const otad_mke *p, const double *start, const d
         return 1;
     }
     const otad_lbfgs_result *r = &out->result.lbfgs;
-    printf("%s: %s; %d iterations, %d evaluations, %.1f s (%.3f s per evaluation)\n",
-           out->name, r->lbfgs_message, r->iterations, r->evaluations, r->seconds,
-           r->seconds / (r->evaluations ? r->evaluations : 1));
+    long_fit_report(out->name, r, &files);
     printf("%s: loss at the fit %.6e, at the true ellipses %.6e (%s)\n", out->name, r->loss,
            out->loss_at_truth, r->loss < out->loss_at_truth ? "lower at the fit" : "lower at "
            "the truth");

@@ -339,9 +339,7 @@ static int fit(const options *o, experiment *e)
         return 1;
     }
     const otad_lbfgs_result *r = &e->result.lbfgs;
-    printf("%s: %s; %d iterations, %d evaluations, %.1f s (%.3f s per evaluation)\n", e->name,
-           r->lbfgs_message, r->iterations, r->evaluations, r->seconds,
-           r->seconds / (r->evaluations ? r->evaluations : 1));
+    long_fit_report(e->name, r, &files);
     printf("%s: divergence %.4e at the start, %.4e after the fit\n", e->name, r->losses[0],
            r->loss);
     return 0;
