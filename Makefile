@@ -1,7 +1,14 @@
 # otad — GNU make.  `make` builds the libraries, tests, examples and benchmarks;
-# `make check` runs the tests; `make demo` runs the examples; see README.md.
+# `make check` runs the tests; `make demo` runs the examples; `make deps`
+# installs missing dependencies (as root on Debian/Ubuntu), and check and
+# demo run it first; see README.md.
 
-VERSION := 0.1.0
+# The version is the headers' (ad/ad.h); the shared library's soname carries
+# the major number.
+version_part = $(shell sed -n 's/^\#define OTAD_VERSION_$(1) \([0-9]*\)$$/\1/p' ad/ad.h)
+VERSION_MAJOR := $(call version_part,MAJOR)
+VERSION := $(VERSION_MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+SONAME := libotad.so.$(VERSION_MAJOR)
 PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
@@ -36,20 +43,31 @@ SAN_TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/san/tests/%)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib check check-sanitize check-faults fuzz demo bench install clean
+.PHONY: all lib deps check run-check check-sanitize check-faults fuzz demo run-demo bench \
+    install clean
 .DELETE_ON_ERROR:
 
 all: lib $(TESTS) $(EXAMPLES) $(BENCHES)
 lib: $(BUILD)/libotad.a $(BUILD)/libotad.so
 
-# Dependency flags come from scripts/configure.sh, which installs what is
-# missing (as root on Debian/Ubuntu) or says how to.  Not needed to clean.
-ifeq ($(filter clean,$(MAKECMDGOALS)),)
+# Dependency flags come from scripts/configure.sh, which says what is
+# missing and how to install it; `make deps` installs it.  check and demo
+# install first, then build in a second make that reads the flags.
+ifeq ($(filter clean deps check demo,$(MAKECMDGOALS)),)
 include $(BUILD)/config.mk
 endif
 $(BUILD)/config.mk: scripts/configure.sh
 	@mkdir -p $(@D)
 	sh scripts/configure.sh > $@.tmp && mv $@.tmp $@
+
+deps:
+	sh scripts/configure.sh --install > /dev/null
+
+check: deps
+	@$(MAKE) --no-print-directory run-check
+
+demo: deps
+	@$(MAKE) --no-print-directory run-demo
 
 CFLAGS_ALL = $(WARN) $(OPENMP) $(OPT) $(ARCH) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
 
@@ -79,8 +97,14 @@ $(BUILD)/libotad.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libotad.so: $(LIB_OBJ)
-	$(CC) -shared $(OPENMP) -Wl,-soname,libotad.so -o $@ $^ $(DEPS_LIBS) $(LDFLAGS)
+$(BUILD)/libotad.so.$(VERSION): $(LIB_OBJ)
+	$(CC) -shared $(OPENMP) -Wl,-soname,$(SONAME) -o $@ $^ $(DEPS_LIBS) $(LDFLAGS)
+
+$(BUILD)/$(SONAME): $(BUILD)/libotad.so.$(VERSION)
+	ln -sf $(<F) $@
+
+$(BUILD)/libotad.so: $(BUILD)/$(SONAME)
+	ln -sf $(<F) $@
 
 $(BUILD)/san/libotad.a: $(SAN_OBJ)
 	@rm -f $@
@@ -103,7 +127,7 @@ $(BUILD)/san/tests/%: tests/%.c $(TEST_SUPPORT) tests/support.h $(BUILD)/san/lib
 # is installed (.ci/run installs it).
 OPENMP_BLAS := /usr/lib/x86_64-linux-gnu/openblas-openmp
 
-check: $(TESTS) $(EXAMPLES) lib
+run-check: $(TESTS) $(EXAMPLES) lib
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
 	@set -e; if [ -e $(OPENMP_BLAS)/libopenblas.so.0 ]; then \
 	    echo "== $(BUILD)/tests/test_kernel_grid, OpenBLAS's OpenMP build, 2 threads"; \
@@ -224,7 +248,7 @@ $(BUILD)/bench/%: bench/%.c bench/protocol.h $(BUILD)/bench/protocol.o $(BUILD)/
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/bench/protocol.o $(BUILD)/libotad.a $(DEPS_LIBS) $(LDFLAGS)
 
 # Examples write their pictures to $(BUILD)/demo.
-demo: $(DEMO:%=$(BUILD)/examples/%)
+run-demo: $(DEMO:%=$(BUILD)/examples/%)
 	@mkdir -p $(BUILD)/demo
 	@set -e; for e in $(DEMO); do echo "== $$e"; (cd $(BUILD)/demo && ../examples/$$e); done
 	@echo "make demo: done; pictures go to $(BUILD)/demo/"
@@ -246,10 +270,13 @@ bench: $(BENCHES)
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/otad
 	install -m 644 $(BUILD)/libotad.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libotad.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libotad.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libotad.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libotad.so
 	for h in $(HEADERS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/otad/$$h; done
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' otad.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/otad.pc
+	for pc in otad otad-static; do \
+	    sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $$pc.pc.in \
+	        > $(DESTDIR)$(PREFIX)/lib/pkgconfig/$$pc.pc; done
 
 clean:
 	rm -rf $(BUILD)

@@ -28,6 +28,17 @@ extern "C" {
 #define OTAD_PRINTF(fmt, args)
 #endif
 
+/* ---- version ------------------------------------------------------------- */
+
+/* The version of these headers; otad_version() gives the library's, which a
+ * program linked against a shared otad may find different. */
+#define OTAD_VERSION_MAJOR 0
+#define OTAD_VERSION_MINOR 1
+#define OTAD_VERSION_PATCH 0
+
+/* "MAJOR.MINOR.PATCH" of the library linked in. */
+const char *otad_version(void);
+
 /* ---- error codes ------------------------------------------------------- */
 
 enum {

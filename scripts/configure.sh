@@ -1,8 +1,12 @@
 #!/bin/sh
-# Find otad's dependencies, install the missing ones (Debian/Ubuntu, as root),
-# and print the compiler and linker flags as make variables.
-# Usage: sh scripts/configure.sh > build/config.mk
+# Find otad's dependencies and print the compiler and linker flags as make
+# variables; a missing one stops it with the command that installs it.
+# With --install (`make deps`), install the missing ones first (Debian or
+# Ubuntu, as root).
+# Usage: sh scripts/configure.sh [--install] > build/config.mk
 set -u
+install=no
+[ "${1:-}" = "--install" ] && install=yes
 
 packages=""
 need() { packages="$packages $1"; }
@@ -25,7 +29,11 @@ cholmod_header() {
 cholmod_header >/dev/null || need libsuitesparse-dev
 
 if [ -n "$packages" ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    if [ "$install" = no ]; then
+        echo "otad: missing dependencies; install them with \`make deps\` (as root) or:" >&2
+        echo "    sudo apt-get install -y$packages" >&2
+        exit 1
+    elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "otad: installing$packages" >&2
         export DEBIAN_FRONTEND=noninteractive
         # A fresh machine may have no package lists yet: fetch them and retry.

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install into a temporary prefix, then compile and run a separate program
-# against it with `pkg-config --cflags --libs otad`, as a user would.
+# against it as the README says a user would: with `pkg-config --cflags
+# --libs otad` and an rpath to the prefix's lib, and linked to libotad.a
+# with `pkg-config --cflags --libs otad-static`.
 # Usage: sh tests/install_test.sh [build-dir]
 set -eu
 build=${1:-build}
@@ -12,10 +14,19 @@ ${MAKE:-make} -s install PREFIX="$prefix" BUILD="$build" >/dev/null
 cat > "$prefix/user.c" <<'PROGRAM'
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <otad/otad.h>
+
+#define STRING(x) #x
+#define VERSION(major, minor, patch) STRING(major) "." STRING(minor) "." STRING(patch)
 
 int main(void)
 {
+    const char *headers = VERSION(OTAD_VERSION_MAJOR, OTAD_VERSION_MINOR, OTAD_VERSION_PATCH);
+    if (strcmp(otad_version(), headers) != 0) {
+        printf("library version %s, headers %s\n", otad_version(), headers);
+        return 1;
+    }
     double x[3] = {1, 2, 3}, g[3];
     otad_tape *tape;
     if (otad_tape_new(&tape, NULL) != OTAD_OK)
@@ -42,7 +53,17 @@ int main(void)
 PROGRAM
 
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+soname=$(readelf -d "$prefix/lib/libotad.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$soname" = "libotad.so.$(pkg-config --modversion otad | cut -d. -f1)" ] ||
+    { echo "install test: soname '$soname'"; exit 1; }
 ${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror "$prefix/user.c" -o "$prefix/user" \
-    $(pkg-config --cflags --libs otad)
-LD_LIBRARY_PATH="$prefix/lib" "$prefix/user"
-echo "install test: otad installed under a prefix builds and runs with pkg-config"
+    $(pkg-config --cflags --libs otad) -Wl,-rpath,"$prefix/lib"
+"$prefix/user"
+${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror "$prefix/user.c" -o "$prefix/user-static" \
+    $(pkg-config --cflags --libs otad-static)
+if readelf -d "$prefix/user-static" | grep -q 'libotad'; then
+    echo "install test: the link to libotad.a needs libotad.so"; exit 1
+fi
+"$prefix/user-static"
+echo "install test: otad $(pkg-config --modversion otad) installed under a prefix (soname $soname)" \
+    "builds and runs with pkg-config, linked to libotad.so and to libotad.a"

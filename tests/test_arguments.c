@@ -421,6 +421,7 @@ static outcome check_adjoint_with(otad_linop_fn apply, size_t rows, size_t cols,
 }
 
 #define AD_ROWS(X) \
+X(version, otad_version, "nothing (no arguments)", NEUTRAL, "the headers' MAJOR.MINOR.PATCH", IS, char v[32]; snprintf(v, sizeof v, "%d.%d.%d", OTAD_VERSION_MAJOR, OTAD_VERSION_MINOR, OTAD_VERSION_PATCH); return !strcmp(otad_version(), v);) \
 X(strerror_unknown, otad_strerror, "code 12345", NEUTRAL, "\"unknown otad error code\"", IS, return !strcmp(otad_strerror(12345), "unknown otad error code");) \
 X(strerror_int_min, otad_strerror, "code INT_MIN", NEUTRAL, "\"unknown otad error code\"", IS, return !strcmp(otad_strerror(INT_MIN), "unknown otad error code");) \
 X(error_set_null, otad_error_set, "err NULL", NEUTRAL, "the code", IS, return otad_error_set(NULL, OTAD_EDOMAIN, "x %d", 1) == OTAD_EDOMAIN;) \
