@@ -1,5 +1,5 @@
 /*
- * W2: Wasserstein barycentric coordinates (Bonneel, Peyré and Cuturi 2016):
+ * Wasserstein barycentric coordinates (Bonneel, Peyré and Cuturi 2016):
  * five soft shapes on the n×n grid of [0,1]² (examples/w2_database.h), the
  * grid's separable Gibbs kernel at ε = 2e-3, the barycenter P_L(λ) after
  * L = 50 iterations, λ = softmax(θ), the squared L2 loss against
@@ -296,7 +296,7 @@ int main(int argc, char **argv)
     for (size_t ti = 0; ti < o.n_threads; ti++)
         if (bench_measure_machine((int)o.threads[ti], &machine[ti]) != 0)
             return 1;
-    printf("## Wasserstein barycentric coordinates (W2)\n\nS = %d shapes on the n×n grid, "
+    printf("## Wasserstein barycentric coordinates\n\nS = %d shapes on the n×n grid, "
            "ε = %g, L = %d, loss |P_L(softmax θ) − q|²; reference: %s.\n", W2_SHAPES, W2_EPS, L,
            script ? "PyTorch autograd (w2_barycoords.py)" : why);
     status = table(&o, script, 0, machine, "One evaluation at θ = 0");

@@ -1,5 +1,5 @@
 /*
- * W3: ground metric learning on grid graphs (Heitz et al. 2020): the energy
+ * Ground metric learning on grid graphs (Heitz et al. 2020): the energy
  * E(z) of otad_metric_learning_build at z = 0 (w = 1) and its gradient, as the
  * PyTorch + SuperLU reference w3_gml.py computes them, on 2-D and 3-D grids.
  * Measured: value and value + gradient times and peak RSS, at 50² beside the
@@ -223,7 +223,7 @@ int main(int argc, char **argv)
     const char *why = "switched off (--no-reference)";
     int have_reference = o.reference && bench_find_reference(o.anchors, "w3_gml.py",
         "torch, scipy", script, sizeof script, &why) == 0;
-    printf("## Ground metric learning on grid graphs (W3)\n\n");
+    printf("## Ground metric learning on grid graphs\n\n");
     bench_print_machine_line();
     printf("P = %d frames, L = %d, ε = %g, S = %d, λ_s = %g; E and its gradient at w = 1; "
            "reference at 50²: %s.\n\n", P, L, eps, S, lambda_s,

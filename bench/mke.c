@@ -1,5 +1,5 @@
 /*
- * W4, minimum Kantorovich estimation of three ellipses (Bassetti, Bodini and
+ * Minimum Kantorovich estimation of three ellipses (Bassetti, Bodini and
  * Regazzini 2006; Genevay, Peyré and Cuturi 2018) as the PyTorch reference
  * w4_mke_ellipses.py, in each gradient mode: loss and loss + gradient at θ_init
  * beside the reference's (bench/protocol.h; exit status 1 when ours differ from
@@ -289,7 +289,7 @@ int main(int argc, char **argv)
     if (o.reference && bench_find_reference(o.anchors, "w4_mke_ellipses.py", "torch", script,
                                             sizeof script, &why) == 0)
         o.script = script;
-    printf("## Minimum Kantorovich estimation of three ellipses (W4)\n\n%d model points against "
+    printf("## Minimum Kantorovich estimation of three ellipses\n\n%d model points against "
            "%d data points, ε = %g, L = %d, W_L = ⟨P_L, C⟩ and its gradient to θ (%d entries); "
            "reference: %s.\n", N_MODEL, N_DATA, eps, L_DEFAULT, N_PARAMS,
            o.script ? "PyTorch autograd (w4_mke_ellipses.py)" : why);

@@ -1,5 +1,5 @@
 /*
- * W1: the Sinkhorn loss W_L between n random points and m = n others in
+ * The Sinkhorn loss W_L between n random points and m = n others in
  * [0,1]², ε = 0.05, L = 100, value and gradients to the weights a and the
  * points x, with B = 1 or 16 target histograms (the same LCG inputs and
  * iterations as the PyTorch reference w1_sinkhorn.py).  The kernel is the
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
     int have_reference = o.reference && bench_find_reference(o.anchors, "w1_sinkhorn.py",
                                                              "torch", script, sizeof script,
                                                              &why) == 0;
-    printf("## Sinkhorn loss between n and n points (W1)\n\n");
+    printf("## Sinkhorn loss between n and n points\n\n");
     bench_print_machine_line();
     printf("ε = %g, L = %d, value and gradients to the weights and the points; reference: %s.\n",
            eps, L, have_reference ? "PyTorch autograd (w1_sinkhorn.py)" : why);

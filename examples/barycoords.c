@@ -4,7 +4,7 @@
  * histograms comes closest to a target, found by L-BFGS through L = 50
  * differentiated barycenter iterations.
  *
- * Without files it runs the W2 workload: five soft shapes (blob, disk, ring,
+ * Without files it runs the reference workload: five soft shapes (blob, disk, ring,
  * square, cross) on a 64×64 grid of [0,1]², ε = 2e-3, the target made as
  * P_L(λ_true) so that the recovered λ can be compared with the true one.
  * Given PNG files — the database images, then the target — it reads them as
@@ -56,7 +56,7 @@ static void usage(FILE *f, const char *program)
     fprintf(f,
             "usage: %s [options] [DATABASE.png ... TARGET.png]\n"
             "Recovers the Wasserstein barycentric coordinates of a target histogram.\n"
-            "Without files: the W2 shapes, target P_L(lambda_true).  With files (at least 3,\n"
+            "Without files: five shapes, target P_L(lambda_true).  With files (at least 3,\n"
             "all of one size): grayscale images as histograms, the last one the target.\n"
             "  --size N     side of the synthetic grid (default 64)\n"
             "  --eps E      entropic regularisation on the grid of [0,1]^2 (default %g)\n"
@@ -176,7 +176,7 @@ static void data_free(data *d)
     free(d->names);
 }
 
-/* The W2 database, and as target its barycenter at the true weights. */
+/* The five shapes, and as target its barycenter at the true weights. */
 static int synthesise(const options *o, data *d)
 {
     if (allocate(d, o->size, o->size, W2_SHAPES))
@@ -195,7 +195,7 @@ static int synthesise(const options *o, data *d)
     return 0;
 }
 
-/* Every bin keeps a little mass, as in the W2 workload: then u = a/(Kv) is
+/* Every bin keeps a little mass, as in the reference workload: then u = a/(Kv) is
  * positive everywhere, so Kᵀu never vanishes and the barycenter's geometric
  * mean Π(Kᵀu_r)^λ_r never meets 0/0; the KL loss needs a positive target too.
  * 1e-10 of the mass per bin changes no picture. */

@@ -1,5 +1,6 @@
 /*
- * Learning a colour metric from a time-lapse (seed 004 §5.3, in miniature).
+ * Learning a colour metric from a time-lapse (Heitz et al. 2020,
+ * §5.3, in miniature).
  *
  * A small scene is drawn at FRAMES times while its light goes from day
  * through a warm sunset to blue dusk.  Each frame's palette is a histogram on
@@ -15,9 +16,9 @@
  * kernel (a barycenter with weights (1, 0) is K_w h_1), so not quite on the
  * observed ones.
  *
- * The seed's setting (16³, ε = 0.004, S = 20, L = 50, λ_s = 1, 500 L-BFGS
+ * The paper's setting (16³, ε = 0.004, S = 20, L = 50, λ_s = 1, 500 L-BFGS
  * iterations) takes hours; the default is a cut-down run of about 20 s,
- * --full the seed's.
+ * --full the paper's.
  *
  * Writes into the current directory:
  *   color_metric_frames.png     the frames, day to dusk
@@ -60,7 +61,7 @@ typedef struct settings {
     int steps, sinkhorn, iterations;
 } settings;
 
-/* The seed's ε = 0.004 reaches less than a bin (√(ε/2) ≈ 0.045; bins are
+/* The paper's ε = 0.004 reaches less than a bin (√(ε/2) ≈ 0.045; bins are
  * 1/15 apart): palettes that do not overlap barely see each other, and 25
  * iterations (S = 4, L = 10) lower the energy by 3%.  The demo widens the
  * kernel to ε = 0.1, so that an edge's weight changes the interpolation
@@ -399,7 +400,7 @@ static int parse(int argc, char **argv, settings *s, long_fit *files)
                     "day to dusk with it.  Writes color_metric_*.png into the current directory.\n"
                     "  (default)       eps %g, S = %d, L = %d, lambda_s %g, %d iterations\n"
                     "  --full          eps %g, S = %d, L = %d, lambda_s %g, %d iterations:\n"
-                    "                  the seed's setting (hours)\n"
+                    "                  the paper's setting (hours)\n"
                     "  --iterations N  at most N L-BFGS iterations instead\n"
                     LONG_FIT_USAGE,
                     argv[0], demo.eps, demo.steps, demo.sinkhorn, demo.lambda_s, demo.iterations,

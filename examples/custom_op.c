@@ -1,6 +1,6 @@
 /*
- * Writing an op: the generalized Kullback-Leibler divergence of seed 004,
- * eq. (12), per column of two N×B values:
+ * Writing an op: the generalized Kullback-Leibler divergence of Heitz et al.
+ * (2020), eq. (12), per column of two N×B values:
  *
  *     KL(p, q) = Σ_i p_i log(p_i / q_i) − p_i + q_i
  *

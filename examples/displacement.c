@@ -1,5 +1,5 @@
 /*
- * Displacement interpolation as Sinkhorn barycenters (seed 004, Algorithm 1):
+ * Displacement interpolation as Sinkhorn barycenters (Heitz et al. 2020, Algorithm 1):
  * the frames between two histograms are barycenters with weights (1 − t, t),
  * all computed in one batched call.  Twice: with the Gaussian kernel of a
  * 64×64 grid (ε = 2e-3), and with the heat kernel (ε = 0.01, S = 20) of a

@@ -1,12 +1,12 @@
 /*
  * Ground metric learning on a graph (Heitz, Bonneel, Coeurjolly, Cuturi,
- * Peyré 2020; seed 004 §5.1): from frames of a mass moving on an n×n grid
+ * Peyré 2020, §5.1): from frames of a mass moving on an n×n grid
  * graph, learn the edge weights w of the heat kernel under which the
  * displacement interpolation between the first and the last frame passes
  * through the frames in between.  The frames are made with a known metric,
  * so that the learned one can be compared with it:
  *
- *   obstacle      the W3 workload: edges whose midpoints lie within 0.15 of
+ *   obstacle      the reference workload: edges whose midpoints lie within 0.15 of
  *                 the centre are slow (w = 0.1), and a blob moving from left
  *                 to right goes around them;
  *   anisotropic   a horizontal band |y − 0.5| < 0.15 across the grid where

@@ -1,13 +1,14 @@
 /*
- * Fitting ellipses by minimum Kantorovich estimation (seed 003): three
- * uniform ellipse measures x_{k,j} = m_k + A_k z_j, pushed forward from 200
- * fixed samples z_j of the unit disk, are fitted to 1800 points drawn from
- * three true ellipses by minimising a Sinkhorn loss (ε = 0.01, L = 100
- * iterations) over θ = (m_k, A_k) with L-BFGS.  The data, the samples, the
- * start and the first loss are exactly the reference workload W4.
+ * Fitting ellipses by minimum Kantorovich estimation (Genevay, Peyré,
+ * Cuturi 2018): three uniform ellipse measures x_{k,j} = m_k + A_k z_j,
+ * pushed forward from 200 fixed samples z_j of the unit disk, are fitted
+ * to 1800 points drawn from three true ellipses by minimising a Sinkhorn
+ * loss (ε = 0.01, L = 100 iterations) over θ = (m_k, A_k) with L-BFGS.
+ * The data, the samples, the start and the first loss are exactly those of
+ * the PyTorch reference whose results are in tests/data/w4.
  *
  * It fits twice from the same start:
- *   W_L        the seeds' loss, the transport cost of the L-th Sinkhorn
+ *   W_L        Genevay et al.'s loss, the transport cost of the L-th Sinkhorn
  *              iterate.  It is biased: the ellipses shrink to segments (the
  *              minor semi-axes fall below 2e-4 in 50 iterations, to about
  *              1e-5 at convergence), and the loss at the fit is below the
@@ -26,7 +27,7 @@
  * W_L loss is within 1e-8 of its minimum, the debiased fit's centres and
  * semi-axes within about 1e-3 of where 100 iterations take them.  --iterations 100
  * (about 27 s) runs the W_L fit to convergence, 74 iterations, and lands
- * where W4's PyTorch reference does: loss 4.6974e-3, the same centres.)
+ * where the PyTorch reference does: loss 4.6974e-3, the same centres.)
  *
  * Writes into the current directory:
  *   mke_ellipses_init.png       data (grey) and the model's points at the start
@@ -57,7 +58,7 @@ enum {
 #define SINKHORN_ITERATIONS 100
 #define START_SCALE 0.1      /* A_k = 0.1 I at the start */
 
-/* The true ellipses of W4: centre, semi-axes, rotation counter-clockwise. */
+/* The true ellipses: centre, semi-axes, rotation counter-clockwise. */
 static const struct {
     double centre[2], axes[2], degrees;
 } truth[ELLIPSES] = {
@@ -89,11 +90,11 @@ static void usage(FILE *f, const char *program)
 {
     fprintf(f,
             "usage: %s [options]\n"
-            "Fits three uniform ellipses to 1800 points (the W4 workload) by minimum\n"
-            "Kantorovich estimation, once with the Sinkhorn loss W_L and once with the\n"
+            "Fits three uniform ellipses to 1800 points by minimum Kantorovich\n"
+            "estimation, once with the Sinkhorn loss W_L and once with the\n"
             "debiased Sinkhorn divergence.\n"
             "  --iterations N  L-BFGS iterations at most per fit (default 50; 100 runs the\n"
-            "                  W_L fit to convergence, as W4's reference does)\n"
+            "                  W_L fit to convergence, as the PyTorch reference does)\n"
             LONG_FIT_USAGE
             "  --help          this text\n",
             program);
@@ -137,7 +138,7 @@ static void true_block(int k, double block[BLOCK])
     block[4] = a * s, block[5] = b * c;
 }
 
-/* W4's data, m×2 column-major: ellipse k draws from the LCG seeded 1000 + k,
+/* The data, m×2 column-major: ellipse k draws from the LCG seeded 1000 + k,
  * u1 and u2 per point, and uses r = √u1 so that the points are uniform on
  * the disk before A_k stretches them. */
 static void make_data(double *data)
@@ -173,7 +174,7 @@ static void true_theta(double theta[PARAMS])
         true_block(k, theta + BLOCK * k);
 }
 
-/* The problem's sizes and ε are W4's; only the loss differs between fits. */
+/* The problem's sizes and ε are the reference's; only the loss differs between fits. */
 static int problem_init(const double *data, const double *disk, int debiased, otad_mke *p,
                         otad_mke_ellipses *model)
 {

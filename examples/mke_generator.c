@@ -1,6 +1,6 @@
 /*
- * Learning a generator by minimum Kantorovich estimation (seed 001,
- * "learning f_θ"; Genevay, Peyré, Cuturi 2018): fixed latent samples z_i
+ * Learning a generator by minimum Kantorovich estimation (Genevay,
+ * Peyré, Cuturi 2018, "learning f_θ"): fixed latent samples z_i
  * are pushed through a small perceptron f_θ (tanh hidden layers, linear
  * output), and θ is fitted with L-BFGS so that the measure f_θ#μ of the
  * outputs comes close to a data set in the debiased Sinkhorn divergence

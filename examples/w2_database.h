@@ -1,5 +1,5 @@
 /*
- * The W2 workload of ../shared/anchors (barycentric coordinates): five soft
+ * The shapes of the barycentric-coordinates workload (tests/data/w2): five soft
  * shapes on an n×n grid of [0,1]² — Gaussian blob, disk, ring, square,
  * cross — each normalised, floored at 1e-10 and normalised again, the grid
  * kernel at ε = 2e-3, and the true weights of its target.  Shared by the

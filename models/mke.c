@@ -1,4 +1,4 @@
-/* Minimum Kantorovich estimation (Bassetti et al. 2006, seeds 001 and 003):
+/* Minimum Kantorovich estimation (Bassetti et al. 2006; Genevay et al. 2018):
  * a model measure pushed forward from fixed samples is fitted to data by a
  * Sinkhorn loss with the squared Euclidean cost.  The model is any build
  * function of θ; the loss, its debiasing and the gradient mode are options. */

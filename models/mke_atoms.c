@@ -1,4 +1,4 @@
-/* k-means as minimum Kantorovich estimation (seed 001): k atoms with free
+/* k-means as minimum Kantorovich estimation (Genevay et al. 2018): k atoms with free
  * positions and weights.  With the transport cost at small ε, moving an atom
  * to the mean of the mass it receives and giving it that mass is optimal:
  * Lloyd's fixed points. */

@@ -1,4 +1,4 @@
-/* Uniform ellipse measures in the plane (seed 003, "fitting ellipses"):
+/* Uniform ellipse measures in the plane (Genevay et al. 2018, their ellipses):
  * x_{k,j} = m_k + A_k z_j over fixed samples z_j of the unit disk. */
 #include <math.h>
 

@@ -1,5 +1,5 @@
-/* A small generator for minimum Kantorovich estimation (seed 001, "learning
- * f_θ"; Genevay et al. 2018): a perceptron pushing fixed latent samples
+/* A small generator for minimum Kantorovich estimation (Genevay et al.
+ * 2018, "learning f_θ"): a perceptron pushing fixed latent samples
  * forward, h ← tanh(h W + b) on the hidden layers, linear at the output. */
 #include <math.h>
 

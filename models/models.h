@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-/* ---- supports: where histograms live ------------------------------------ */
+/* ---- supports: where histograms live --------------------------------------- */
 
 /* A fixed support and its kernel, described so that a model can record the
  * kernel on every tape it builds on.  Fill one with a constructor below. */
@@ -45,7 +45,7 @@ size_t otad_support_size(const otad_support *support);
 /* Records the support's kernel on tape (the tape fails on a bad support). */
 otad_kernel otad_support_kernel(otad_tape *tape, const otad_support *support);
 
-/* ---- losses between a model's histograms and the observed ones ---------- */
+/* ---- losses between a model's histograms and the observed ones ------------- */
 
 typedef enum otad_histogram_loss {
     OTAD_LOSS_L2 = 0,  /* Σ (p − q)² */
@@ -56,7 +56,7 @@ typedef enum otad_histogram_loss {
                           relax a marginal (rho_a, rho_b) */
 } otad_histogram_loss;
 
-/* ---- Wasserstein barycentric coordinates (BPC'16) ----------------------- */
+/* ---- Wasserstein barycentric coordinates (Bonneel, Peyré, Cuturi 2016) ---- */
 
 /* Given a database of S histograms p_1..p_S on one support and T targets q_t,
  * find for each target weights λ_t on the simplex minimising
@@ -115,13 +115,13 @@ void otad_barycoords_result_free(otad_barycoords_result *result);
 int otad_barycoords_project(const otad_barycoords *problem, const double *weights,
                             size_t n_cols, double *out, otad_error *err);
 
-/* ---- ground metric learning on graphs (Heitz et al. 2020, seed 004) ------ */
+/* ---- ground metric learning on graphs (Heitz et al. 2020) ------------------ */
 
 /* Frames h_1..h_P of a mass moving on a graph, observed at times t_1 = 0 <
  * … < t_P = 1.  Learn edge weights w = exp(z) > 0 whose displacement
  * interpolations — the Sinkhorn barycenters P_i(w) of (h_1, h_P) with
  * weights (1 − t_i, t_i) under the heat kernel K_w = (I − ε/(4S) L_w)^(−S) —
- * match the interior frames, minimising over z (seed 004 eq. (6)–(9)):
+ * match the interior frames, minimising over z (Heitz et al. 2020, eq. (6)–(9)):
  *     E(z) = α Σ_{i=2..P−1} Loss(P_i(w), h_i) + λ_c ‖w − 1‖² + λ_s ‖D w‖²,
  * D the edge differences of otad_edge_differences (neighbours of the same
  * orientation on grids, the graph's or the caller's lists otherwise).  The
@@ -191,14 +191,14 @@ int otad_metric_learning_interpolate(const otad_metric_learning *problem, const 
                                      size_t n_times, const double *times, double *out,
                                      otad_metric_learning_energy *energy, otad_error *err);
 
-/* ---- minimum Kantorovich estimation (Bassetti et al. 2006; seeds 001, 003) */
+/* ---- minimum Kantorovich estimation (Bassetti et al. 2006) ----------------- */
 
 /* Fit a model measure α_θ = Σ_i a_i δ_{x_i(θ)} — fixed samples pushed
  * through a differentiable map f_θ — to data β = Σ_j b_j δ_{y_j} in R^d by
  * minimising over θ a Sinkhorn loss with the squared Euclidean cost:
  *     W(α_θ, β)                                       (debiased = 0), or
  *     W(α_θ, β) − ½ W(α_θ, α_θ) − ½ W(β, β)           (debiased = 1),
- * W the chosen value of L Sinkhorn iterations (the seeds' W_L by default).
+ * W the chosen value of L Sinkhorn iterations (W_L of Genevay et al. 2018 by default).
  * W_L is biased: at ε larger than the model's details its minimiser shrinks
  * the model (ellipses to segments); the debiased divergence is not. */
 
@@ -289,7 +289,7 @@ int otad_mke_atoms_model(otad_tape *tape, otad_var theta, void *atoms, otad_var 
 void otad_mke_atoms_start(const otad_mke *problem, const otad_mke_atoms *atoms, uint64_t seed,
                           double *theta);
 
-/* K uniform ellipses in the plane (seed 003): x_{k,j} = m_k + A_k z_j over
+/* K uniform ellipses in the plane (Genevay et al. 2018): x_{k,j} = m_k + A_k z_j over
  * fixed samples z_j of the unit disk, θ = (m_k (2), A_k row-major (4)) for
  * k = 0..K−1, each ellipse with weight 1/K spread evenly on its samples.
  * The points are ellipse by ellipse: the n_samples of ellipse 0 first.
@@ -312,7 +312,7 @@ void otad_disk_samples(size_t n, double *z);
  * or non-finite block. */
 void otad_ellipse_semi_axes(const double *block, double axes[2]);
 
-/* A generator (seed 001, Genevay et al. 2018): a perceptron f_θ from a latent
+/* A generator (Genevay et al. 2018): a perceptron f_θ from a latent
  * space to R^d with tanh hidden layers and a linear output, applied to fixed
  * latent samples.  θ holds, layer after layer, the weights (in×out
  * column-major: h ← tanh(h W + b), h a row) and the biases (out). */

@@ -1,6 +1,6 @@
 /* Differences of edge values with their neighbouring edges, (D w)_e =
  * Σ_{e' ∈ N(e)} (w_e − w_e'): the smoothness prior on a graph's edge
- * weights, f_s(w) = ‖D w‖² (seed 004 eq. (9), Fig. 2). */
+ * weights, f_s(w) = ‖D w‖² (Heitz et al. 2020, eq. (9), Fig. 2). */
 #include <stdlib.h>
 #include <string.h>
 

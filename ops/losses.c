@@ -1,4 +1,4 @@
-/* Losses between histograms, one per column (seed 004, eq. 10–12). */
+/* Losses between histograms, one per column (Heitz et al. 2020, eq. 10–12). */
 #include <math.h>
 
 #include "shape_rules.h"

@@ -221,7 +221,7 @@ int otad_graph_new(otad_graph **graph, size_t n_vertices, size_t n_edges, const 
  * with spacing 1/(n−1) per axis and scales (n−1)²: w ≡ 1 approximates the
  * continuous heat kernel.  Edges: first every x-edge (x,y)–(x+1,y), index
  * y·(nx−1) + x (per z layer in 3-D), then every y-edge, then every z-edge —
- * the order of the reference workload W3. */
+ * the order of the metric-learning reference (Heitz et al. 2020). */
 int otad_graph_grid2d(otad_graph **graph, size_t nx, size_t ny, otad_error *err);
 int otad_graph_grid3d(otad_graph **graph, size_t nx, size_t ny, size_t nz, otad_error *err);
 
@@ -250,7 +250,7 @@ int otad_graph_edge_neighbours(const otad_graph *graph, size_t e, const size_t *
                                size_t *count, otad_error *err);
 
 /* (D w)_e = Σ_{e' neighbour of e} (w_e − w_e') for the columns of w
- * (n_edges × B): ‖D w‖² is the smoothness prior f_s of seed 004 eq. (9). */
+ * (n_edges × B): ‖D w‖² is the smoothness prior f_s of Heitz et al. (2020), eq. (9). */
 otad_var otad_edge_differences(otad_tape *tape, otad_graph *graph, otad_var w);
 
 /* Frees the graph and sets *graph to NULL.  Kernels built on it must not be
@@ -284,8 +284,8 @@ otad_var otad_spd_solve(otad_tape *tape, otad_spd_pattern *pattern, otad_var val
 
 /* ---- losses between histograms ----------------------------------------- */
 
-/* 1×B, one loss per column of p; q has p's shape or is one column.  Seed 004
- * eq. (10)–(12):
+/* 1×B, one loss per column of p; q has p's shape or is one column.  Heitz et
+ * al. (2020), eq. (10)–(12):
  *   L1 = Σ_i |p_i − q_i|          (gradient sign(p − q), 0 where equal)
  *   L2 = Σ_i (p_i − q_i)²
  *   KL = Σ_i p_i log(p_i/q_i) − p_i + q_i    (p ≥ 0 with 0·log 0 = 0, q > 0)

@@ -1,5 +1,5 @@
 /* x = A⁻¹b for a sparse SPD matrix A with a fixed pattern and values on the
- * tape (seed 004, appendix A): b̄ = A⁻¹x̄ and Ā = −b̄xᵀ on the pattern,
+ * tape (Heitz et al. 2020, appendix A): b̄ = A⁻¹x̄ and Ā = −b̄xᵀ on the pattern,
  * symmetrised because one stored value stands for A_ij and A_ji. */
 #include <stdlib.h>
 #include <string.h>

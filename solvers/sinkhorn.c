@@ -1,4 +1,4 @@
-/* Sinkhorn's iterations as the seeds define them, in the scaling or the log
+/* Sinkhorn's iterations (Cuturi 2013), in the scaling or the log
  * domain (the values of the result are in sinkhorn_values.c). */
 #include <limits.h>
 #include <math.h>

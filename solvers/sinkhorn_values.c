@@ -62,7 +62,7 @@ static double eps_of(otad_tape *t, const otad_sinkhorn *s)
     return otad_kernel_info_of(t, s->kernel).eps;
 }
 
-/* Danskin (seed 002, "Differentiability of regularized OT"): at the optimum
+/* Danskin's theorem (Danskin 1967): at the optimum
  * the dual max_{f,g} ⟨f,a⟩ + ⟨g,b⟩ − ε⟨e^{f/ε}, K e^{g/ε}⟩ has the gradient of
  * its objective with f = ε log u, g = ε log v held fixed.  So record
  *     ε (⟨a, log u⟩ + ⟨b, log v⟩ − ⟨u, K v⟩ + c),  c the value of ⟨u, K v⟩,

@@ -2,7 +2,7 @@
  * otad solvers — algorithms recorded from ops: Sinkhorn, its values and
  * losses, and barycenters.  Every iteration is recorded on the tape, so the
  * result is differentiable in the histograms and in the kernel's parameters
- * (the seeds' W_L: "unrolled" differentiation).
+ * (the W_L of Genevay, Peyré and Cuturi 2018: "unrolled" differentiation).
  */
 #ifndef OTAD_SOLVERS_H
 #define OTAD_SOLVERS_H
@@ -74,8 +74,8 @@ typedef struct otad_sinkhorn_opts {
     double mass_tolerance; /* |Σa − Σb| ≤ this·max(Σa, Σb) per column, else OTAD_EDOMAIN;
                               finite, ≥ 0; default 1e-3; 0 turns the check off */
     otad_grad_mode mode;   /* how the iterations are differentiated (ad/ad.h):
-                              UNROLL (default): the seeds' W_L, exact for the L iterations
-                                taken, tape memory growing with L;
+                              UNROLL (default): W_L (Genevay et al. 2018), exact for the L
+                                iterations taken, tape memory growing with L;
                               CHECKPOINT: the same gradient in O(√L) memory, one more
                                 forward pass in backward;
                               IMPLICIT: the gradient of the converged problem in the memory
@@ -150,7 +150,7 @@ int otad_sinkhorn_solve(otad_tape *tape, otad_kernel k, otad_var a, otad_var b,
                         const otad_sinkhorn_opts *opts, otad_sinkhorn *out);
 
 /* Values of a solved problem, 1×B, with P = diag(u) K diag(v):
- *   cost:     ⟨P, C⟩                       the seeds' W_L (needs a kernel with a cost)
+ *   cost:     ⟨P, C⟩                       W_L of Genevay et al. (needs a kernel with a cost)
  *   dual:     ε (aᵀ log u + bᵀ log v)      (0·log 0 = 0)
  *   entropic: ⟨P, C⟩ − ε E(P), E(P) = −Σ P log P, computed as
  *             ε (⟨P1, log u⟩ + ⟨Pᵀ1, log v⟩), so any kernel has it
@@ -215,7 +215,7 @@ typedef struct otad_barycenter_opts {
 
 void otad_barycenter_opts_init(otad_barycenter_opts *opts);
 
-/* Seed 004, Algorithm 1, batched: F barycenters of the same R histograms.
+/* Heitz et al. (2020), Algorithm 1, batched: F barycenters of the same R histograms.
  * inputs is n×R (one histogram per column), weights R×F (column f weighs
  * barycenter f; usually on the simplex); the result is m×F for K n×m:
  *     v_r = 1;  repeat L times { u_r = a_r / (K v_r);

@@ -1,5 +1,6 @@
-/* Barycenters (seed 004, Algorithm 1): the reference workloads W2 (grid
- * kernel) and W3 (heat kernel), batching, the log domain, gradients. */
+/* Barycenters (Heitz et al. 2020, Algorithm 1): the references of five
+ * shapes on a grid (grid kernel) and of metric learning (heat kernel),
+ * batching, the log domain, gradients. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +8,7 @@
 
 #include "support.h"
 
-/* ---- W2: five shapes on a 64×64 grid, ε = 2e-3, L = 50 ------------------ */
+/* ---- five shapes on a 64×64 grid, ε = 2e-3, L = 50 ---------------------- */
 
 /* Barycenters of the database for the weight columns given (5×f), both
  * weight sets in one call; returns the 4096×f values (malloc'd). */
@@ -53,7 +54,7 @@ static void test_w2_reference(void **state)
     free(lambda.data), free(q), free(uniform);
 }
 
-/* ---- W3: displacement interpolation on a 50×50 graph, heat kernel ------- */
+/* ---- displacement interpolation on a 50×50 graph, heat kernel ----------- */
 
 /* The reference frames: the first and last (ends, 2500×2) and the eight
  * between (2500×8), which are the barycenters of the ends with weights
@@ -97,7 +98,7 @@ static void test_w3_frames(void **state)
     otad_tape *t = new_tape();
     otad_value b = otad_value_of(t, w3_barycenters(t, g, w, otad_const(t, 4900, 1, w_true.data)));
     assert_tape_ok(t);
-    assert_rel_close("W3 frames", b.data, w->frames, 8 * 2500, 1e-9);
+    assert_rel_close("frames on the 50×50 graph", b.data, w->frames, 8 * 2500, 1e-9);
     otad_tape_free(&t);
     otad_graph_free(&g);
     free(w), free(w_true.data);
@@ -123,7 +124,7 @@ static void test_w3_energy_gradient(void **state)
                             2500);
     assert_int_equal(otad_backward(t, e), OTAD_OK);
     assert_close(otad_scalar(t, e), energy.data[0], 1e-9 * energy.data[0]);
-    assert_rel_close("W3 gradient at w = 1", grad, grad_ref.data, 4900, 1e-7);
+    assert_rel_close("gradient at w = 1", grad, grad_ref.data, 4900, 1e-7);
     otad_tape_free(&t);
     otad_graph_free(&g);
     free(w), free(energy.data), free(grad_ref.data);

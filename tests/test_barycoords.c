@@ -1,5 +1,5 @@
 /* Wasserstein barycentric coordinates: the build's gradient for every loss
- * and support, the W2 reference (loss, gradient, recovery), batched
+ * and support, the five-shapes reference (loss, gradient, recovery), batched
  * targets, and bad input. */
 #include <math.h>
 #include <stdio.h>
@@ -207,7 +207,7 @@ static void test_targets_batch(void **state)
     free(sp);
 }
 
-/* ---- W2: the reference workload, 64×64 ---------------------------------- */
+/* ---- the five-shapes reference, 64×64 ----------------------------------- */
 
 typedef struct w2 {
     otad_value database;
@@ -272,8 +272,8 @@ static void test_w2_recovery(void **state)
     double l1 = 0;
     for (int s = 0; s < 5; s++)
         l1 += fabs(r.weights[s] - lambda_true[s]);
-    printf("W2 recovery: |lambda - lambda_true|_1 = %.2e after %d evaluations, loss %.2e\n", l1,
-           r.lbfgs.evaluations, r.lbfgs.loss);
+    printf("five shapes, recovery: |lambda - lambda_true|_1 = %.2e after %d evaluations, "
+           "loss %.2e\n", l1, r.lbfgs.evaluations, r.lbfgs.loss);
     assert_true(l1 < 1e-3);
     assert_close(r.target_losses[0], r.lbfgs.loss, 1e-12);
     /* the projection at the fitted weights is the target */

@@ -33,7 +33,7 @@ static void assert_neighbours(otad_graph *g, size_t e, size_t count, const size_
 }
 
 /* 4×3 grid: x-edges 0..8 (3 per row), y-edges 9..16 (4 per row).  The
- * reference workload W3 takes the neighbours in each orientation's array:
+ * metric-learning reference takes the neighbours in each orientation's array:
  * x-edge (r, c) has (r ± 1, c) and (r, c ± 1) among the x-edges. */
 static void test_grid_neighbours(void **state)
 {

@@ -95,7 +95,7 @@ static void test_brute_force_assignment(void **state)
         }
 }
 
-/* W1's 500 + 500 points, squared Euclidean cost: POT's ot.emd2 (0.8.2, the
+/* The Sinkhorn reference's 500 + 500 points, squared Euclidean cost: POT's ot.emd2 (0.8.2, the
  * same LEMON-derived simplex) gave tests/data/w1/n500_emd_cost.npy
  * (tests/data/w1_emd.py).  The two sum rounded flows differently: 7e-12
  * relative apart. */

@@ -21,7 +21,7 @@ static void test_grid_edge_order(void **state)
     otad_graph *g = grid(3, 2);
     assert_int_equal(otad_graph_vertices(g), 6);
     assert_int_equal(otad_graph_edges(g), 4 + 3);
-    /* x-edges by row, then y-edges: the order of the reference workload W3 */
+    /* x-edges by row, then y-edges: the order of the metric-learning reference */
     const size_t expected[7][2] = {{0, 1}, {1, 2}, {3, 4}, {4, 5}, {0, 3}, {1, 4}, {2, 5}};
     for (size_t e = 0; e < 7; e++) {
         size_t i, j;

@@ -1,4 +1,4 @@
-/* Ground metric learning: the reference workload W3's energy and gradient,
+/* Ground metric learning: the reference's energy and gradient,
  * gradient checks of the energy, recovery of an obstacle, and bad input. */
 #include <math.h>
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 
 #include "support.h"
 
-/* ---- W3 instances at any n (../shared/anchors, w3_gml.py) ----------------- */
+/* ---- the reference's instances at any n (tests/data/w3 at n = 50) -------- */
 
 typedef struct instance {
     size_t n;               /* n×n grid */
@@ -117,7 +117,7 @@ static void test_w3_reference(void **state)
     double z[4900] = {0}, grad[4900];
     double e = energy_gradient(&in.problem, z, grad);
     assert_close(e, energy.data[0], 1e-9 * energy.data[0]);
-    assert_rel_close("W3 gradient at w = 1", grad, grad_ref.data, 4900, 1e-7);
+    assert_rel_close("gradient at w = 1", grad, grad_ref.data, 4900, 1e-7);
     otad_metric_learning_energy parts;
     otad_error err;
     assert_int_equal(otad_metric_learning_interpolate(&in.problem, in.w_true, 0, NULL, NULL,
@@ -144,7 +144,7 @@ static void test_w3_finite_differences(void **state)
     double e = energy_gradient(&in.problem, z.data, grad);
     assert_close(e, energy.data[0], 1e-9 * energy.data[0]);
     /* the differences themselves are good to about 1e-9 of the largest entry */
-    assert_rel_close("W3 n = 10 gradient against differences", grad, fd.data, 180, 1e-7);
+    assert_rel_close("n = 10 gradient against differences", grad, fd.data, 180, 1e-7);
     free(z.data), free(energy.data), free(fd.data);
     instance_free(&in);
 }

@@ -1,4 +1,4 @@
-/* Minimum Kantorovich estimation: the reference workload W4's loss and
+/* Minimum Kantorovich estimation: the ellipses reference's loss and
  * gradient, gradient checks of every ready model in every gradient mode,
  * recovery (ellipses under W_L and the debiased divergence, k-means against
  * Lloyd's algorithm), and bad input. */
@@ -9,7 +9,7 @@
 
 #include "support.h"
 
-/* ---- W4 (../shared/anchors, w4_mke_ellipses.py) --------------------------- */
+/* ---- the ellipses reference (tests/data/w4, PyTorch) ---------------------- */
 
 /* Three ellipses of 600 points each against 3 × 200 Vogel samples,
  * ε = 0.01, L = 100, W_L = ⟨P_L, C⟩, uniform weights. */
@@ -71,8 +71,8 @@ static void test_w4_reference(void **state)
         double grad[18];
         double loss = loss_and_gradient(&w.problem, w.theta_init.data, grad);
         assert_close(loss, w.loss_grad.data[0], 1e-9 * w.loss_grad.data[0]);
-        assert_rel_close("W4 gradient at the initial parameters", grad, w.loss_grad.data + 1, 18,
-                         1e-9);
+        assert_rel_close("ellipses gradient at the initial parameters", grad,
+                         w.loss_grad.data + 1, 18, 1e-9);
     }
     w4_free(&w);
 }

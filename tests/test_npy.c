@@ -190,7 +190,7 @@ static void test_scalar(void **state)
 
 /* ---- reference data ------------------------------------------------------- */
 
-/* W1's points: the first two LCG draws are the first row. */
+/* The Sinkhorn reference's points: the first two LCG draws are the first row. */
 static void test_reference_w1_points(void **state)
 {
     (void)state;
@@ -233,7 +233,7 @@ static void test_rewrite_reference_identically(void **state)
     free(bytes[1]);
 }
 
-/* W3's frames are stored in Fortran order: entry [i, j] is the double at
+/* The metric-learning reference's frames are stored in Fortran order: entry [i, j] is the double at
  * i + 10j after the header.  Read them raw and compare. */
 static void test_reference_w3_fortran(void **state)
 {
@@ -263,7 +263,7 @@ static void test_reference_w3_fortran(void **state)
     free(raw);
 }
 
-/* W2's database is a stack of five 64×64 images: one per column. */
+/* The five-shapes database is a stack of five 64×64 images: one per column. */
 static void test_reference_w2_stack(void **state)
 {
     (void)state;

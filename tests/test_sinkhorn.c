@@ -1,4 +1,4 @@
-/* Sinkhorn: agreement with the reference workload W1 (PyTorch and POT), the
+/* Sinkhorn: agreement with the PyTorch and POT reference (tests/data/w1), the
  * log domain, the values, their gradients, and the error contract. */
 #include <math.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 
 #include "support.h"
 
-/* ---- W1: 500 points in [0,1]², ε = 0.05, L = 100 ----------------------- */
+/* ---- the reference: 500 points in [0,1]², ε = 0.05, L = 100 ----------- */
 
 /* rows×cols column-major from a cols×rows one. */
 static double *transposed(otad_value v)
