@@ -71,9 +71,10 @@ demo: deps
 
 CFLAGS_ALL = $(WARN) $(OPENMP) $(OPT) $(ARCH) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
 
-# The triangular sweeps and the heat kernel's gradient are chains of
-# multiply-adds: let the compiler fuse them, as ISO C mode does not.
-CONTRACTED := ops/cholesky.c ops/kernel_heat.c
+# The triangular sweeps, the heat kernel's gradient and the Gibbs kernel's
+# scaling pairs are chains of multiply-adds: let the compiler fuse them, as
+# ISO C mode does not.
+CONTRACTED := ops/cholesky.c ops/kernel_heat.c ops/kernel_gibbs.c
 $(CONTRACTED:%.c=$(BUILD)/obj/%.o) $(CONTRACTED:%.c=$(BUILD)/san/obj/%.o) \
     $(CONTRACTED:%.c=$(BUILD)/fuzz/obj/%.o): FILE_CFLAGS := -ffp-contract=fast
 
