@@ -34,7 +34,7 @@ BENCH_SRC := $(filter-out bench/protocol.c,$(wildcard bench/*.c))
 HEADERS := otad.h $(wildcard ad/ad.h ops/ops.h solvers/solvers.h models/models.h io/io.h)
 
 # Examples in the order `make demo` runs them.
-DEMO := first_gradient custom_op custom_kernel custom_iteration displacement unbalanced gradient_modes barycoords barycoords_color metric_learning color_metric mke_ellipses mke_generator minibatch exact_vs_entropic
+DEMO := first_gradient first_model custom_op custom_kernel custom_iteration displacement unbalanced gradient_modes barycoords barycoords_color metric_learning color_metric mke_ellipses mke_generator minibatch exact_vs_entropic
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/obj/%.o)
 SAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/san/obj/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/san/obj/%.o)

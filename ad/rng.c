@@ -1,5 +1,6 @@
-/* The reference workloads' LCG (anchors README, "Deterministic inputs"), and the
- * draws built on it: uniform, Gaussian, in the ball, on the simplex. */
+/* The LCG the reference workloads draw their inputs from (its test vectors:
+ * tests/data/lcg_test_vectors.txt), and the draws built on it: uniform,
+ * Gaussian, in the ball, on the simplex. */
 #include <math.h>
 
 #include "ad.h"

@@ -1,5 +1,5 @@
 /* A thin driver over libLBFGS: each evaluation resets one tape, records the
- * objective and runs backward (README.md, "Minimising"). */
+ * objective and runs backward (docs/guide.md, "Minimising"). */
 #include <lbfgs.h>
 #include <limits.h>
 #include <math.h>

@@ -168,7 +168,7 @@ static void test_pot_emd2(void **state)
  * rounding, gradients to a and b that differ from NATIVE's by a constant per
  * column, and each convention's identities: POT ⟨∇_a, a⟩ = W and
  * ⟨∇_b, b⟩ = 0 (for the divergence, whose three terms each follow it, only
- * their sum is W), CENTRED Σ∇ = 0; NATIVE's where the README states them. */
+ * their sum is W), CENTRED Σ∇ = 0; NATIVE's where docs/guide.md states them. */
 static void check_conventions(const reference *r, otad_grad_mode mode, otad_sinkhorn_value value,
                               int divergence, const char *name)
 {
