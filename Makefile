@@ -52,8 +52,15 @@ lib: $(BUILD)/libotad.a $(BUILD)/libotad.so
 
 # Dependency flags come from scripts/configure.sh, which says what is
 # missing and how to install it; `make deps` installs it.  check and demo
-# install first, then build in a second make that reads the flags.
-ifeq ($(filter clean deps check demo,$(MAKECMDGOALS)),)
+# install first, then build in a second make that reads the flags (so the
+# flags are not read when they, deps and clean are the only goals).
+NO_CONFIG_GOALS := clean deps check demo
+ifneq ($(MAKECMDGOALS),)
+ifeq ($(filter-out $(NO_CONFIG_GOALS),$(MAKECMDGOALS)),)
+SKIP_CONFIG := 1
+endif
+endif
+ifndef SKIP_CONFIG
 include $(BUILD)/config.mk
 endif
 $(BUILD)/config.mk: scripts/configure.sh
