@@ -26,11 +26,11 @@ void otad_loop_opts_init(otad_loop_opts *opts)
     opts->checkpoint_every = 0;
     /* GMRES's residual does not go below rounding, about DBL_EPSILON·‖ξ‖/‖x̄‖.
      * Measured: 1e-16 to 1e-14 on most Sinkhorn adjoints, 3e-13 on the worst
-     * of a fit (the ellipses' MKE at ε = 0.003), DBL_EPSILON/(1 − ρ) on an affine loop
-     * contracting at ρ (2e-12 at ρ = 0.9999).  1e-12 leaves too little room
-     * (a fit stopped by rounding); with 1e-10, that fit's gradient is within 2e-9
-     * (relative) of the exact one, far closer than a loop after L iterations
-     * is to its fixed point. */
+     * of a fit (the ellipses' MKE at ε = 0.003), DBL_EPSILON/(1 − ρ) on an
+     * affine loop contracting at ρ (2e-12 at ρ = 0.9999).  1e-12 leaves too
+     * little room (a fit stopped by rounding); with 1e-10, that fit's gradient
+     * is within 2e-9 (relative) of the exact one, far closer than a loop after
+     * L iterations is to its fixed point. */
     opts->adjoint_tolerance = 1e-10;
     opts->adjoint_iterations = 10000;
     opts->adjoint_relative = 0;
@@ -349,8 +349,8 @@ static int checkpoint_vjp(otad_ctx *c, const loop_record *r, double *const *in_g
  * product (memory restart × state) and each product is orthogonalised
  * against all of them (work restart × state, little beside a sweep through
  * a step).  A loop contracts slowly through a few eigenvalues of J_x near 1;
- * with fewer directions than those GMRES stagnates (10 does on the ellipses' MKE
- * loss at ε = 0.01).  With 30, its adjoints take one cycle at ε = 0.01 (15
+ * with fewer directions than those GMRES stagnates (10 does on the ellipses'
+ * MKE loss at ε = 0.01).  With 30, its adjoints take one cycle at ε = 0.01 (15
  * products, where iterating ξ ← x̄ + J_xᵀξ took 500 to more than 10000) and
  * at most two at ε = 0.001. */
 enum { ADJOINT_RESTART = 30 };

@@ -6,9 +6,9 @@
  * through the frames in between.  The frames are made with a known metric,
  * so that the learned one can be compared with it:
  *
- *   obstacle      the reference workload: edges whose midpoints lie within 0.15 of
- *                 the centre are slow (w = 0.1), and a blob moving from left
- *                 to right goes around them;
+ *   obstacle      the reference workload: edges whose midpoints lie within
+ *                 0.15 of the centre are slow (w = 0.1), and a blob moving
+ *                 from left to right goes around them;
  *   anisotropic   a horizontal band |y − 0.5| < 0.15 across the grid where
  *                 vertical edges are slow (w = 0.1) but horizontal ones are
  *                 not, and a blob moving diagonally crosses it, so that the

@@ -3,6 +3,7 @@
  * that tell the conventions apart in every value and mode, values and the
  * points' gradient unchanged (the errors are in test_arguments.c's table). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,27 @@ static reference reference_load(void)
 static void reference_free(reference *r)
 {
     free(r->x.data), free(r->y.data), free(r->a.data), free(r->b.data);
+}
+
+/* A POT function's values (B) and gradients to a (N×B) and b (M×B):
+ * conventions/<name>, <name>_grad_a and <name>_grad_b. */
+typedef struct pot_result {
+    otad_value value, ga, gb;
+} pot_result;
+
+static pot_result pot_load(const char *name)
+{
+    char path[3][64];
+    snprintf(path[0], sizeof path[0], "conventions/%s", name);
+    snprintf(path[1], sizeof path[1], "conventions/%s_grad_a", name);
+    snprintf(path[2], sizeof path[2], "conventions/%s_grad_b", name);
+    return (pot_result){load_reference(path[0]), load_reference(path[1]),
+                        load_reference(path[2])};
+}
+
+static void pot_free(pot_result *p)
+{
+    free(p->value.data), free(p->ga.data), free(p->gb.data);
 }
 
 typedef struct gradients {
@@ -97,28 +119,27 @@ static void test_pot_sinkhorn2(void **state)
 {
     (void)state;
     reference r = reference_load();
-    otad_value value = load_reference("conventions/sinkhorn2");
-    otad_value ga = load_reference("conventions/sinkhorn2_grad_a");
-    otad_value gb = load_reference("conventions/sinkhorn2_grad_b");
+    pot_result ref = pot_load("sinkhorn2");
     const otad_grad_mode modes[] = {OTAD_UNROLL, OTAD_IMPLICIT};
     for (size_t m = 0; m < 2; m++) {
         otad_sinkhorn_opts o = converged(modes[m], OTAD_GRADIENT_POT);
         gradients pot = evaluate(&r, &o, OTAD_SINKHORN_COST, 0);
-        assert_rel_close("cost", pot.value, value.data, B, 1e-14);
-        assert_rel_close("POT convention, gradient to a", pot.ga, ga.data, N * B, 1e-13);
-        assert_rel_close("POT convention, gradient to b", pot.gb, gb.data, M * B, 1e-13);
+        assert_rel_close("cost", pot.value, ref.value.data, B, 1e-14);
+        assert_rel_close("POT convention, gradient to a", pot.ga, ref.ga.data, N * B, 1e-13);
+        assert_rel_close("POT convention, gradient to b", pot.gb, ref.gb.data, M * B, 1e-13);
         o.convention = OTAD_GRADIENT_CENTRED;
         gradients centred = evaluate(&r, &o, OTAD_SINKHORN_COST, 0);
         double ref_a[N * B], ref_b[M * B];
-        centre(ga.data, N, ref_a), centre(gb.data, M, ref_b);
+        centre(ref.ga.data, N, ref_a), centre(ref.gb.data, M, ref_b);
         assert_rel_close("centred gradient to a", centred.ga, ref_a, N * B, 1e-13);
         assert_rel_close("centred gradient to b", centred.gb, ref_b, M * B, 1e-13);
         print_message("%s against POT's sinkhorn2: cost %.1e, gradients to a %.1e, to b %.1e\n",
-                      m ? "IMPLICIT" : "UNROLL", max_rel_diff(pot.value, value.data, B),
-                      max_rel_diff(pot.ga, ga.data, N * B), max_rel_diff(pot.gb, gb.data, M * B));
+                      m ? "IMPLICIT" : "UNROLL", max_rel_diff(pot.value, ref.value.data, B),
+                      max_rel_diff(pot.ga, ref.ga.data, N * B),
+                      max_rel_diff(pot.gb, ref.gb.data, M * B));
     }
     reference_free(&r);
-    free(value.data), free(ga.data), free(gb.data);
+    pot_free(&ref);
 }
 
 /* The dual's envelope gradient, centred: POT's potentials ε log u, ε log v,
@@ -145,9 +166,7 @@ static void test_pot_emd2(void **state)
 {
     (void)state;
     reference r = reference_load();
-    otad_value value = load_reference("conventions/emd2");
-    otad_value ga = load_reference("conventions/emd2_grad_a");
-    otad_value gb = load_reference("conventions/emd2_grad_b");
+    pot_result ref = pot_load("emd2");
     for (size_t col = 0; col < B; col++) {
         double grad_a[N] = {0}, grad_b[M] = {0};
         otad_tape *t = new_tape();
@@ -155,13 +174,14 @@ static void test_pot_emd2(void **state)
         otad_var w = otad_emd_cost(t, otad_param(t, N, 1, r.a.data + col * N, grad_a),
                                    otad_param(t, M, 1, r.b.data + col * M, grad_b), c, NULL);
         assert_int_equal(otad_backward(t, w), OTAD_OK);
-        assert_rel_close("emd cost", &otad_value_of(t, w).data[0], &value.data[col], 1, 1e-14);
-        assert_rel_close("emd gradient to a", grad_a, ga.data + col * N, N, 1e-13);
-        assert_rel_close("emd gradient to b", grad_b, gb.data + col * M, M, 1e-13);
+        assert_rel_close("emd cost", &otad_value_of(t, w).data[0], &ref.value.data[col], 1,
+                         1e-14);
+        assert_rel_close("emd gradient to a", grad_a, ref.ga.data + col * N, N, 1e-13);
+        assert_rel_close("emd gradient to b", grad_b, ref.gb.data + col * M, M, 1e-13);
         otad_tape_free(&t);
     }
     reference_free(&r);
-    free(value.data), free(ga.data), free(gb.data);
+    pot_free(&ref);
 }
 
 /* In every value and mode: the same values and gradient to the points to
