@@ -154,31 +154,50 @@ static int split_between_threads(size_t multiply_adds, size_t parts)
            openblas_get_parallel() == 2;
 }
 
-/* out ← β·out + M along axis a: per slab of inner × n_a entries, out = slab·Mᵀ
- * (M symmetric); along axis 0 all slabs at once as M·in. */
+/* out ← β·out + M on columns [c0, c1) of a slab layout of n rows. */
+static void pass_columns(size_t n, const double *m, size_t c0, size_t c1, const double *in,
+                         double beta, double *out)
+{
+    if (c1 > c0)
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)(c1 - c0), (int)n,
+                    1.0, m, (int)n, in + c0 * n, (int)n, beta, out + c0 * n, (int)n);
+}
+
+/* out ← β·out + slab·Mᵀ for one slab of inner × n entries (M symmetric). */
+static void pass_slab(size_t inner, size_t n, const double *m, const double *in, double beta,
+                      double *out)
+{
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)inner, (int)n, (int)n, 1.0, in,
+                (int)inner, m, (int)n, beta, out, (int)inner);
+}
+
+/* out ← β·out + M along axis a: per slab of inner × n_a entries, out = slab·Mᵀ;
+ * along axis 0 all slabs at once as M·in.  Unsplit products are called
+ * outside any OpenMP region: inside even an inactive one, the OpenMP
+ * OpenBLAS's own threads would form a nested team, whose threads libgomp
+ * starts afresh for every call. */
 static void pass(const grid *g, size_t a, const double *m, size_t ncols, const double *in,
                  double beta, double *out)
 {
     size_t inner, outer, n = g->ax[a].n;
     around(g, a, ncols, &inner, &outer);
     int split = split_between_threads(inner * n * n * outer, outer);
-    if (inner == 1) {
-#pragma omp parallel if (split)
+    if (inner == 1 && !split) {
+        pass_columns(n, m, 0, outer, in, beta, out);
+    } else if (inner == 1) {
+#pragma omp parallel
         {
             size_t id = (size_t)omp_get_thread_num(), parts = (size_t)omp_get_num_threads();
-            size_t c0 = outer * id / parts, c1 = outer * (id + 1) / parts;
-            if (c1 > c0)
-                cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)(c1 - c0),
-                            (int)n, 1.0, m, (int)n, in + c0 * n, (int)n, beta, out + c0 * n,
-                            (int)n);
+            pass_columns(n, m, outer * id / parts, outer * (id + 1) / parts, in, beta, out);
         }
-        return;
+    } else if (!split) {
+        for (size_t o = 0; o < outer; o++)
+            pass_slab(inner, n, m, in + o * inner * n, beta, out + o * inner * n);
+    } else {
+#pragma omp parallel for schedule(static)
+        for (size_t o = 0; o < outer; o++)
+            pass_slab(inner, n, m, in + o * inner * n, beta, out + o * inner * n);
     }
-#pragma omp parallel for schedule(static) if (split)
-    for (size_t o = 0; o < outer; o++)
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)inner, (int)n, (int)n, 1.0,
-                    in + o * inner * n, (int)inner, m, (int)n, beta, out + o * inner * n,
-                    (int)inner);
 }
 
 /* y ← β·y + (⊗ chain)·x where axis a uses kc when a == cost_axis, else k. */
@@ -186,7 +205,7 @@ static void chain(grid *g, size_t cost_axis, size_t ncols, const double *x, doub
                   double *y, double *t0, double *t1)
 {
     const double *in = x;
-    for (size_t a = 0; a < g->dims; a++) {
+    for (size_t a = 0; a < g->dims && a < MAX_DIMS; a++) { /* a bound GCC can see */
         int last = a + 1 == g->dims;
         double *out = last ? y : (a % 2 ? t1 : t0);
         const double *m = a == cost_axis ? g->ax[a].kc : g->ax[a].k;
