@@ -261,15 +261,14 @@ run-demo: $(DEMO:%=$(BUILD)/examples/%)
 	@set -e; for e in $(DEMO); do echo "== $$e"; (cd $(BUILD)/demo && ../examples/$$e); done
 	@echo "make demo: done; pictures go to $(BUILD)/demo/"
 
-# The benchmarks run the reference implementations of ../shared/anchors
-# beside ours when /usr/bin/python3 has torch (else they say so).  Their
-# Markdown tables go to the terminal and to $(BUILD)/bench/report.md, their
-# progress to the terminal only.
-ANCHORS ?= ../shared/anchors
+# The benchmarks run the reference programs of bench/ (PyTorch, POT, SciPy)
+# beside ours when /usr/bin/python3 has their modules (else they say so).
+# Their Markdown tables go to the terminal and to $(BUILD)/bench/report.md,
+# their progress to the terminal only.
 bench: SHELL := /bin/bash
 bench: $(BENCHES)
 	@set -e -o pipefail; : > $(BUILD)/bench/report.md; for b in $(BENCHES); do \
-	    echo "== $$b"; OTAD_ANCHORS=$(ANCHORS) $$b | tee -a $(BUILD)/bench/report.md; \
+	    echo "== $$b"; $$b | tee -a $(BUILD)/bench/report.md; \
 	    echo >> $(BUILD)/bench/report.md; done
 	@echo "make bench: tables in $(BUILD)/bench/report.md"
 

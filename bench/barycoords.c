@@ -3,7 +3,7 @@
  * five soft shapes on the n×n grid of [0,1]² (examples/w2_database.h), the
  * grid's separable Gibbs kernel at ε = 2e-3, the barycenter P_L(λ) after
  * L = 50 iterations, λ = softmax(θ), the squared L2 loss against
- * q = P_L(λ_true): the problem of the PyTorch reference w2_barycoords.py.
+ * q = P_L(λ_true): the problem of the PyTorch reference bench/barycoords.py.
  *
  * Measured at each grid size and thread count: one evaluation at θ = 0,
  * value and value + gradient (median of 5 after one warm-up), against
@@ -17,8 +17,7 @@
  * interleaved in --rounds rounds, the reference in every configuration
  * (allocators, OpenBLAS's kernels), the fastest compared, the peak RSS of both.
  *
- *   barycoords [--sizes 64,128] [--threads 1,2] [--rounds 3] [--fit] [--anchors DIR]
- *              [--no-reference]
+ *   barycoords [--sizes 64,128] [--threads 1,2] [--rounds 3] [--fit] [--no-reference]
  */
 #include "protocol.h"
 
@@ -151,13 +150,12 @@ static int worker(const char *mode, size_t n)
 
 typedef struct options {
     size_t sizes[8], threads[4], n_sizes, n_threads, rounds;
-    const char *anchors;
     int reference, fit;
 } options;
 
 static int parse_options(int argc, char **argv, options *o)
 {
-    *o = (options){{64, 128}, {1, 2}, 2, 2, 3, NULL, 1, 0};
+    *o = (options){{64, 128}, {1, 2}, 2, 2, 3, 1, 0};
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         size_t rounds[1];
@@ -171,8 +169,6 @@ static int parse_options(int argc, char **argv, options *o)
             o->n_threads = bench_parse_list(argv[++i], o->threads, 4, 64);
         else if (strcmp(argv[i], "--rounds") == 0 && v)
             o->rounds = bench_parse_list(argv[++i], rounds, 1, BENCH_MAX_ROUNDS) ? rounds[0] : 0;
-        else if (strcmp(argv[i], "--anchors") == 0 && v)
-            o->anchors = argv[++i];
         else
             return -1;
         if (!o->n_sizes || !o->n_threads || o->rounds < 3)
@@ -249,7 +245,8 @@ static int table(const options *o, const char *script, int fit, const bench_mach
             snprintf(label, 64, "%s %zu², %zu thread%s", fit ? "fit" : "value + gradient", n,
                      threads, threads == 1 ? "" : "s");
             char *const ours_argv[] = {(char *)bench_self(), fit ? "--fit" : "--eval", n_arg, NULL};
-            char *const ref_argv[] = {"/usr/bin/python3", (char *)script, "--worker", config, NULL};
+            char *const ref_argv[] = {"/usr/bin/python3", "-B", (char *)script, "--worker",
+                                      config, NULL};
             bench_side ours = {ours_argv, fit ? "total" : "fwdbwd", 0};
             bench_side reference = {ref_argv, fit ? "total_s" : "fwdbwd.median_s", 0};
             bench_comparison *c = &rows[si][ti];
@@ -284,13 +281,15 @@ int main(int argc, char **argv)
     options o;
     if (parse_options(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: %s [--sizes 64,128] [--threads 1,2] [--rounds 3] [--fit] "
-                "[--anchors DIR] [--no-reference]\n", argv[0]);
+                "[--no-reference]\n", argv[0]);
         return 2;
     }
-    char path[PATH_MAX];
+    /* the reference is in this repository, beside this program's source */
+    char path[PATH_MAX], bench_dir[PATH_MAX];
     const char *why = "switched off (--no-reference)";
-    const char *script = o.reference && bench_find_reference(o.anchors, "w2_barycoords.py",
-                                                             "torch", path, sizeof path,
+    bench_repository_path("bench", bench_dir, sizeof bench_dir);
+    const char *script = o.reference && bench_find_reference(bench_dir, "barycoords.py",
+                                                             "torch, numpy", path, sizeof path,
                                                              &why) == 0 ? path : NULL;
     bench_machine machine[4];
     for (size_t ti = 0; ti < o.n_threads; ti++)
@@ -298,7 +297,7 @@ int main(int argc, char **argv)
             return 1;
     printf("## Wasserstein barycentric coordinates\n\nS = %d shapes on the n×n grid, "
            "ε = %g, L = %d, loss |P_L(softmax θ) − q|²; reference: %s.\n", W2_SHAPES, W2_EPS, L,
-           script ? "PyTorch autograd (w2_barycoords.py)" : why);
+           script ? "PyTorch autograd (barycoords.py)" : why);
     status = table(&o, script, 0, machine, "One evaluation at θ = 0");
     printf("\nSeconds: median inside each process, ranges over %zu rounds; ratio: PyTorch's over "
            "ours in the same round.  Kernel GFLOP/s: 4·L·S kernel applies to one column over "

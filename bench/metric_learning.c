@@ -1,7 +1,8 @@
 /*
  * Ground metric learning on grid graphs (Heitz et al. 2020): the energy
  * E(z) of otad_metric_learning_build at z = 0 (w = 1) and its gradient, as the
- * PyTorch + SuperLU reference w3_gml.py computes them, on 2-D and 3-D grids.
+ * PyTorch + SuperLU reference bench/metric_learning.py computes them, on 2-D
+ * and 3-D grids.
  * Measured: value and value + gradient times and peak RSS, at 50² beside the
  * reference's (bench/protocol.h), E checked against its (exit status 1 when it
  * differs); the sweeps' GFLOP/s (2LB kernel applies to one column in a value,
@@ -133,13 +134,12 @@ static int worker(grid g)
 typedef struct options {
     grid grids[8];
     size_t threads[4], n_grids, n_threads, rounds;
-    const char *anchors;
     int reference;
 } options;
 
 static int parse_options(int argc, char **argv, options *o)
 {
-    *o = (options){{{50, 2}, {100, 2}, {16, 3}, {32, 3}}, {1, 2}, 4, 2, 3, NULL, 1};
+    *o = (options){{{50, 2}, {100, 2}, {16, 3}, {32, 3}}, {1, 2}, 4, 2, 3, 1};
     for (int i = 1; i < argc; i++) {
         int v = i + 1 < argc;
         size_t rounds[1];
@@ -151,8 +151,6 @@ static int parse_options(int argc, char **argv, options *o)
             o->n_threads = bench_parse_list(argv[++i], o->threads, 4, 64);
         else if (strcmp(argv[i], "--rounds") == 0 && v)
             o->rounds = bench_parse_list(argv[++i], rounds, 1, BENCH_MAX_ROUNDS) ? rounds[0] : 0;
-        else if (strcmp(argv[i], "--anchors") == 0 && v)
-            o->anchors = argv[++i];
         else
             return -1;
         if (!o->n_grids || !o->n_threads || o->rounds < 3)
@@ -171,7 +169,7 @@ static int measure(size_t rounds, const char *script, grid g, size_t threads, do
              "\"splu\", \"repeats\": 4, \"threads\": %zu}", g.n, S, threads);
     snprintf(label, sizeof label, "%s, %zu thread%s", spec, threads, threads == 1 ? "" : "s");
     char *const ours_argv[] = {(char *)bench_self(), "--worker", spec, NULL};
-    char *const ref_argv[] = {"/usr/bin/python3", (char *)script, "--worker", config, NULL};
+    char *const ref_argv[] = {"/usr/bin/python3", "-B", (char *)script, "--worker", config, NULL};
     bench_side ours = {ours_argv, "fwdbwd", 0}, reference = {ref_argv, "fwdbwd.runs_s", 1};
     memset(c, 0, sizeof *c);
     c->rounds = 1, c->compared = -1, c->ratio_lo = c->ratio_hi = NAN;
@@ -216,18 +214,20 @@ int main(int argc, char **argv)
     options o;
     if (parse_options(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: %s [--sizes 50,100,16c,32c] [--threads 1,2] [--rounds 3] "
-                "[--anchors DIR] [--no-reference]\n", argv[0]);
+                "[--no-reference]\n", argv[0]);
         return 2;
     }
-    char script[PATH_MAX];
+    /* the reference is in this repository, beside this program's source */
+    char script[PATH_MAX], bench_dir[PATH_MAX];
     const char *why = "switched off (--no-reference)";
-    int have_reference = o.reference && bench_find_reference(o.anchors, "w3_gml.py",
-        "torch, scipy", script, sizeof script, &why) == 0;
+    bench_repository_path("bench", bench_dir, sizeof bench_dir);
+    int have_reference = o.reference && bench_find_reference(bench_dir, "metric_learning.py",
+        "torch, numpy, scipy", script, sizeof script, &why) == 0;
     printf("## Ground metric learning on grid graphs\n\n");
     bench_print_machine_line();
     printf("P = %d frames, L = %d, ε = %g, S = %d, λ_s = %g; E and its gradient at w = 1; "
            "reference at 50²: %s.\n\n", P, L, eps, S, lambda_s,
-           have_reference ? "PyTorch + SuperLU (w3_gml.py)" : why);
+           have_reference ? "PyTorch + SuperLU (metric_learning.py)" : why);
     bench_machine machine[4];
     size_t largest = 0;
     for (size_t ti = 0; ti < o.n_threads; ti++) {

@@ -1,7 +1,7 @@
 /*
  * Minimum Kantorovich estimation of three ellipses (Bassetti, Bodini and
  * Regazzini 2006; Genevay, Peyré and Cuturi 2018) as the PyTorch reference
- * w4_mke_ellipses.py, in each gradient mode: loss and loss + gradient at θ_init
+ * bench/mke.py, in each gradient mode: loss and loss + gradient at θ_init
  * beside the reference's (bench/protocol.h; exit status 1 when ours differ from
  * tests/data/w4/loss_grad_at_init.npy), the L-BFGS fit, memory as L grows.
  */
@@ -114,7 +114,7 @@ static int worker(const char *what)
 typedef struct options {
     size_t threads[4], ls[8], n_threads, n_ls, rounds;
     int quick, reference, fit; /* quick: a smoke test, fewer evaluations and no fits */
-    const char *anchors, *script; /* script: the reference's, or NULL */
+    const char *script; /* the reference's, or NULL */
 } options;
 
 /* Our worker (its argument in text, 64 bytes), its seconds those of loss + gradient. */
@@ -142,7 +142,8 @@ static int evaluations(const options *o, size_t threads)
     static bench_comparison c[MODES];
     char text[MODES][64], *argv[MODES][4], config[64], label[32];
     snprintf(config, sizeof config, "{\"threads\": %zu, \"fit\": false}", threads);
-    char *const ref_argv[] = {"/usr/bin/python3", (char *)o->script, "--worker", config, NULL};
+    char *const ref_argv[] = {"/usr/bin/python3", "-B", (char *)o->script, "--worker", config,
+                              NULL};
     bench_side ours[MODES], reference = {ref_argv, "fwdbwd.median_s", 0};
     for (int m = 0; m < MODES; m++)
         ours[m] = our_side(text[m], argv[m], m, L_DEFAULT, 0, o->quick ? 3 : 5);
@@ -212,7 +213,8 @@ static void fits(const options *o)
     char config[96], text[64], *argv[4], row[192];
     snprintf(config, sizeof config, "{\"threads\": %zu, \"fit\": true, \"max_iter\": %d}",
              o->threads[0], FIT_ITERATIONS);
-    char *const ref_argv[] = {"/usr/bin/python3", (char *)o->script, "--worker", config, NULL};
+    char *const ref_argv[] = {"/usr/bin/python3", "-B", (char *)o->script, "--worker", config,
+                              NULL};
     for (int k = 0; o->script && o->fit && k < bench_blas_settings() * BENCH_ALLOCATORS; k++)
         if (bench_allocator_available(&bench_allocators[k % BENCH_ALLOCATORS])) {
             char name[160];
@@ -245,7 +247,7 @@ static void memory(const options *o)
 
 static int parse_options(int argc, char **argv, options *o)
 {
-    *o = (options){{1}, {100, 300, 1000}, 1, 3, 3, 0, 1, 0, NULL, NULL};
+    *o = (options){{1}, {100, 300, 1000}, 1, 3, 3, 0, 1, 0, NULL};
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         size_t rounds[1];
@@ -261,8 +263,6 @@ static int parse_options(int argc, char **argv, options *o)
             o->n_ls = bench_parse_list(argv[++i], o->ls, 8, 1000000);
         else if (strcmp(argv[i], "--rounds") == 0 && v)
             o->rounds = bench_parse_list(argv[++i], rounds, 1, BENCH_MAX_ROUNDS) ? rounds[0] : 0;
-        else if (strcmp(argv[i], "--anchors") == 0 && v)
-            o->anchors = argv[++i];
         else
             return -1;
         if (!o->n_threads || !o->n_ls || o->rounds < 3)
@@ -281,18 +281,20 @@ int main(int argc, char **argv)
     options o;
     if (parse_options(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: %s [--threads 1,2] [--L 100,300,1000] [--rounds 3] [--fit] "
-                "[--quick] [--no-reference] [--anchors DIR]\n", argv[0]);
+                "[--quick] [--no-reference]\n", argv[0]);
         return 2;
     }
-    static char script[PATH_MAX];
+    /* the reference is in this repository, beside this program's source */
+    static char script[PATH_MAX], bench_dir[PATH_MAX];
     const char *why = "switched off (--no-reference)";
-    if (o.reference && bench_find_reference(o.anchors, "w4_mke_ellipses.py", "torch", script,
+    bench_repository_path("bench", bench_dir, sizeof bench_dir);
+    if (o.reference && bench_find_reference(bench_dir, "mke.py", "torch, numpy", script,
                                             sizeof script, &why) == 0)
         o.script = script;
     printf("## Minimum Kantorovich estimation of three ellipses\n\n%d model points against "
            "%d data points, ε = %g, L = %d, W_L = ⟨P_L, C⟩ and its gradient to θ (%d entries); "
            "reference: %s.\n", N_MODEL, N_DATA, eps, L_DEFAULT, N_PARAMS,
-           o.script ? "PyTorch autograd (w4_mke_ellipses.py)" : why);
+           o.script ? "PyTorch autograd (mke.py)" : why);
     for (size_t ti = 0; ti < o.n_threads; ti++)
         wrong += evaluations(&o, o.threads[ti]);
     if (!o.quick)

@@ -847,17 +847,18 @@ void bench_histogram(uint64_t seed, size_t n, double *h)
 int bench_find_reference(const char *dir, const char *name, const char *modules, char *path,
                          size_t cap, const char **why)
 {
+    static char missing[PATH_MAX + 128];
     char script[PATH_MAX + 64], resolved[PATH_MAX], command[512];
-    if (!dir)
-        dir = getenv("OTAD_ANCHORS");
-    snprintf(script, sizeof script, "%.3000s/%.60s", dir ? dir : ".", name);
-    if (!dir || access(script, R_OK) != 0) {
-        *why = "the reference script was not found (--anchors DIR or OTAD_ANCHORS)";
+    snprintf(script, sizeof script, "%.3000s/%.60s", dir, name);
+    if (access(script, R_OK) != 0) {
+        snprintf(missing, sizeof missing, "the reference program %s was not found", script);
+        *why = missing;
         return -1;
     }
     snprintf(path, cap, "%s", realpath(script, resolved) ? resolved : script);
-    snprintf(command, sizeof command, "/usr/bin/python3 -c 'import %s' >/dev/null 2>&1",
+    snprintf(command, sizeof command, "/usr/bin/python3 -c 'import %.400s' >/dev/null 2>&1",
              modules);
-    *why = system(command) == 0 ? NULL : "/usr/bin/python3 cannot import the reference's modules";
+    snprintf(missing, sizeof missing, "/usr/bin/python3 cannot import %.400s", modules);
+    *why = system(command) == 0 ? NULL : missing;
     return *why ? -1 : 0;
 }

@@ -239,9 +239,9 @@ size_t bench_parse_list(const char *s, size_t *out, size_t cap, size_t max);
 int bench_parse_threads_rounds(int argc, char **argv, size_t *threads, size_t *n_threads,
                                size_t *rounds);
 
-/* The reference script `name` in dir (when given, else $OTAD_ANCHORS, which
- * `make bench` sets) and a /usr/bin/python3 that imports `modules`
- * ("torch, scipy").  Writes the script's path, or returns -1 with why. */
+/* The reference program `name` in dir (the repository's bench/ folder, from
+ * bench_repository_path) and a /usr/bin/python3 that imports `modules`
+ * ("torch, scipy").  Writes the program's path, or returns -1 with why. */
 int bench_find_reference(const char *dir, const char *name, const char *modules, char *path,
                          size_t cap, const char **why);
 

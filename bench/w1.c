@@ -2,9 +2,9 @@
  * The Sinkhorn loss W_L between n random points and m = n others in
  * [0,1]², ε = 0.05, L = 100, value and gradients to the weights a and the
  * points x, with B = 1 or 16 target histograms (the same LCG inputs and
- * iterations as the PyTorch reference w1_sinkhorn.py).  The kernel is the
- * Gibbs kernel of the two point sets (C from differences, as the reference
- * computes it), which keeps K only.
+ * iterations as the PyTorch reference bench/sinkhorn_loss.py).  The kernel
+ * is the Gibbs kernel of the two point sets (C from differences, as the
+ * reference computes it), which keeps K only.
  *
  * Protocol (bench/protocol.h): each configuration is a fresh process timing
  * the median of 5 evaluations (3 at n ≥ 4000) after one warm-up, ours and
@@ -16,7 +16,7 @@
  * rate when they take longer.
  *
  *   w1 [--sizes 500,2000,4000] [--batches 1,16] [--threads 1,2] [--rounds 3]
- *      [--anchors DIR] [--no-reference]
+ *      [--no-reference]
  */
 #include "protocol.h"
 
@@ -86,13 +86,12 @@ static int worker(size_t n, size_t batch)
 
 typedef struct options {
     size_t sizes[8], batches[4], threads[4], n_sizes, n_batches, n_threads, rounds;
-    const char *anchors;
     int reference;
 } options;
 
 static int parse_options(int argc, char **argv, options *o)
 {
-    *o = (options){{500, 2000, 4000}, {1, 16}, {1, 2}, 3, 2, 2, 3, NULL, 1};
+    *o = (options){{500, 2000, 4000}, {1, 16}, {1, 2}, 3, 2, 2, 3, 1};
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         size_t rounds[1];
@@ -106,8 +105,6 @@ static int parse_options(int argc, char **argv, options *o)
             o->n_threads = bench_parse_list(argv[++i], o->threads, 4, 64);
         else if (strcmp(argv[i], "--rounds") == 0 && v)
             o->rounds = bench_parse_list(argv[++i], rounds, 1, BENCH_MAX_ROUNDS) ? rounds[0] : 0;
-        else if (strcmp(argv[i], "--anchors") == 0 && v)
-            o->anchors = argv[++i];
         else
             return -1;
         if (!o->n_sizes || !o->n_batches || !o->n_threads || o->rounds < 3)
@@ -129,7 +126,7 @@ static void measure(const options *o, const char *script, size_t n, size_t batch
     snprintf(label, sizeof label, "n = %zu, B = %zu, %zu thread%s", n, batch, threads,
              threads == 1 ? "" : "s");
     char *const ours_argv[] = {(char *)bench_self(), "--worker", n_arg, b_arg, NULL};
-    char *const ref_argv[] = {"/usr/bin/python3", (char *)script, "--worker", config, NULL};
+    char *const ref_argv[] = {"/usr/bin/python3", "-B", (char *)script, "--worker", config, NULL};
     bench_side ours = {ours_argv, "fwdbwd", 0}, reference = {ref_argv, "median_s", 0};
     if (bench_compare(&ours, script ? &reference : NULL, (int)threads, (int)o->rounds, label,
                       c) != 0) {
@@ -160,18 +157,20 @@ int main(int argc, char **argv)
     options o;
     if (parse_options(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: %s [--sizes 500,2000,4000] [--batches 1,16] [--threads 1,2] "
-                "[--rounds 3] [--anchors DIR] [--no-reference]\n", argv[0]);
+                "[--rounds 3] [--no-reference]\n", argv[0]);
         return 2;
     }
-    char script[PATH_MAX];
+    /* the reference is in this repository, beside this program's source */
+    char script[PATH_MAX], bench_dir[PATH_MAX];
     const char *why = "switched off (--no-reference)";
-    int have_reference = o.reference && bench_find_reference(o.anchors, "w1_sinkhorn.py",
-                                                             "torch", script, sizeof script,
-                                                             &why) == 0;
+    bench_repository_path("bench", bench_dir, sizeof bench_dir);
+    int have_reference = o.reference && bench_find_reference(bench_dir, "sinkhorn_loss.py",
+                                                             "torch, numpy", script,
+                                                             sizeof script, &why) == 0;
     printf("## Sinkhorn loss between n and n points\n\n");
     bench_print_machine_line();
     printf("ε = %g, L = %d, value and gradients to the weights and the points; reference: %s.\n",
-           eps, L, have_reference ? "PyTorch autograd (w1_sinkhorn.py)" : why);
+           eps, L, have_reference ? "PyTorch autograd (sinkhorn_loss.py)" : why);
     static bench_comparison rows[8][4][4];
     for (size_t ti = 0; ti < o.n_threads; ti++) {
         bench_machine m;
