@@ -1,14 +1,16 @@
-# otad — GNU make.  `make` builds the libraries, tests, examples and benchmarks;
+# otad — GNU make.  `make` builds the libraries (libotad, and libotad_plot for
+# pictures), tests, examples and benchmarks;
 # `make check` runs the tests; `make demo` runs the examples; `make deps`
 # installs missing dependencies (as root on Debian/Ubuntu), and check and
 # demo run it first; see README.md.
 
 # The version is the headers' (ad/ad.h); the shared library's soname carries
 # the major number.
-version_part = $(shell sed -n 's/^\#define OTAD_VERSION_$(1) \([0-9]*\)$$/\1/p' ad/ad.h)
+version_part = $(shell sed -n 's/^\#define OTAD_VERSION_$(1) \([0-9]*\).*$$/\1/p' ad/ad.h)
 VERSION_MAJOR := $(call version_part,MAJOR)
 VERSION := $(VERSION_MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
 SONAME := libotad.so.$(VERSION_MAJOR)
+PLOT_SONAME := libotad_plot.so.$(VERSION_MAJOR)
 PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
@@ -25,36 +27,40 @@ BASE_CPPFLAGS := -I. -D_POSIX_C_SOURCE=200809L
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 LIB_SRC := $(wildcard ad/*.c ops/*.c solvers/*.c models/*.c io/*.c)
+# Pictures (PNG in and out, drawing with cairo) are a library of their own.
+PLOT_SRC := $(wildcard plot/*.c)
 # C++ only where a C++ library is used (LEMON's network simplex), behind C headers.
 LIB_CXX_SRC := $(wildcard solvers/*.cpp)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_SUPPORT := tests/support.c
 EXAMPLE_SRC := $(wildcard examples/*.c)
 BENCH_SRC := $(filter-out bench/protocol.c,$(wildcard bench/*.c))
-HEADERS := otad.h $(wildcard ad/ad.h ops/ops.h solvers/solvers.h models/models.h io/io.h)
+HEADERS := otad.h ad/ad.h ops/ops.h solvers/solvers.h models/models.h io/io.h plot/plot.h
 
 # Examples in the order `make demo` runs them.
 DEMO := first_gradient first_model custom_op custom_kernel custom_iteration displacement unbalanced gradient_modes barycoords barycoords_color metric_learning color_metric mke_ellipses mke_generator minibatch exact_vs_entropic
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/obj/%.o)
+PLOT_OBJ := $(PLOT_SRC:%.c=$(BUILD)/obj/%.o)
 SAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/san/obj/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/san/obj/%.o)
+SAN_PLOT_OBJ := $(PLOT_SRC:%.c=$(BUILD)/san/obj/%.o)
 TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 SAN_TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/san/tests/%)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all lib deps check run-check check-sanitize check-faults fuzz demo run-demo bench \
-    install clean
+    doc install clean
 .DELETE_ON_ERROR:
 
 all: lib $(TESTS) $(EXAMPLES) $(BENCHES)
-lib: $(BUILD)/libotad.a $(BUILD)/libotad.so
+lib: $(BUILD)/libotad.a $(BUILD)/libotad.so $(BUILD)/libotad_plot.a $(BUILD)/libotad_plot.so
 
 # Dependency flags come from scripts/configure.sh, which says what is
 # missing and how to install it; `make deps` installs it.  check and demo
 # install first, then build in a second make that reads the flags (so the
 # flags are not read when they, deps and clean are the only goals).
-NO_CONFIG_GOALS := clean deps check demo
+NO_CONFIG_GOALS := clean deps check demo doc
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out $(NO_CONFIG_GOALS),$(MAKECMDGOALS)),)
 SKIP_CONFIG := 1
@@ -118,17 +124,43 @@ $(BUILD)/san/libotad.a: $(SAN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(BUILD)/libotad_plot.a: $(PLOT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# It finds libotad beside itself ($$ORIGIN), wherever the two are installed.
+$(BUILD)/libotad_plot.so.$(VERSION): $(PLOT_OBJ) $(BUILD)/libotad.so
+	$(CC) -shared -Wl,-soname,$(PLOT_SONAME) -Wl,-rpath,'$$ORIGIN' -o $@ $(PLOT_OBJ) \
+	    -L$(BUILD) -lotad $(PLOT_LIBS) $(LDFLAGS)
+
+$(BUILD)/$(PLOT_SONAME): $(BUILD)/libotad_plot.so.$(VERSION)
+	ln -sf $(<F) $@
+
+$(BUILD)/libotad_plot.so: $(BUILD)/$(PLOT_SONAME)
+	ln -sf $(<F) $@
+
+$(BUILD)/san/libotad_plot.a: $(SAN_PLOT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Tests, examples and benchmarks link both libraries statically (a program
+# gets only the objects it calls).
+LINK_LIBS = $(PLOT_LIBS) $(DEPS_LIBS) $(LDFLAGS)
+
 # ---- tests ---------------------------------------------------------------
 
-$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) tests/support.h $(BUILD)/libotad.a
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) tests/support.h $(BUILD)/libotad.a \
+                  $(BUILD)/libotad_plot.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(CMOCKA_CFLAGS) $< $(TEST_SUPPORT) -o $@ $(BUILD)/libotad.a \
-	    $(CMOCKA_LIBS) $(DEPS_LIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS_ALL) $(CMOCKA_CFLAGS) $< $(TEST_SUPPORT) -o $@ $(BUILD)/libotad_plot.a \
+	    $(BUILD)/libotad.a $(CMOCKA_LIBS) $(LINK_LIBS)
 
-$(BUILD)/san/tests/%: tests/%.c $(TEST_SUPPORT) tests/support.h $(BUILD)/san/libotad.a
+$(BUILD)/san/tests/%: tests/%.c $(TEST_SUPPORT) tests/support.h $(BUILD)/san/libotad.a \
+                      $(BUILD)/san/libotad_plot.a
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(OPENMP) -O1 -g $(ARCH) $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CMOCKA_CFLAGS) $< \
-	    $(TEST_SUPPORT) -o $@ $(BUILD)/san/libotad.a $(CMOCKA_LIBS) $(DEPS_LIBS) $(LDFLAGS)
+	    $(TEST_SUPPORT) -o $@ $(BUILD)/san/libotad_plot.a $(BUILD)/san/libotad.a $(CMOCKA_LIBS) \
+	    $(LINK_LIBS)
 
 # The grid kernel splits its products between OpenMP's threads only with
 # OpenBLAS's OpenMP build: its test runs again against that build where it
@@ -144,9 +176,12 @@ run-check: $(TESTS) $(EXAMPLES) lib
 	MAKE="$(MAKE)" CC="$(CC)" sh tests/install_test.sh $(BUILD)
 	@echo "make check: all tests passed"
 
+# fontconfig's process-long cache is not a leak of ours (tests/lsan.supp).
+LSAN_OPTIONS := suppressions=$(CURDIR)/tests/lsan.supp
 check-sanitize: $(SAN_TESTS)
 	@set -e; for t in $(SAN_TESTS); do echo "== $$t"; \
-	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=$(LSAN_OPTIONS) \
+	    UBSAN_OPTIONS=print_stacktrace=1 $$t; done
 	@echo "make check-sanitize: all tests passed under ASan/UBSan"
 
 # Allocation failure in every allocator (tests/faults/): the library's own
@@ -159,13 +194,15 @@ $(BUILD)/san/faults/inject_new.o: tests/faults/inject_new.cpp tests/faults/injec
 	$(CXX) $(CXXWARN) -O1 -g $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) -c $< -o $@
 
 $(BUILD)/san/faults/check_faults: $(FAULT_SRC) tests/faults/inject.h $(TEST_SUPPORT) tests/support.h \
-                                  $(BUILD)/san/faults/inject_new.o $(BUILD)/san/libotad.a
+                                  $(BUILD)/san/faults/inject_new.o $(BUILD)/san/libotad.a \
+                                  $(BUILD)/san/libotad_plot.a
 	$(CC) $(WARN) $(OPENMP) -O1 -g $(ARCH) $(SANITIZE) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(CMOCKA_CFLAGS) \
 	    $(FAULT_SRC) $(TEST_SUPPORT) $(BUILD)/san/faults/inject_new.o -o $@ $(FAULT_WRAP) \
-	    $(BUILD)/san/libotad.a $(CMOCKA_LIBS) $(DEPS_LIBS) -lsuitesparseconfig $(LDFLAGS)
+	    $(BUILD)/san/libotad_plot.a $(BUILD)/san/libotad.a $(CMOCKA_LIBS) $(LINK_LIBS) \
+	    -lsuitesparseconfig
 
 check-faults: $(BUILD)/san/faults/check_faults
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $<
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=$(LSAN_OPTIONS) UBSAN_OPTIONS=print_stacktrace=1 $<
 	@echo "make check-faults: every allocation failure gave a clean error"
 
 # ---- fuzzing ---------------------------------------------------------------
@@ -187,7 +224,8 @@ FUZZ_CFLAGS = $(WARN) -Wno-pass-failed $(OPENMP) -O1 -g $(ARCH) $(FUZZ_SAN) \
     -fsanitize=fuzzer-no-link $(BASE_CPPFLAGS) $(DEPS_CFLAGS)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TARGETS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
-FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/fuzz/obj/%.o)
+FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/fuzz/obj/%.o) \
+    $(PLOT_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
 # The longest input per target: room for every seed and for a graph of
 # 4096 edges with scales (tests/fuzz/fuzz_graph.c).
 FUZZ_MAX_LEN_npy := 4096
@@ -216,7 +254,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libota
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@.o
 	$(FUZZ_CXX) $(OPENMP) $(FUZZ_SAN) -fsanitize=fuzzer $@.o -o $@ $(BUILD)/fuzz/libotad.a \
-	    $(DEPS_LIBS) $(LDFLAGS)
+	    $(LINK_LIBS)
 
 # Each run's output goes to $(BUILD)/fuzz/<name>.log, its end shown on a
 # crash; the summary takes the executions from libFuzzer's final statistics.
@@ -242,9 +280,9 @@ fuzz: $(FUZZ_TARGETS)
 
 # ---- examples and benchmarks ----------------------------------------------
 
-$(BUILD)/examples/%: examples/%.c $(BUILD)/libotad.a
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libotad.a $(BUILD)/libotad_plot.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libotad.a $(DEPS_LIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libotad_plot.a $(BUILD)/libotad.a $(LINK_LIBS)
 
 # Every benchmark follows the measurement protocol of bench/protocol.c.
 $(BUILD)/bench/protocol.o: bench/protocol.c bench/protocol.h $(HEADERS)
@@ -253,7 +291,8 @@ $(BUILD)/bench/protocol.o: bench/protocol.c bench/protocol.h $(HEADERS)
 
 $(BUILD)/bench/%: bench/%.c bench/protocol.h $(BUILD)/bench/protocol.o $(BUILD)/libotad.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/bench/protocol.o $(BUILD)/libotad.a $(DEPS_LIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/bench/protocol.o $(BUILD)/libotad_plot.a $(BUILD)/libotad.a \
+	    $(LINK_LIBS)
 
 # Examples write their pictures to $(BUILD)/demo.
 run-demo: $(DEMO:%=$(BUILD)/examples/%)
@@ -272,16 +311,30 @@ bench: $(BENCHES)
 	    echo >> $(BUILD)/bench/report.md; done
 	@echo "make bench: tables in $(BUILD)/bench/report.md"
 
+# ---- reference -------------------------------------------------------------
+
+# The API reference from the public headers (docs/Doxyfile); an undocumented
+# public symbol or a malformed comment fails it.
+doc:
+	@command -v doxygen > /dev/null || \
+	    { echo "make doc needs Doxygen: apt-get install -y doxygen" >&2; exit 1; }
+	@mkdir -p $(BUILD)/doc
+	OTAD_DOC_DIR=$(BUILD)/doc doxygen docs/Doxyfile
+	@echo "make doc: $(BUILD)/doc/html/index.html"
+
 # ---- install -------------------------------------------------------------
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/otad
-	install -m 644 $(BUILD)/libotad.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(BUILD)/libotad.a $(BUILD)/libotad_plot.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libotad.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libotad_plot.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libotad.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libotad.so
+	ln -sf libotad_plot.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(PLOT_SONAME)
+	ln -sf $(PLOT_SONAME) $(DESTDIR)$(PREFIX)/lib/libotad_plot.so
 	for h in $(HEADERS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/otad/$$h; done
-	for pc in otad otad-static; do \
+	for pc in otad otad-static otad-plot; do \
 	    sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $$pc.pc.in \
 	        > $(DESTDIR)$(PREFIX)/lib/pkgconfig/$$pc.pc; done
 

@@ -1,4 +1,5 @@
-/* otad — reverse-mode automatic differentiation through optimal transport.
+/** @file
+ * otad — reverse-mode automatic differentiation through optimal transport.
  * One include for the whole library. */
 #ifndef OTAD_H
 #define OTAD_H

@@ -13,7 +13,8 @@
  *
  * Writes into the current directory:
  *   barycoords_database.png   the database histograms side by side
- *   barycoords_target.png     target | reconstruction P_L(λ) | |difference|
+ *   barycoords_target.png     target | reconstruction P_L(λ), one colour scale
+ *   barycoords_difference.png P_L(λ) − target on a symmetric scale of its own
  *   barycoords_weights.png    the recovered weights (and the true ones) as bars
  *   barycoords_loss.png       the loss per L-BFGS iteration, log scale
  */
@@ -297,6 +298,7 @@ static void image_opts(const data *d, const char *const *captions, otad_image_op
     otad_image_opts_init(opts);
     opts->scale = side < PICTURE_SIDE ? (int)(PICTURE_SIDE / side) : 1;
     opts->captions = captions;
+    opts->colorbar = 1;
 }
 
 static int write_database(const data *d)
@@ -317,11 +319,12 @@ static int write_database(const data *d)
     return written(path, rc, &err);
 }
 
-/* Target, P_L(λ) and their difference on one colour scale, so that the
- * difference shows how much of the target the fit leaves unexplained. */
+/* Target and P_L(λ) on one colour scale; their difference apart, on a
+ * symmetric scale of its own (blue where the fit lacks mass, red where it
+ * has too much), which the fit's small errors would not show on theirs. */
 static int write_target(const otad_barycoords *p, const data *d, const double *weights)
 {
-    const char *path = "barycoords_target.png";
+    const char *path = "barycoords_target.png", *difference_path = "barycoords_difference.png";
     size_t n = p->size;
     double *fitted = malloc(2 * n * sizeof *fitted), *difference = fitted + n;
     if (!fitted) {
@@ -331,19 +334,25 @@ static int write_target(const otad_barycoords *p, const data *d, const double *w
     otad_error err;
     int rc = otad_barycoords_project(p, weights, 1, fitted, &err);
     if (rc == OTAD_OK) {
-        double largest = 0;
-        for (size_t i = 0; i < n; i++)
-            largest = fmax(largest, difference[i] = fabs(fitted[i] - d->target[i]));
-        char caption[32];
-        snprintf(caption, sizeof caption, "|diff| max %.0e", largest);
-        const double *images[3] = {d->target, fitted, difference};
-        const char *const captions[3] = {"target", "P_L(lambda)", caption};
+        const double *images[2] = {d->target, fitted};
+        const char *const captions[2] = {"target", "P_L(lambda)"};
         otad_image_opts opts;
         image_opts(d, captions, &opts);
-        rc = otad_png_write_strip(path, images, 3, d->width, d->height, &opts, &err);
+        rc = otad_png_write_strip(path, images, 2, d->width, d->height, &opts, &err);
     }
+    if (written(path, rc, &err) != 0) {
+        free(fitted);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        difference[i] = fitted[i] - d->target[i];
+    const char *const caption[1] = {"fit - target"};
+    otad_image_opts opts;
+    image_opts(d, caption, &opts);
+    opts.colormap = OTAD_COLORMAP_DIVERGING;
+    rc = otad_png_write_heatmap(difference_path, difference, d->width, d->height, &opts, &err);
     free(fitted);
-    return written(path, rc, &err);
+    return written(difference_path, rc, &err);
 }
 
 static int write_weights(const data *d, const double *weights)

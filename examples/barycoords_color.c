@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "otad.h"
+#include "plot/plot.h"
 #include "rgb_bins.h"
 
 enum {

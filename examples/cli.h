@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "otad.h"
+#include "plot/plot.h"
 
 /* The value after the option at argv[*i] (moving *i onto it), or NULL with
  * a message when there is none. */

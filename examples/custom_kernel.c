@@ -334,6 +334,7 @@ int main(void)
     const char *captions[2] = {"Gibbs kernel", "141 landmarks"};
     otad_image_opts io;
     otad_image_opts_init(&io);
+    io.colorbar = 1;
     io.captions = captions;
     otad_error err;
     failed |= written("custom_kernel.png",

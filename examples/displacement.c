@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "otad.h"
+#include "plot/plot.h"
 
 enum { FRAMES = 7 };
 
@@ -61,6 +62,7 @@ static int interpolate(otad_tape *t, otad_kernel k, size_t n2, const double *end
     otad_image_opts_init(&image);
     image.scale = 3;
     image.captions = captions;
+    image.colorbar = 1;
     otad_error err;
     size_t side = (size_t)sqrt((double)n2);
     if (otad_png_write_strip(png, frames, FRAMES, side, side, &image, &err) != OTAD_OK) {

@@ -127,6 +127,7 @@ int main(void)
     otad_image_opts_init(&image);
     image.scale = 3;
     image.captions = captions;
+    image.colorbar = 1;
     const char *plans_png = "exact_vs_entropic_plans.png";
     if (written(plans_png, otad_png_write_strip(plans_png, images, 4, N, N, &image, &err), &err))
         return 1;

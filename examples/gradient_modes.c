@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "otad.h"
+#include "plot/plot.h"
 
 enum { N = 300, LENGTHS = 8 };
 static const int lengths[LENGTHS] = {5, 10, 20, 50, 100, 200, 400, 800};

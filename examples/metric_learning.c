@@ -406,6 +406,7 @@ static int write_weights(const grid *g, const metric *mt, const outcome *out)
     otad_image_opts_init(&opts);
     opts.scale = scale_for(g->n, WEIGHT_SIDE);
     opts.captions = captions;
+    opts.colorbar = 1;
     otad_error err;
     int rc = otad_png_write_strip(path, columns, 4, g->n, g->n, &opts, &err);
     free(images);
@@ -433,6 +434,7 @@ static int write_frames(const grid *g, const metric *mt, const outcome *out)
     otad_image_opts_init(&opts);
     opts.scale = scale_for(g->n, FRAME_SIDE);
     opts.captions = caption_list;
+    opts.colorbar = 1;
     opts.vmin = 0, opts.vmax = top;
     const double *set[2] = {out->frames, out->result.reconstructions};
     const char *kind[2] = {"frames", "reconstructed"};

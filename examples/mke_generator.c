@@ -39,7 +39,8 @@
  *   mke_generator_digits_init.png    64 generated images at the start (the mean)
  *   mke_generator_digits_fit.png     64 generated images after the fit
  *   mke_generator_digits_latent.png  f_θ on a 10×10 grid of latent points in
- *                                    [−2, 2]²: what the generator learned
+ *                                    [−2, 2]², on the latent plane's axes: what
+ *                                    the generator learned
  *   mke_generator_loss.png           the divergence per L-BFGS iteration of both fits
  */
 #include <math.h>
@@ -528,22 +529,52 @@ static int write_tiles(const char *path, const double *values, size_t n, size_t 
     return written(path, rc, &err);
 }
 
-/* f_θ on a grid of latent points, row r from z₂ = −2 (top) to 2, column c
- * from z₁ = −2 (left) to 2: neighbouring tiles are neighbouring latent points. */
+/* f_θ on a grid of latent points, each image centred on its point of the
+ * latent plane (z₂ up), a blank pixel between neighbours: neighbouring
+ * tiles are neighbouring latent points. */
 static int write_latent_map(const experiment *e)
 {
-    enum { N = LATENT_GRID * LATENT_GRID };
-    double grid[2 * N], *points;
+    enum { N = LATENT_GRID * LATENT_GRID, STRIDE = SIDE + 1, MAP = LATENT_GRID * STRIDE - 1 };
+    double grid[2 * N], *points, *map = malloc(MAP * MAP * sizeof *map);
+    if (!map) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
+    double spacing = 2 * LATENT_EXTENT / (LATENT_GRID - 1);
     for (int r = 0; r < LATENT_GRID; r++)
         for (int c = 0; c < LATENT_GRID; c++) {
-            grid[r * LATENT_GRID + c] = LATENT_EXTENT * (2.0 * c / (LATENT_GRID - 1) - 1);
-            grid[r * LATENT_GRID + c + N] = LATENT_EXTENT * (2.0 * r / (LATENT_GRID - 1) - 1);
+            grid[r * LATENT_GRID + c] = -LATENT_EXTENT + spacing * c;
+            grid[r * LATENT_GRID + c + N] = -LATENT_EXTENT + spacing * r;
         }
-    if (generate(e, e->result.theta, N, grid, &points))
+    if (generate(e, e->result.theta, N, grid, &points)) {
+        free(map);
         return 1;
-    int rc = write_tiles("mke_generator_digits_latent.png", points, N, LATENT_GRID, LATENT_GRID);
+    }
+    for (size_t i = 0; i < MAP * MAP; i++)
+        map[i] = NAN;
+    for (int k = 0; k < N; k++) { /* latent row 0 (z₂ = −2) at the bottom */
+        size_t top = (size_t)(LATENT_GRID - 1 - k / LATENT_GRID) * STRIDE;
+        size_t left = (size_t)(k % LATENT_GRID) * STRIDE;
+        for (size_t p = 0; p < PIXELS; p++)
+            map[(top + p / SIDE) * MAP + left + p % SIDE] = points[k + p * N];
+    }
+    double half = LATENT_EXTENT + spacing * SIDE / (2.0 * STRIDE);
+    otad_image_opts image;
+    otad_image_opts_init(&image);
+    image.colormap = OTAD_COLORMAP_GRAY, image.vmin = 0, image.vmax = 1;
+    otad_plot_opts opts;
+    otad_plot_opts_init(&opts);
+    opts.width = opts.height = PICTURE_SIDE;
+    opts.x_min = opts.y_min = -half, opts.x_max = opts.y_max = half;
+    opts.equal_aspect = 1;
+    opts.title = "f_theta on a grid of latent points";
+    opts.x_label = "z1", opts.y_label = "z2";
+    const char *path = "mke_generator_digits_latent.png";
+    otad_error err;
+    int rc = otad_png_write_image_plot(path, map, MAP, MAP, &image, &opts, &err);
     free(points);
-    return rc;
+    free(map);
+    return written(path, rc, &err);
 }
 
 static int write_moons_pictures(const experiment *e)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io_internal.h"
+#include "plot_internal.h"
 
 void otadI_axis_auto(otadI_axis *ax, double t_min, double t_max)
 {
@@ -97,12 +97,13 @@ static void add_minor(otadI_axis *ax, double t)
         ax->minor[ax->n_minor++] = t;
 }
 
-/* Multiples of 1, 2 or 5 × 10^k over [lo, hi], about target of them; on a
- * log axis the values are 10^lo..10^hi and the ticks go at their logs. */
+/* Multiples of 1, 2 or 5 × 10^k over [lo, hi], about target of them (the
+ * step nearest, by ratio, to the range over target); on a log axis the
+ * values are 10^lo..10^hi and the ticks go at their logs. */
 static void linear_ticks(otadI_axis *ax, double lo, double hi, int target, int logs)
 {
     double raw = (hi - lo) / target, mag = pow(10, floor(log10(raw))), f = raw / mag;
-    double step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+    double step = (f < 1.42 ? 1 : f < 3.17 ? 2 : f < 7.08 ? 5 : 10) * mag;
     double k0 = ceil(lo / step - 1e-9), k1 = floor(hi / step + 1e-9);
     int e_step = (int)floor(log10(step) + 1e-9);
     double largest = fmax(fabs(lo), fabs(hi));

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "io_internal.h"
+#include "plot_internal.h"
 
 static int check_bars(const otad_bar_series *s, size_t n, size_t n_categories,
                       const otad_plot_opts *o, const char *path, otad_error *err)

@@ -1,16 +1,45 @@
-/* An RGB canvas with clipping, antialiased lines and discs. */
+/* The canvas and its text, drawn by cairo on an RGB image surface:
+ * antialiased lines, discs and DejaVu-like sans-serif text from the fonts
+ * fontconfig finds. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "io_internal.h"
+#include "plot_internal.h"
+
+/* A font of size FONT_SIZE·scale pixels fills a line of text
+ * OTADI_GLYPH_HEIGHT·scale high: capitals about 7·scale above the
+ * baseline, descenders 2·scale below it. */
+#define FONT_SIZE 10.0
+#define BASELINE 7.0
+
+static const double pi = 3.14159265358979323846;
+
+static void set_colour(cairo_t *cr, unsigned rgb)
+{
+    cairo_set_source_rgb(cr, (rgb >> 16 & 0xff) / 255.0, (rgb >> 8 & 0xff) / 255.0,
+                         (rgb & 0xff) / 255.0);
+}
 
 int otadI_canvas_new(otadI_canvas *c, size_t width, size_t height, unsigned background)
 {
-    c->rgb = malloc(width * height * 3);
-    if (!c->rgb)
+    c->cr = NULL;
+    c->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)width, (int)height);
+    if (cairo_surface_status(c->surface) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(c->surface);
+        c->surface = NULL;
         return OTAD_ENOMEM;
+    }
+    c->cr = cairo_create(c->surface);
+    if (cairo_status(c->cr) != CAIRO_STATUS_SUCCESS) {
+        otadI_canvas_free(c);
+        return OTAD_ENOMEM;
+    }
     c->width = (int)width;
     c->height = (int)height;
+    cairo_select_font_face(c->cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+                           CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_line_cap(c->cr, CAIRO_LINE_CAP_ROUND);
     otadI_canvas_unclip(c);
     otadI_fill(c, 0, 0, c->width, c->height, background);
     return OTAD_OK;
@@ -18,8 +47,10 @@ int otadI_canvas_new(otadI_canvas *c, size_t width, size_t height, unsigned back
 
 void otadI_canvas_free(otadI_canvas *c)
 {
-    free(c->rgb);
-    c->rgb = NULL;
+    cairo_destroy(c->cr);
+    cairo_surface_destroy(c->surface);
+    c->cr = NULL;
+    c->surface = NULL;
 }
 
 void otadI_canvas_clip(otadI_canvas *c, int x0, int y0, int x1, int y1)
@@ -28,6 +59,13 @@ void otadI_canvas_clip(otadI_canvas *c, int x0, int y0, int x1, int y1)
     c->clip_y0 = y0 < 0 ? 0 : y0;
     c->clip_x1 = x1 > c->width ? c->width : x1;
     c->clip_y1 = y1 > c->height ? c->height : y1;
+    cairo_reset_clip(c->cr);
+    if (c->clip_x1 > c->clip_x0 && c->clip_y1 > c->clip_y0)
+        cairo_rectangle(c->cr, c->clip_x0, c->clip_y0, c->clip_x1 - c->clip_x0,
+                        c->clip_y1 - c->clip_y0);
+    else
+        cairo_rectangle(c->cr, 0, 0, 0, 0);
+    cairo_clip(c->cr);
 }
 
 void otadI_canvas_unclip(otadI_canvas *c)
@@ -39,106 +77,120 @@ unsigned otadI_pixel(const otadI_canvas *c, int x, int y)
 {
     if (x < 0 || y < 0 || x >= c->width || y >= c->height)
         return 0;
-    const unsigned char *p = c->rgb + 3 * ((size_t)y * (size_t)c->width + (size_t)x);
-    return (unsigned)p[0] << 16 | (unsigned)p[1] << 8 | p[2];
-}
-
-void otadI_blend(otadI_canvas *c, int x, int y, unsigned rgb, double alpha)
-{
-    if (x < c->clip_x0 || y < c->clip_y0 || x >= c->clip_x1 || y >= c->clip_y1 || !(alpha > 0))
-        return;
-    if (alpha > 1)
-        alpha = 1;
-    unsigned char *p = c->rgb + 3 * ((size_t)y * (size_t)c->width + (size_t)x);
-    for (int k = 0; k < 3; k++) {
-        double target = (rgb >> (16 - 8 * k)) & 0xff;
-        p[k] = (unsigned char)lround(p[k] + alpha * (target - p[k]));
-    }
+    cairo_surface_flush(c->surface);
+    const unsigned char *row = cairo_image_surface_get_data(c->surface) +
+                               (size_t)y * (size_t)cairo_image_surface_get_stride(c->surface);
+    uint32_t pixel;
+    memcpy(&pixel, row + 4 * (size_t)x, sizeof pixel);
+    return pixel & 0xFFFFFF;
 }
 
 void otadI_fill(otadI_canvas *c, int x0, int y0, int x1, int y1, unsigned rgb)
 {
-    x0 = x0 < c->clip_x0 ? c->clip_x0 : x0;
-    y0 = y0 < c->clip_y0 ? c->clip_y0 : y0;
-    x1 = x1 > c->clip_x1 ? c->clip_x1 : x1;
-    y1 = y1 > c->clip_y1 ? c->clip_y1 : y1;
-    for (int y = y0; y < y1; y++)
-        for (int x = x0; x < x1; x++) {
-            unsigned char *p = c->rgb + 3 * ((size_t)y * (size_t)c->width + (size_t)x);
-            p[0] = (unsigned char)(rgb >> 16);
-            p[1] = (unsigned char)(rgb >> 8);
-            p[2] = (unsigned char)rgb;
-        }
+    if (x1 <= x0 || y1 <= y0)
+        return;
+    set_colour(c->cr, rgb);
+    cairo_rectangle(c->cr, x0, y0, x1 - x0, y1 - y0);
+    cairo_fill(c->cr);
 }
 
-/* Liang–Barsky: the part of the segment inside the rectangle; 0 if none.
- * Done first so that a point far outside costs no more than one inside. */
-static int clip_segment(double *x0, double *y0, double *x1, double *y1, double xmin,
-                        double ymin, double xmax, double ymax)
-{
-    double dx = *x1 - *x0, dy = *y1 - *y0, t0 = 0, t1 = 1;
-    double p[4] = {-dx, dx, -dy, dy};
-    double q[4] = {*x0 - xmin, xmax - *x0, *y0 - ymin, ymax - *y0};
-    for (int k = 0; k < 4; k++) {
-        if (p[k] == 0) {
-            if (q[k] < 0)
-                return 0;
-            continue;
-        }
-        double t = q[k] / p[k];
-        if (p[k] < 0 && t > t0)
-            t0 = t;
-        else if (p[k] > 0 && t < t1)
-            t1 = t;
-    }
-    if (t0 > t1)
-        return 0;
-    double ax = *x0, ay = *y0;
-    *x0 = ax + t0 * dx, *y0 = ay + t0 * dy;
-    *x1 = ax + t1 * dx, *y1 = ay + t1 * dy;
-    return 1;
-}
-
-static double segment_distance(double px, double py, double x0, double y0, double dx,
-                               double dy, double len2)
-{
-    double t = len2 > 0 ? ((px - x0) * dx + (py - y0) * dy) / len2 : 0;
-    t = t < 0 ? 0 : t > 1 ? 1 : t;
-    return hypot(px - x0 - t * dx, py - y0 - t * dy);
-}
-
-/* Coverage from the distance of each pixel centre to the segment, visiting
- * along the longer axis only the pixels near the line. */
 void otadI_line(otadI_canvas *c, double x0, double y0, double x1, double y1, double width,
                 unsigned rgb)
 {
-    double r = width / 2, pad = r + 1;
-    if (!clip_segment(&x0, &y0, &x1, &y1, c->clip_x0 - pad, c->clip_y0 - pad,
-                      c->clip_x1 + pad, c->clip_y1 + pad))
-        return;
-    double dx = x1 - x0, dy = y1 - y0, len2 = dx * dx + dy * dy;
-    int steep = fabs(dy) > fabs(dx);
-    double a0 = steep ? y0 : x0, a1 = steep ? y1 : x1, b0 = steep ? x0 : y0;
-    double da = steep ? dy : dx, db = steep ? dx : dy, slope = da != 0 ? db / da : 0;
-    double reach = pad * sqrt(1 + slope * slope) + 1;
-    double lo = fmin(a0, a1) - pad, hi = fmax(a0, a1) + pad;
-    for (int a = (int)floor(lo); a <= (int)ceil(hi); a++) {
-        double ac = fmin(fmax(a + 0.5, fmin(a0, a1)), fmax(a0, a1));
-        double bc = b0 + slope * (ac - a0);
-        for (int b = (int)floor(bc - reach); b <= (int)ceil(bc + reach); b++) {
-            int x = steep ? b : a, y = steep ? a : b;
-            double d = segment_distance(x + 0.5, y + 0.5, x0, y0, dx, dy, len2);
-            otadI_blend(c, x, y, rgb, r + 0.5 - d);
-        }
-    }
+    set_colour(c->cr, rgb);
+    cairo_set_line_width(c->cr, width);
+    cairo_move_to(c->cr, x0, y0);
+    cairo_line_to(c->cr, x1, y1);
+    cairo_stroke(c->cr);
 }
 
 void otadI_disc(otadI_canvas *c, double x, double y, double radius, unsigned rgb)
 {
-    if (x < c->clip_x0 - radius - 1 || x > c->clip_x1 + radius + 1 ||
-        y < c->clip_y0 - radius - 1 || y > c->clip_y1 + radius + 1)
-        return;
-    for (int py = (int)floor(y - radius - 1); py <= (int)ceil(y + radius); py++)
-        for (int px = (int)floor(x - radius - 1); px <= (int)ceil(x + radius); px++)
-            otadI_blend(c, px, py, rgb, radius + 0.5 - hypot(px + 0.5 - x, py + 0.5 - y));
+    set_colour(c->cr, rgb);
+    cairo_new_sub_path(c->cr);
+    cairo_arc(c->cr, x, y, radius, 0, 2 * pi);
+    cairo_fill(c->cr);
+}
+
+int otadI_canvas_write(const otadI_canvas *c, const char *path, otad_error *err)
+{
+    size_t w = (size_t)c->width, h = (size_t)c->height;
+    unsigned char *rgb = malloc(3 * w * h);
+    if (!rgb)
+        return otadI_fail(err, OTAD_ENOMEM, path, "out of memory for a %zux%zu picture", w, h);
+    for (size_t y = 0; y < h; y++)
+        for (size_t x = 0; x < w; x++) {
+            unsigned p = otadI_pixel(c, (int)x, (int)y);
+            unsigned char *out = rgb + 3 * (y * w + x);
+            out[0] = (unsigned char)(p >> 16), out[1] = (unsigned char)(p >> 8);
+            out[2] = (unsigned char)p;
+        }
+    int rc = otad_png_write_rgb(path, rgb, w, h, err);
+    free(rgb);
+    return rc;
+}
+
+/* ---- text ----------------------------------------------------------------- */
+
+/* s with bytes outside printable ASCII as '?' (cairo takes UTF-8, which
+ * arbitrary bytes are not), at most cap − 1 of them. */
+static const char *printable(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (; s[n] && n + 1 < cap; n++)
+        buf[n] = (unsigned char)s[n] < 32 || (unsigned char)s[n] > 126 ? '?' : s[n];
+    buf[n] = 0;
+    return buf;
+}
+
+static double advance(cairo_t *cr, const char *s, int scale)
+{
+    char buf[512];
+    cairo_text_extents_t e;
+    cairo_set_font_size(cr, FONT_SIZE * scale);
+    cairo_text_extents(cr, printable(s, buf, sizeof buf), &e);
+    return e.x_advance;
+}
+
+int otadI_text_width(const char *s, int scale)
+{
+    /* measured on a surface of its own: layouts measure before the canvas */
+    cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
+    cairo_t *cr = cairo_create(surface);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    double w = *s ? advance(cr, s, scale) : 0;
+    int ok = cairo_status(cr) == CAIRO_STATUS_SUCCESS;
+    cairo_destroy(cr);
+    cairo_surface_destroy(surface);
+    return ok ? (int)ceil(w) : OTADI_GLYPH_ADVANCE * scale * (int)strlen(s);
+}
+
+const char *otadI_text_fit(const char *s, int scale, int max_width, char *buf, size_t cap)
+{
+    if (otadI_text_width(s, scale) <= max_width)
+        return s;
+    size_t keep = strlen(s) < cap - 4 ? strlen(s) : cap - 4;
+    do {
+        memcpy(buf, s, keep);
+        strcpy(buf + keep, "...");
+    } while (keep-- > 0 && otadI_text_width(buf, scale) > max_width);
+    return otadI_text_width(buf, scale) <= max_width ? buf : "";
+}
+
+void otadI_text(otadI_canvas *c, int x, int y, const char *s, int scale, unsigned rgb, int up)
+{
+    char buf[512];
+    cairo_t *cr = c->cr;
+    double w = advance(cr, s, scale), base = BASELINE * scale;
+    cairo_save(cr);
+    set_colour(cr, rgb);
+    if (up) { /* turned a quarter: the baseline runs up, the glyphs' tops face left */
+        cairo_translate(cr, x + base, y + w);
+        cairo_rotate(cr, -pi / 2);
+        cairo_move_to(cr, 0, 0);
+    } else {
+        cairo_move_to(cr, x, y + base);
+    }
+    cairo_show_text(cr, printable(s, buf, sizeof buf));
+    cairo_restore(cr);
 }

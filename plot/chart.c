@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "io_internal.h"
+#include "plot_internal.h"
 
 #define BACKGROUND 0xFFFFFFu
 #define GRID 0xE6E6E6u
@@ -300,7 +300,7 @@ int otadI_chart_finish(otadI_chart *ch, const otadI_legend_entry *legend_entries
     legend(ch, legend_entries, n_legend, &m);
     frame_and_ticks(ch, &m);
     titles(ch, &m);
-    int rc = otad_png_write_rgb(path, ch->canvas.rgb, ch->opts->width, ch->opts->height, err);
+    int rc = otadI_canvas_write(&ch->canvas, path, err);
     otadI_canvas_free(&ch->canvas);
     return rc;
 }

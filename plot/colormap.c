@@ -1,7 +1,7 @@
 /* Colormaps, each defined by a formula or a few control points of our own. */
 #include <math.h>
 
-#include "io_internal.h"
+#include "plot_internal.h"
 
 static unsigned pack(const double rgb[3])
 {

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "io_internal.h"
+#include "plot_internal.h"
 
 void otad_image_opts_init(otad_image_opts *opts)
 {
@@ -14,7 +14,7 @@ void otad_image_opts_init(otad_image_opts *opts)
                               .colorbar = 0};
 }
 
-static int check_opts(const otad_image_opts *o, const char *path, otad_error *err)
+int otadI_check_image_opts(const otad_image_opts *o, const char *path, otad_error *err)
 {
     if (o->colormap < OTAD_COLORMAP_HEAT || o->colormap > OTAD_COLORMAP_DIVERGING)
         return otadI_fail(err, OTAD_EINVAL, path, "unknown colormap %d", o->colormap);
@@ -36,21 +36,24 @@ static int check_opts(const otad_image_opts *o, const char *path, otad_error *er
     return OTAD_OK;
 }
 
-/* The colour range: the given one, or that of all the values. */
-static int value_range(const double *const *images, size_t n, size_t count,
-                       const otad_image_opts *o, double range[2], const char *path,
-                       otad_error *err)
+int otadI_value_range(const double *const *images, size_t n, size_t count,
+                      const otad_image_opts *o, int nan_allowed, double range[2],
+                      const char *path, otad_error *err)
 {
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < count; k++) {
             double v = images[i][k];
+            if (nan_allowed && isnan(v))
+                continue;
             if (!isfinite(v))
                 return otadI_fail(err, OTAD_EDOMAIN, path, "image %zu: value %zu is %g", i, k,
                                   v);
             lo = v < lo ? v : lo;
             hi = v > hi ? v : hi;
         }
+    if (lo > hi) /* nothing but NaN */
+        lo = hi = 0;
     if (o->vmin < o->vmax)
         lo = o->vmin, hi = o->vmax;
     else if (o->colormap == OTAD_COLORMAP_DIVERGING)
@@ -69,13 +72,13 @@ typedef struct strip_layout {
 
 /* The colour bar's values: range[0] at the bottom of the images, range[1] at
  * the top, ticks at round numbers (one label for a range of one value). */
-static void bar_axis(strip_layout *l, const double range[2])
+static void bar_axis(strip_layout *l, const double range[2], int scale)
 {
     otadI_axis *ax = &l->bar_axis;
     *ax = (otadI_axis){.lo = range[0], .hi = range[1], .p_lo = (double)l->cell_h - 1,
                        .p_hi = 0};
     if (range[1] > range[0]) {
-        otadI_axis_ticks(ax, (double)l->cell_h, 12.0 * OTADI_GLYPH_HEIGHT);
+        otadI_axis_ticks(ax, (double)l->cell_h, 3.0 * OTADI_GLYPH_HEIGHT * scale);
     } else {
         ax->n_ticks = 1, ax->tick[0] = range[0], ax->p_hi = ax->p_lo = (double)l->cell_h / 2;
         snprintf(ax->label[0], sizeof ax->label[0], "%.3g", range[0]);
@@ -95,11 +98,11 @@ static int layout(size_t n, size_t w, size_t h, const otad_image_opts *o,
     l->width = n * l->cell_w + (n - 1) * (size_t)o->gap;
     l->height = l->cell_h + (size_t)l->caption_h;
     if (o->colorbar) { /* a gap, the bar, a tick and the widest label */
-        bar_axis(l, range);
+        bar_axis(l, range, l->caption_scale);
         l->bar_x = l->width + (size_t)(o->gap > 4 ? o->gap : 4) * 2;
         l->bar_w = (size_t)(4 * l->caption_scale + 8);
         l->width = l->bar_x + l->bar_w + 6 +
-                   (size_t)otadI_axis_label_width(&l->bar_axis, l->caption_scale) + 2;
+                   (size_t)otadI_axis_label_width(&l->bar_axis, l->caption_scale) + 6;
         if (l->height < (size_t)(OTADI_GLYPH_HEIGHT * l->caption_scale))
             l->height = (size_t)(OTADI_GLYPH_HEIGHT * l->caption_scale);
     }
@@ -167,14 +170,14 @@ int otad_png_write_strip(const char *path, const double *const *images, size_t n
                           width, height, images ? "" : ", images NULL");
     strip_layout l = {0};
     double range[2] = {0, 0};
-    int rc = check_opts(opts, path, err);
+    int rc = otadI_check_image_opts(opts, path, err);
     if (rc == OTAD_OK) /* the sizes first: images has n_images entries only if they fit */
         rc = layout(n_images, width, height, opts, range, &l, path, err);
     for (size_t i = 0; rc == OTAD_OK && i < n_images; i++)
         if (!images[i])
             rc = otadI_fail(err, OTAD_EINVAL, path, "image %zu is NULL", i);
     if (rc == OTAD_OK)
-        rc = value_range(images, n_images, width * height, opts, range, path, err);
+        rc = otadI_value_range(images, n_images, width * height, opts, 0, range, path, err);
     if (rc == OTAD_OK && opts->colorbar) /* again, with the range now known */
         rc = layout(n_images, width, height, opts, range, &l, path, err);
     otadI_canvas c;
@@ -191,7 +194,7 @@ int otad_png_write_strip(const char *path, const double *const *images, size_t n
     }
     if (opts->colorbar)
         draw_colorbar(&c, &l, opts);
-    rc = otad_png_write_rgb(path, c.rgb, l.width, l.height, err);
+    rc = otadI_canvas_write(&c, path, err);
     otadI_canvas_free(&c);
     return rc;
 }

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "io_internal.h"
+#include "plot_internal.h"
 
 static double x_at(const otad_plot_series *s, size_t i)
 {

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io_internal.h"
+#include "plot_internal.h"
 
 typedef struct png_io {
     const char *path;

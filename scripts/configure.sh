@@ -16,6 +16,7 @@ have_pc() { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "$1"; }
 have_pc openblas || need libopenblas-dev
 have_pc liblbfgs || need liblbfgs-dev
 have_pc libpng || need libpng-dev
+have_pc cairo || need libcairo2-dev
 have_pc cmocka || need libcmocka-dev
 have_pc lemon || need liblemon-dev
 have_pc igraph || need libigraph-dev
@@ -48,8 +49,11 @@ if [ -n "$packages" ]; then
 fi
 
 echo "# written by scripts/configure.sh"
-echo "DEPS_CFLAGS = $(pkg-config --cflags openblas liblbfgs libpng lemon igraph) -I$(cholmod_header)"
+echo "DEPS_CFLAGS = $(pkg-config --cflags openblas liblbfgs lemon igraph cairo libpng)" \
+    "-I$(cholmod_header)"
 # libstdc++: the network simplex is C++ (solvers/emd_lemon.cpp).
-echo "DEPS_LIBS = $(pkg-config --libs openblas liblbfgs libpng lemon igraph) -lcholmod -lstdc++ -lm"
+echo "DEPS_LIBS = $(pkg-config --libs openblas liblbfgs lemon igraph) -lcholmod -lstdc++ -lm"
+# libotad_plot's own: drawing and PNG files.
+echo "PLOT_LIBS = $(pkg-config --libs cairo libpng) -lm"
 echo "CMOCKA_CFLAGS = $(pkg-config --cflags cmocka)"
 echo "CMOCKA_LIBS = $(pkg-config --libs cmocka)"

@@ -2,7 +2,8 @@
 # Install into a temporary prefix, then compile and run a separate program
 # against it as the README says a user would: with `pkg-config --cflags
 # --libs otad` and an rpath to the prefix's lib, and linked to libotad.a
-# with `pkg-config --cflags --libs otad-static`.
+# with `pkg-config --cflags --libs otad-static`; then one that draws, with
+# `pkg-config --cflags --libs otad-plot`.
 # Usage: sh tests/install_test.sh [build-dir]
 set -eu
 build=${1:-build}
@@ -53,17 +54,44 @@ int main(void)
 PROGRAM
 
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+version=$(pkg-config --modversion otad)
+echo "$version" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$' ||
+    { echo "install test: version '$version'"; exit 1; }
 soname=$(readelf -d "$prefix/lib/libotad.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-[ "$soname" = "libotad.so.$(pkg-config --modversion otad | cut -d. -f1)" ] ||
-    { echo "install test: soname '$soname'"; exit 1; }
+[ "$soname" = "libotad.so.${version%%.*}" ] || { echo "install test: soname '$soname'"; exit 1; }
 ${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror "$prefix/user.c" -o "$prefix/user" \
     $(pkg-config --cflags --libs otad) -Wl,-rpath,"$prefix/lib"
 "$prefix/user"
+# A program that only differentiates links no drawing or PNG code.
+if readelf -d "$prefix/user" "$prefix/lib/libotad.so" | grep -Eq 'NEEDED.*(otad_plot|png|cairo)'
+then
+    echo "install test: libotad or a program linked to it needs the plotting libraries"; exit 1
+fi
+
+# Pictures come from libotad_plot (pkg-config otad-plot).
+cat > "$prefix/picture.c" <<'PROGRAM'
+#include <otad/plot/plot.h>
+
+int main(int argc, char **argv)
+{
+    double values[6] = {0, 1, 2, 3, 4, 5};
+    otad_image_opts opts;
+    otad_image_opts_init(&opts);
+    opts.colorbar = 1;
+    return argc == 2 && otad_png_write_heatmap(argv[1], values, 3, 2, &opts, NULL) == OTAD_OK
+               ? 0 : 1;
+}
+PROGRAM
+${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror "$prefix/picture.c" -o "$prefix/picture" \
+    $(pkg-config --cflags --libs otad-plot) -Wl,-rpath,"$prefix/lib"
+"$prefix/picture" "$prefix/picture.png"
+[ -s "$prefix/picture.png" ] || { echo "install test: no picture from libotad_plot"; exit 1; }
 ${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror "$prefix/user.c" -o "$prefix/user-static" \
     $(pkg-config --cflags --libs otad-static)
 if readelf -d "$prefix/user-static" | grep -q 'libotad'; then
     echo "install test: the link to libotad.a needs libotad.so"; exit 1
 fi
 "$prefix/user-static"
-echo "install test: otad $(pkg-config --modversion otad) installed under a prefix (soname $soname)" \
-    "builds and runs with pkg-config, linked to libotad.so and to libotad.a"
+echo "install test: otad $version installed under a prefix (soname $soname)" \
+    "builds and runs with pkg-config, linked to libotad.so and to libotad.a;" \
+    "libotad_plot draws"

@@ -27,7 +27,7 @@
  * MODIFIED when an output it passed changed.  The runner goes through every
  * row and fails naming each row whose outcome differs.
  *
- * Coverage rule: every function declared in the five public headers (a line
+ * Coverage rule: every function declared in the six public headers (a line
  * starting a declaration `type otad_name(`, static inline helpers included)
  * has at least one row; a function without one fails the coverage test,
  * naming the header and the function. */
@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plot/plot.h"
 #include "support.h"
 
 /* Codes of the table besides OTAD_*: what a row without an error channel
@@ -1650,6 +1651,7 @@ static int no_file_left(int rc)
 static const double IMAGE4[4] = {0, 0.25, 0.5, 1}, NAN_IMAGE4[4] = {0, NAN, 0.5, 1};
 static const unsigned char RGB4[12] = {0};
 static const double XS[3] = {1, 2, 3}, YS[3] = {1, 4, 9}, NAN_YS[3] = {1, NAN, 9};
+static const double IMAGE6[6] = {0, 1, 2, 3, 4, 5};
 static const double NEG_YS[3] = {1, -4, 9};
 
 static int npy_read(const char *path, int no_out, otad_error *err)
@@ -1737,6 +1739,21 @@ static int plot(const double *x, const double *y, size_t n, int style,
 {
     otad_plot_series s = {x, y, n, style, 0, "y"};
     return no_file_left(otad_png_write_plot(tmp_path("plot.png"), &s, 1, opts, err));
+}
+
+/* A 3×2 image on the region [0, 3] × [0, 2]. */
+static otad_plot_opts region_opts(void)
+{
+    otad_plot_opts o = plot_opts();
+    o.x_min = 0, o.x_max = 3, o.y_min = 0, o.y_max = 2;
+    return o;
+}
+
+static int image_plot(const double *values, const otad_image_opts *image,
+                      const otad_plot_opts *opts, otad_error *err)
+{
+    return no_file_left(otad_png_write_image_plot(tmp_path("image_plot.png"), values, 3, 2,
+                                                  image, opts, err));
 }
 
 static int bars(const double *values, size_t n_series, size_t n_categories,
@@ -1838,7 +1855,15 @@ X(bars_values, otad_png_write_bars, "values NULL", OTAD_EINVAL, "series 0 has no
 X(bars_nan, otad_png_write_bars, "a NaN value", OTAD_EDOMAIN, "nan", ERR, return bars(NAN_YS, 1, 3, NULL, err);) \
 X(bars_log, otad_png_write_bars, "log_y", OTAD_EINVAL, "log", ERR, otad_plot_opts o = plot_opts(); o.log_y = 1; return bars(YS, 1, 3, &o, err);) \
 X(bars_small, otad_png_write_bars, "height 100", OTAD_EINVAL, "100", ERR, otad_plot_opts o = plot_opts(); o.height = 100; return bars(YS, 1, 3, &o, err);) \
-X(bars_path, otad_png_write_bars, "path NULL", OTAD_EINVAL, "path is NULL", ERR, otad_bar_series s = {YS, 0, NULL}; return otad_png_write_bars(NULL, &s, 1, 3, NULL, NULL, err);)
+X(bars_path, otad_png_write_bars, "path NULL", OTAD_EINVAL, "path is NULL", ERR, otad_bar_series s = {YS, 0, NULL}; return otad_png_write_bars(NULL, &s, 1, 3, NULL, NULL, err);) \
+X(image_plot_path, otad_png_write_image_plot, "path NULL", OTAD_EINVAL, "path is NULL", ERR, otad_plot_opts o = region_opts(); return otad_png_write_image_plot(NULL, IMAGE6, 3, 2, NULL, &o, err);) \
+X(image_plot_values, otad_png_write_image_plot, "values NULL", OTAD_EINVAL, "values NULL", ERR, otad_plot_opts o = region_opts(); return image_plot(NULL, NULL, &o, err);) \
+X(image_plot_empty, otad_png_write_image_plot, "width 0", OTAD_EINVAL, "no image: 0x2", ERR, otad_plot_opts o = region_opts(); return no_file_left(otad_png_write_image_plot(tmp_path("image_plot.png"), IMAGE6, 0, 2, NULL, &o, err));) \
+X(image_plot_opts, otad_png_write_image_plot, "opts NULL", OTAD_EINVAL, "the region is needed", ERR, return image_plot(IMAGE6, NULL, NULL, err);) \
+X(image_plot_region, otad_png_write_image_plot, "y_max not given", OTAD_EINVAL, "must be given", ERR, otad_plot_opts o = region_opts(); o.y_max = NAN; return image_plot(IMAGE6, NULL, &o, err);) \
+X(image_plot_log, otad_png_write_image_plot, "log_x", OTAD_EINVAL, "no log axis", ERR, otad_plot_opts o = region_opts(); o.x_min = 1; o.log_x = 1; return image_plot(IMAGE6, NULL, &o, err);) \
+X(image_plot_colorbar, otad_png_write_image_plot, "image colorbar 1", OTAD_EINVAL, "no colour bar", ERR, otad_plot_opts o = region_opts(); otad_image_opts im; otad_image_opts_init(&im); im.colorbar = 1; return image_plot(IMAGE6, &im, &o, err);) \
+X(image_plot_inf, otad_png_write_image_plot, "a value inf", OTAD_EDOMAIN, "inf", ERR, otad_plot_opts o = region_opts(); const double v[6] = {0, 1, INFINITY, 3, 4, 5}; return image_plot(v, NULL, &o, err);)
 
 /* ---- the runner ------------------------------------------------------------------ */
 
@@ -1905,7 +1930,7 @@ static void test_every_public_function_has_a_row(void **state)
 {
     (void)state;
     static const char *const headers[] = {"ad/ad.h", "ops/ops.h", "solvers/solvers.h",
-                                          "models/models.h", "io/io.h"};
+                                          "models/models.h", "io/io.h", "plot/plot.h"};
     size_t functions = 0, covered = 0;
     for (size_t h = 0; h < sizeof headers / sizeof headers[0]; h++)
         for_each_declared_function(headers[h], check_declared, &functions);

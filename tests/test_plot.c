@@ -7,11 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io/io.h"
+#include "plot/plot.h"
 #include "support.h"
 
 #define FRAME 0x404040u
-#define TEXT 0x202020u
 
 /* A picture read back as 0xRRGGBB pixels. */
 typedef struct picture {
@@ -96,22 +95,34 @@ static int near(const picture *p, size_t x, size_t y, unsigned colour, size_t d)
     return 0;
 }
 
+/* Text is antialiased: its ink is the text's dark grey and its blends with
+ * a light background, grey pixels darker than mid-grey. */
+static int is_ink(unsigned c)
+{
+    unsigned r = c >> 16 & 0xff, g = c >> 8 & 0xff, b = c & 0xff;
+    unsigned hi = r > g ? (r > b ? r : b) : (g > b ? g : b);
+    unsigned lo = r < g ? (r < b ? r : b) : (g < b ? g : b);
+    return hi <= 0x80 && hi - lo <= 0x18;
+}
+
 /* No text touches the picture's edges: nothing was cut. */
 static void assert_text_inside(const picture *p)
 {
     for (size_t x = 0; x < p->width; x++)
         for (size_t k = 0; k < 2; k++)
-            assert_true(at(p, x, k) != TEXT && at(p, x, p->height - 1 - k) != TEXT);
+            assert_true(!is_ink(at(p, x, k)) && !is_ink(at(p, x, p->height - 1 - k)));
     for (size_t y = 0; y < p->height; y++)
         for (size_t k = 0; k < 2; k++)
-            assert_true(at(p, k, y) != TEXT && at(p, p->width - 1 - k, y) != TEXT);
+            assert_true(!is_ink(at(p, k, y)) && !is_ink(at(p, p->width - 1 - k, y)));
 }
 
-static size_t count_colour(const picture *p, unsigned colour)
+/* Ink in rows [y0, y1). */
+static size_t count_ink(const picture *p, size_t y0, size_t y1)
 {
     size_t n = 0;
-    for (size_t k = 0; k < p->width * p->height; k++)
-        n += p->px[k] == colour;
+    for (size_t y = y0; y < y1; y++)
+        for (size_t x = 0; x < p->width; x++)
+            n += (size_t)is_ink(at(p, x, y));
     return n;
 }
 
@@ -251,7 +262,7 @@ static void test_many_series_and_long_text(void **state)
     const char *path = tmp_path("many.png");
     assert_int_equal(otad_png_write_plot(path, s, 12, &o, NULL), OTAD_OK);
     picture p = read_picture(path, 400, 300);
-    assert_true(count_colour(&p, TEXT) > 500);
+    assert_true(count_ink(&p, 0, p.top - 2) > 300); /* the title, above the frame */
     assert_text_inside(&p);
     free(p.px);
 }
@@ -365,6 +376,39 @@ static void test_plot_errors(void **state)
     assert_int_equal(access(path, F_OK), -1);
 }
 
+/* An image on axes: each value's cell is where its region maps, in its
+ * colour; a NaN cell is left blank. */
+static void test_image_on_axes(void **state)
+{
+    (void)state;
+    const double v[8] = {0, 1, 2, 3, 4, 5, NAN, 7}; /* 4×2, row 0 on top */
+    otad_image_opts image;
+    otad_image_opts_init(&image);
+    image.colormap = OTAD_COLORMAP_GRAY;
+    image.vmin = 0, image.vmax = 7;
+    otad_plot_opts o;
+    otad_plot_opts_init(&o);
+    o.x_min = 0, o.x_max = 4, o.y_min = 0, o.y_max = 2;
+    o.title = "Cells";
+    const char *path = tmp_path("image_plot.png");
+    otad_error err;
+    if (otad_png_write_image_plot(path, v, 4, 2, &image, &o, &err) != OTAD_OK)
+        fail_msg("%s", err.message);
+    picture p = read_picture(path, 640, 480);
+    for (size_t k = 0; k < 8; k++) {
+        /* the centre of cell (row k / 4, column k % 4): x = c + ½, y = 2 − r − ½ */
+        size_t x = column_of(&p, ((double)(k % 4) + 0.5) / 4);
+        size_t y = row_of(&p, (2 - (double)(k / 4) - 0.5) / 2);
+        if (isnan(v[k]))
+            assert_true(at(&p, x, y) != otad_colormap(OTAD_COLORMAP_GRAY, 6.0 / 7) &&
+                        (at(&p, x, y) & 0xFF) > 0xE0);
+        else
+            assert_int_equal(at(&p, x, y), otad_colormap(OTAD_COLORMAP_GRAY, v[k] / 7));
+    }
+    assert_text_inside(&p);
+    free(p.px);
+}
+
 static void test_bar_errors(void **state)
 {
     (void)state;
@@ -402,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_bars_negative),
         cmocka_unit_test(test_plot_errors),
         cmocka_unit_test(test_bar_errors),
+        cmocka_unit_test(test_image_on_axes),
     };
     return cmocka_run_group_tests(tests, tmp_dir_create, tmp_dir_remove);
 }

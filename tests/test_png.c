@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "io/io.h"
+#include "plot/plot.h"
 #include "support.h"
 
 static size_t file_size(const char *path)

@@ -16,6 +16,7 @@
 #include <sanitizer/lsan_interface.h>
 
 #include "../support.h"
+#include "plot/plot.h"
 #include "inject.h"
 
 /* What one run of a scenario gives. */

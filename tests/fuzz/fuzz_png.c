@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "io/io.h"
+#include "plot/plot.h"
 #include "fuzz.h"
 
 /* The reader allocates the whole image before it reads the pixel data, and
