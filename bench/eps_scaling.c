@@ -1,6 +1,6 @@
 /*
  * What ε-scaling saves: Sinkhorn between n random points and n others in
- * [0,1]² with random weights (the inputs of bench/w1.c), ε = 10⁻³, log
+ * [0,1]² with random weights (the inputs of bench/sinkhorn_loss.c), ε = 10⁻³, log
  * domain, solved until the marginal error is at most 10⁻⁹ (checked every
  * 10 updates), plain from v = 1 against ε-scaling from ε₀ = 1 (the cost's
  * scale) with the default schedule (halving ε, 10 updates per stage).  The
@@ -66,7 +66,7 @@ static int stage_updates(void)
     return stages * o.stage_iterations;
 }
 
-/* The inputs of bench/w1.c at n, or NULL arrays when memory runs out. */
+/* The inputs of bench/sinkhorn_loss.c at n, or NULL arrays when memory runs out. */
 static problem problem_new(size_t n, int scaled)
 {
     problem p = {n, malloc(2 * n * sizeof(double)), malloc(2 * n * sizeof(double)),

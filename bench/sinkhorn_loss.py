@@ -1,5 +1,6 @@
-"""PyTorch's side of bench/w1.c: the Sinkhorn loss W_L between n points x and n points y of
-[0,1]², and its gradients to the weights a and to x by autograd through the iterations.
+"""PyTorch's side of bench/sinkhorn_loss.c: the Sinkhorn loss W_L between n points x and
+n points y of [0,1]², and its gradients to the weights a and to x by autograd through the
+iterations.
 
     sinkhorn_loss.py --worker '{"n": n, "tool": "torch_fwdbwd" | "torch_batched_fwdbwd",
                                 "repeats": r, "warmup": w, "threads": t}'

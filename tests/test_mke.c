@@ -13,13 +13,13 @@
 
 /* Three ellipses of 600 points each against 3 × 200 Vogel samples,
  * ε = 0.01, L = 100, W_L = ⟨P_L, C⟩, uniform weights. */
-typedef struct w4 {
+typedef struct ellipses_reference {
     otad_value data, samples, theta_init, theta_true, loss_grad;
     otad_mke problem;
     otad_mke_ellipses ellipses;
-} w4;
+} ellipses_reference;
 
-static void w4_init(w4 *w)
+static void reference_init(ellipses_reference *w)
 {
     w->data = load_reference("w4/data_points");
     w->samples = load_reference("w4/vogel_z");
@@ -38,7 +38,7 @@ static void w4_init(w4 *w)
         fail_msg("%s", err.message);
 }
 
-static void w4_free(w4 *w)
+static void reference_free(ellipses_reference *w)
 {
     free(w->data.data), free(w->samples.data), free(w->theta_init.data);
     free(w->theta_true.data), free(w->loss_grad.data);
@@ -56,11 +56,11 @@ static double loss_and_gradient(otad_mke *p, const double *theta, double *grad)
     return value;
 }
 
-static void test_w4_reference(void **state)
+static void test_ellipses_reference(void **state)
 {
     (void)state;
-    w4 w;
-    w4_init(&w);
+    ellipses_reference w;
+    reference_init(&w);
     /* the Vogel spiral of the reference */
     double z[400];
     otad_disk_samples(200, z);
@@ -74,7 +74,7 @@ static void test_w4_reference(void **state)
         assert_rel_close("ellipses gradient at the initial parameters", grad,
                          w.loss_grad.data + 1, 18, 1e-9);
     }
-    w4_free(&w);
+    reference_free(&w);
 }
 
 static double max_centre_error(const double *theta, const double *truth)
@@ -110,11 +110,11 @@ static double loss_at(const otad_mke *p, const double *theta)
 /* W_L at ε = 0.01 (blur √ε = 0.1, wider than the minor axes) is minimised
  * by segments: the reference's fit shrinks the minor axes to 1e-5 while it
  * finds the centres, and its loss falls below the loss at the truth. */
-static void test_w4_transport_cost_shrinks_ellipses(void **state)
+static void test_transport_cost_shrinks_ellipses(void **state)
 {
     (void)state;
-    w4 w;
-    w4_init(&w);
+    ellipses_reference w;
+    reference_init(&w);
     otad_mke_result r;
     fit(&w.problem, w.theta_init.data, 100, &r);
     assert_true(max_centre_error(r.theta, w.theta_true.data) < 0.01);
@@ -126,16 +126,16 @@ static void test_w4_transport_cost_shrinks_ellipses(void **state)
     assert_true(r.lbfgs.loss < loss_at(&w.problem, w.theta_true.data));
     assert_int_equal(r.n_model, 600);
     otad_mke_result_free(&r);
-    w4_free(&w);
+    reference_free(&w);
 }
 
 /* The debiased divergence has no such bias: centres within 0.02 and
  * semi-axes (from A Aᵀ) within 15%. */
-static void test_w4_divergence_recovers_ellipses(void **state)
+static void test_divergence_recovers_ellipses(void **state)
 {
     (void)state;
-    w4 w;
-    w4_init(&w);
+    ellipses_reference w;
+    reference_init(&w);
     w.problem.debiased = 1;
     w.problem.value = OTAD_SINKHORN_DUAL;
     otad_mke_result r;
@@ -152,7 +152,7 @@ static void test_w4_divergence_recovers_ellipses(void **state)
      * computes once: the same as a full evaluation */
     assert_close(r.lbfgs.loss, loss_at(&w.problem, r.theta), 1e-12);
     otad_mke_result_free(&r);
-    w4_free(&w);
+    reference_free(&w);
 }
 
 /* ---- gradient checks of the ready models ---------------------------------- */
@@ -556,15 +556,15 @@ static void test_bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_w4_reference),
+        cmocka_unit_test(test_ellipses_reference),
         cmocka_unit_test(test_gradients_of_models),
         cmocka_unit_test(test_gradients_unbalanced),
         cmocka_unit_test(test_unbalanced_ignores_outliers),
         cmocka_unit_test(test_caller_model),
         cmocka_unit_test(test_kmeans_matches_lloyd),
         cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_w4_transport_cost_shrinks_ellipses),
-        cmocka_unit_test(test_w4_divergence_recovers_ellipses),
+        cmocka_unit_test(test_transport_cost_shrinks_ellipses),
+        cmocka_unit_test(test_divergence_recovers_ellipses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

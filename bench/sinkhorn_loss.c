@@ -15,7 +15,7 @@
  * over it) at the machine's read bandwidth, or the products at its dgemm
  * rate when they take longer.
  *
- *   w1 [--sizes 500,2000,4000] [--batches 1,16] [--threads 1,2] [--rounds 3]
+ *   sinkhorn_loss [--sizes 500,2000,4000] [--batches 1,16] [--threads 1,2] [--rounds 3]
  *      [--no-reference]
  */
 #include "protocol.h"
@@ -37,7 +37,7 @@ typedef struct problem {
 } problem;
 
 /* θ = (x, a): Σ_k W_L(a, b_k). */
-static otad_var w1_build(otad_tape *t, otad_var theta, void *instance)
+static otad_var loss_build(otad_tape *t, otad_var theta, void *instance)
 {
     const problem *p = instance;
     size_t n = p->n;
@@ -63,14 +63,14 @@ static int worker(size_t n, size_t batch)
     bench_histogram(3, n, theta + 2 * n);
     for (size_t k = 0; k < batch; k++)
         bench_histogram(batch == 1 ? 4 : 100 + k, n, p.b + k * n);
-    bench_objective o = {w1_build, &p, 3 * n, theta, grad};
+    bench_objective o = {loss_build, &p, 3 * n, theta, grad};
     int repeats = n < 4000 ? 5 : 3;
     double value, fwd, fwdbwd;
     int rc = bench_time_objective(t, &o, 0, 1, repeats, &value, &fwd);
     if (rc == OTAD_OK)
         rc = bench_time_objective(t, &o, 1, 1, repeats, &value, &fwdbwd);
     if (rc != OTAD_OK) {
-        fprintf(stderr, "w1: %s\n", otad_tape_message(t));
+        fprintf(stderr, "sinkhorn_loss: %s\n", otad_tape_message(t));
         return 1;
     }
     otad_tape_stats s;
