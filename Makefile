@@ -341,4 +341,4 @@ install: lib
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(PLOT_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(SAN_PLOT_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)

@@ -73,16 +73,22 @@ void otadI_canvas_unclip(otadI_canvas *c)
     otadI_canvas_clip(c, 0, 0, c->width, c->height);
 }
 
+/* Pixel (x, y) of a flushed surface as 0xRRGGBB (RGB24 keeps it in a
+ * native 32-bit word). */
+static unsigned pixel_at(const unsigned char *data, size_t stride, int x, int y)
+{
+    uint32_t pixel;
+    memcpy(&pixel, data + (size_t)y * stride + 4 * (size_t)x, sizeof pixel);
+    return pixel & 0xFFFFFF;
+}
+
 unsigned otadI_pixel(const otadI_canvas *c, int x, int y)
 {
     if (x < 0 || y < 0 || x >= c->width || y >= c->height)
         return 0;
     cairo_surface_flush(c->surface);
-    const unsigned char *row = cairo_image_surface_get_data(c->surface) +
-                               (size_t)y * (size_t)cairo_image_surface_get_stride(c->surface);
-    uint32_t pixel;
-    memcpy(&pixel, row + 4 * (size_t)x, sizeof pixel);
-    return pixel & 0xFFFFFF;
+    return pixel_at(cairo_image_surface_get_data(c->surface),
+                    (size_t)cairo_image_surface_get_stride(c->surface), x, y);
 }
 
 void otadI_fill(otadI_canvas *c, int x0, int y0, int x1, int y1, unsigned rgb)
@@ -118,9 +124,12 @@ int otadI_canvas_write(const otadI_canvas *c, const char *path, otad_error *err)
     unsigned char *rgb = malloc(3 * w * h);
     if (!rgb)
         return otadI_fail(err, OTAD_ENOMEM, path, "out of memory for a %zux%zu picture", w, h);
+    cairo_surface_flush(c->surface);
+    const unsigned char *data = cairo_image_surface_get_data(c->surface);
+    size_t stride = (size_t)cairo_image_surface_get_stride(c->surface);
     for (size_t y = 0; y < h; y++)
         for (size_t x = 0; x < w; x++) {
-            unsigned p = otadI_pixel(c, (int)x, (int)y);
+            unsigned p = pixel_at(data, stride, (int)x, (int)y);
             unsigned char *out = rgb + 3 * (y * w + x);
             out[0] = (unsigned char)(p >> 16), out[1] = (unsigned char)(p >> 8);
             out[2] = (unsigned char)p;

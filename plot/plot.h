@@ -27,8 +27,9 @@ extern "C" {
 
 /* ---- PNG in --------------------------------------------------------------- */
 
-/** Images of at most OTAD_IMAGE_MAX_SIDE pixels per side are read and written. */
-#define OTAD_IMAGE_MAX_SIDE 32768
+/** Images of at most OTAD_IMAGE_MAX_SIDE pixels per side are read and written
+ * (the largest surface cairo draws on). */
+#define OTAD_IMAGE_MAX_SIDE 32767
 
 /** Reads any PNG (gray, gray+alpha, palette, RGB, RGBA; 1 to 16 bits) as
  * intensities in [0, 1], a (width·height)×1 column in row-major pixel order:

@@ -3,7 +3,7 @@
 # against it as the README says a user would: with `pkg-config --cflags
 # --libs otad` and an rpath to the prefix's lib, and linked to libotad.a
 # with `pkg-config --cflags --libs otad-static`; then one that draws, with
-# `pkg-config --cflags --libs otad-plot`.
+# `pkg-config --cflags --libs otad-plot`, and an example of examples/.
 # Usage: sh tests/install_test.sh [build-dir]
 set -eu
 build=${1:-build}
@@ -86,6 +86,12 @@ ${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror "$prefix/picture.c" -o "$pref
     $(pkg-config --cflags --libs otad-plot) -Wl,-rpath,"$prefix/lib"
 "$prefix/picture" "$prefix/picture.png"
 [ -s "$prefix/picture.png" ] || { echo "install test: no picture from libotad_plot"; exit 1; }
+
+# An example of the repository, built against the prefix as the README says.
+${CC:-cc} -std=c11 -Wall -Wextra -Werror examples/first_gradient.c -o "$prefix/first_gradient" \
+    -I"$prefix/include/otad" $(pkg-config --cflags --libs otad-plot) -lm \
+    -Wl,-rpath,"$prefix/lib"
+"$prefix/first_gradient" > /dev/null
 ${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror "$prefix/user.c" -o "$prefix/user-static" \
     $(pkg-config --cflags --libs otad-static)
 if readelf -d "$prefix/user-static" | grep -q 'libotad'; then

@@ -1819,7 +1819,7 @@ X(heatmap_overflow, otad_png_write_heatmap, "SIZE_MAX/2 x 4", OTAD_EINVAL, "too 
 X(heatmap_nan, otad_png_write_heatmap, "a NaN value", OTAD_EDOMAIN, "nan", ERR, return heatmap(NAN_IMAGE4, 2, 2, NULL, err);) \
 X(heatmap_colormap, otad_png_write_heatmap, "colormap 99", OTAD_EINVAL, "colormap", ERR, otad_image_opts o = image_opts(); o.colormap = 99; return heatmap(IMAGE4, 2, 2, &o, err);) \
 X(heatmap_scale, otad_png_write_heatmap, "scale 0", OTAD_EINVAL, "scale", ERR, otad_image_opts o = image_opts(); o.scale = 0; return heatmap(IMAGE4, 2, 2, &o, err);) \
-X(heatmap_scale_large, otad_png_write_heatmap, "scale 20000 of 2 pixels", OTAD_EINVAL, "32768", ERR, otad_image_opts o = image_opts(); o.scale = 20000; return heatmap(IMAGE4, 2, 2, &o, err);) \
+X(heatmap_scale_large, otad_png_write_heatmap, "scale 20000 of 2 pixels", OTAD_EINVAL, "32767", ERR, otad_image_opts o = image_opts(); o.scale = 20000; return heatmap(IMAGE4, 2, 2, &o, err);) \
 X(heatmap_gap, otad_png_write_heatmap, "gap -1", OTAD_EINVAL, "gap", ERR, otad_image_opts o = image_opts(); o.gap = -1; return heatmap(IMAGE4, 2, 2, &o, err);) \
 X(heatmap_vmin, otad_png_write_heatmap, "vmin NaN", OTAD_EINVAL, "colour range nan..0 is not finite", ERR, otad_image_opts o = image_opts(); o.vmin = NAN; return heatmap(IMAGE4, 2, 2, &o, err);) \
 X(heatmap_vmax, otad_png_write_heatmap, "vmax inf", OTAD_EINVAL, "colour range 0..inf is not finite", ERR, otad_image_opts o = image_opts(); o.vmax = INFINITY; return heatmap(IMAGE4, 2, 2, &o, err);) \
@@ -1828,7 +1828,7 @@ X(strip_images, otad_png_write_strip, "images NULL", OTAD_EINVAL, "images NULL",
 X(strip_none, otad_png_write_strip, "n_images 0", OTAD_EINVAL, "no images: 0 of 2x2", ERR, return strip(TWO_IMAGES, 0, 2, NULL, err);) \
 X(strip_hole, otad_png_write_strip, "images[1] NULL", OTAD_EINVAL, "image 1 is NULL", ERR, return strip(HOLE_IMAGES, 2, 2, NULL, err);) \
 X(strip_nan, otad_png_write_strip, "a NaN in image 1", OTAD_EDOMAIN, "nan", ERR, return strip(NAN_IMAGES, 2, 2, NULL, err);) \
-X(strip_wide, otad_png_write_strip, "2 images 20000 wide", OTAD_EINVAL, "32768", ERR, static double wide[40000]; const double *images[2] = {wide, wide}; return strip(images, 2, 20000, NULL, err);) \
+X(strip_wide, otad_png_write_strip, "2 images 20000 wide", OTAD_EINVAL, "32767", ERR, static double wide[40000]; const double *images[2] = {wide, wide}; return strip(images, 2, 20000, NULL, err);) \
 X(strip_overflow, otad_png_write_strip, "SIZE_MAX/2 images", OTAD_EINVAL, "too large", ERR, return strip(TWO_IMAGES, SIZE_MAX / 2, 2, NULL, err);) \
 X(strip_scale, otad_png_write_strip, "scale -1", OTAD_EINVAL, "scale", ERR, otad_image_opts o = image_opts(); o.scale = -1; return strip(TWO_IMAGES, 2, 2, &o, err);) \
 X(png_write_rgb_path, otad_png_write_rgb, "path NULL", OTAD_EINVAL, "path is NULL", ERR, return no_file_left(otad_png_write_rgb(NULL, RGB4, 2, 2, err));) \
