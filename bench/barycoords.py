@@ -16,15 +16,13 @@ m iterations and 2m evaluations, memory 10, strong Wolfe, no tolerances): RESULT
 ..., "n_evals": ..., "final_loss": the last evaluated, "lambda_err_l1": |λ − λ_true|₁}.
 --data writes tests/data/w2's database, q, λ_true and P_L at uniform λ for N = 64 into DIR.
 """
-import json
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 
-from reference_tools import print_result, start_torch, timed
+from reference_tools import main, print_result, start_torch, timed
 
 EPS, L = 2e-3, 50
 LAMBDA_TRUE = (0.1, 0.4, 0.2, 0.25, 0.05)
@@ -119,9 +117,4 @@ def write_data(directory, N=64):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
-        worker(json.loads(sys.argv[2]))
-    elif len(sys.argv) == 3 and sys.argv[1] == "--data":
-        write_data(sys.argv[2])
-    else:
-        sys.exit(__doc__)
+    main(__doc__, worker, write_data)

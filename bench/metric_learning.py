@@ -19,16 +19,14 @@ Prints RESULT {"fwd": {...}, "fwdbwd": {"median_s": ..., "runs_s": [...]}, "ener
 --data writes tests/data/w3's w_true, frames, [E, data term, smoothness term] and gradient at
 w = 1 for n = 50 into DIR.
 """
-import json
 import os
-import sys
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 
-from reference_tools import print_result, start_torch, timed
+from reference_tools import main, print_result, start_torch, timed
 
 EPS, L, FRAMES, LAMBDA_S = 0.04, 50, 10, 0.03
 
@@ -163,9 +161,4 @@ def write_data(directory, n=50, S=20):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
-        worker(json.loads(sys.argv[2]))
-    elif len(sys.argv) == 3 and sys.argv[1] == "--data":
-        write_data(sys.argv[2])
-    else:
-        sys.exit(__doc__)
+    main(__doc__, worker, write_data)

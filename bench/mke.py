@@ -19,16 +19,14 @@ evaluations, memory 10, strong Wolfe, gradient tolerance 1e-12, change tolerance
 --data writes tests/data/w4's data points, z, θ_init, θ_true and [loss, gradient] at θ_init
 into DIR.
 """
-import json
 import math
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 
-from reference_tools import lcg, print_result, start_torch, timed
+from reference_tools import lcg, main, print_result, start_torch, timed
 
 EPS, L, SAMPLES, DATA = 0.01, 100, 200, 600
 ELLIPSES = (((0.25, 0.30), (0.15, 0.06), 30), ((0.72, 0.28), (0.12, 0.08), -45),
@@ -138,9 +136,4 @@ def write_data(directory):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
-        worker(json.loads(sys.argv[2]))
-    elif len(sys.argv) == 3 and sys.argv[1] == "--data":
-        write_data(sys.argv[2])
-    else:
-        sys.exit(__doc__)
+    main(__doc__, worker, write_data)

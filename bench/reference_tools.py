@@ -8,6 +8,7 @@ seed is the first state.  Its first draws are in tests/data/lcg_test_vectors.txt
 """
 import json
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -56,3 +57,14 @@ def timed(f, repeats, warmups=1):
 
 def print_result(result):
     print("RESULT " + json.dumps(result), flush=True)
+
+
+def main(doc, worker, write_data):
+    """The command line of a reference program: --worker CONFIG (JSON) runs worker on it,
+    --data DIR runs write_data; anything else prints the program's doc and fails."""
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        worker(json.loads(sys.argv[2]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--data":
+        write_data(sys.argv[2])
+    else:
+        sys.exit(doc)

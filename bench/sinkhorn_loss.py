@@ -14,14 +14,12 @@ Prints RESULT {"fwdbwd": {"median_s": ..., "runs_s": [...]}, "value": ..., "grad
 "grad_a_norm": ...}: r calls of value + gradient timed after w untimed ones.  --data writes
 tests/data/w1's inputs, values and gradients at n = 500 into DIR.
 """
-import json
 import os
-import sys
 
 import numpy as np
 import torch
 
-from reference_tools import histogram, points, print_result, start_torch, timed
+from reference_tools import histogram, main, points, print_result, start_torch, timed
 
 EPS, L, BATCH = 0.05, 100, 16
 
@@ -89,9 +87,4 @@ def write_data(directory, n=500):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
-        worker(json.loads(sys.argv[2]))
-    elif len(sys.argv) == 3 and sys.argv[1] == "--data":
-        write_data(sys.argv[2])
-    else:
-        sys.exit(__doc__)
+    main(__doc__, worker, write_data)
