@@ -104,27 +104,36 @@ otad_var otad_log(otad_tape *t, otad_var x)
 
 /* ---- pow: x^p ----------------------------------------------------------- */
 
+/* Entries outside the vector pow's domain (x ≤ 0), counted in one vector
+ * pass so that the common case, all positive, costs no scalar scan. */
+static size_t not_positive(const double *x, size_t size)
+{
+    size_t count = 0;
+#pragma omp simd reduction(+ : count)
+    for (size_t k = 0; k < size; k++)
+        count += !(x[k] > 0);
+    return count;
+}
+
 static int pow_forward(otad_ctx *c)
 {
     double p = *(const double *)c->params;
-    int integer = p == nearbyint(p), positive = 1;
     const double *x = c->in[0].data;
     double *y = c->out.data;
     size_t size = size_of(c->out);
+    if (not_positive(x, size) == 0) { /* the vector pow: its sign rules are not asked of it */
+#pragma omp simd
+        for (size_t k = 0; k < size; k++)
+            y[k] = pow(x[k], p);
+        return OTAD_OK;
+    }
+    int integer = p == nearbyint(p);
     for (size_t k = 0; k < size; k++) {
         if (x[k] < 0 && !integer)
             return bad_entry(c, k, "negative, and the exponent is not an integer");
         if (x[k] == 0 && p < 0)
             return bad_entry(c, k, "and the exponent is negative");
-        positive &= x[k] > 0;
-    }
-    if (positive) { /* the vector pow's domain: its sign rules are not asked of it */
-#pragma omp simd
-        for (size_t k = 0; k < size; k++)
-            y[k] = pow(x[k], p);
-    } else {
-        for (size_t k = 0; k < size; k++)
-            y[k] = pow(x[k], p);
+        y[k] = pow(x[k], p);
     }
     return OTAD_OK;
 }
@@ -133,10 +142,20 @@ static int pow_forward(otad_ctx *c)
 static int pow_vjp(otad_ctx *c)
 {
     double p = *(const double *)c->params;
-    const double *x = c->in[0].data;
-    for (size_t k = 0; k < size_of(c->out); k++)
-        c->in_grad[0][k] += c->out_grad[k] * p *
-                            (x[k] != 0 ? c->out.data[k] / x[k] : pow(x[k], p - 1));
+    const double *x = c->in[0].data, *y = c->out.data, *g = c->out_grad;
+    double *x_bar = c->in_grad[0];
+    size_t size = size_of(c->out), zeros = 0;
+#pragma omp simd reduction(+ : zeros)
+    for (size_t k = 0; k < size; k++)
+        zeros += x[k] == 0;
+    if (zeros == 0) {
+#pragma omp simd
+        for (size_t k = 0; k < size; k++)
+            x_bar[k] += g[k] * p * (y[k] / x[k]);
+        return OTAD_OK;
+    }
+    for (size_t k = 0; k < size; k++)
+        x_bar[k] += g[k] * p * (x[k] != 0 ? y[k] / x[k] : pow(x[k], p - 1));
     return OTAD_OK;
 }
 
