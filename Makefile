@@ -87,7 +87,7 @@ CFLAGS_ALL = $(WARN) $(OPENMP) $(OPT) $(ARCH) $(BASE_CPPFLAGS) $(DEPS_CFLAGS) $(
 # The triangular sweeps, the heat kernel's gradient and the Gibbs kernel's
 # scaling pairs are chains of multiply-adds: let the compiler fuse them, as
 # ISO C mode does not.
-CONTRACTED := ops/cholesky.c ops/kernel_heat.c ops/kernel_gibbs.c
+CONTRACTED := ops/cholesky.c ops/kernel_heat.c ops/kernel_gibbs.c ops/kernel_online.c
 $(CONTRACTED:%.c=$(BUILD)/obj/%.o) $(CONTRACTED:%.c=$(BUILD)/san/obj/%.o) \
     $(CONTRACTED:%.c=$(BUILD)/fuzz/obj/%.o): FILE_CFLAGS := -ffp-contract=fast
 

@@ -53,6 +53,8 @@ int otad_mke_check(const otad_mke *p, otad_error *err)
                               "its number of parameters)");
     if (!(p->eps > 0) || !isfinite(p->eps))
         return otad_error_set(err, OTAD_EDOMAIN, "mke: eps is %g, must be positive", p->eps);
+    if (p->online != 0 && p->online != 1)
+        return otad_error_set(err, OTAD_EINVAL, "mke: online is %d, must be 0 or 1", p->online);
     if ((unsigned)p->value > OTAD_SINKHORN_KL_DUAL)
         return otad_error_set(err, OTAD_EINVAL, "mke: Sinkhorn value %d: the model takes "
                               "OTAD_SINKHORN_COST, _DUAL, _ENTROPIC, _KL_PRIMAL or _KL_DUAL",
@@ -93,9 +95,16 @@ static void record_data(otad_tape *t, const otad_mke *p, otad_var *y, otad_var *
     *b = otad_const(t, m, 1, w);
 }
 
+/* The kernel of the squared distances between x and y, stored or online. */
+static otad_kernel kernel(otad_tape *t, const otad_mke *p, otad_var x, otad_var y)
+{
+    return p->online ? otad_kernel_points_online(t, x, y, p->eps, 2)
+                     : otad_kernel_gibbs_points(t, x, y, p->eps);
+}
+
 static otad_var self_loss(otad_tape *t, const otad_mke *p, otad_var x, otad_var a)
 {
-    otad_kernel k = otad_kernel_gibbs_points(t, x, x, p->eps);
+    otad_kernel k = kernel(t, p, x, x);
     return otad_sinkhorn_loss(t, k, a, a, &p->sinkhorn, p->value);
 }
 
@@ -198,7 +207,7 @@ static otad_var record_loss(otad_tape *t, const otad_mke *p, otad_var x, otad_va
 {
     otad_var y, b;
     record_data(t, p, &y, &b);
-    otad_kernel k = otad_kernel_gibbs_points(t, x, y, p->eps);
+    otad_kernel k = kernel(t, p, x, y);
     otad_var loss = otad_sinkhorn_loss(t, k, a, b, &p->sinkhorn, p->value);
     if (!p->debiased)
         return loss;

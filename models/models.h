@@ -241,6 +241,10 @@ typedef struct otad_mke {
                                       loss only); default 0: mass 1, the data's */
     otad_sinkhorn_opts sinkhorn;   /**< L = 100, scaling domain, UNROLL; the mode says how
                                       the iterations are differentiated */
+    int online;                    /**< 1: kernels computed as they are applied
+                                      (otad_kernel_points_online), memory O(n + m) where
+                                      a stored kernel takes n·m doubles, each product
+                                      slower; default 0: stored (otad_kernel_gibbs_points) */
 } otad_mke;
 
 /** The defaults; data and model left empty. */

@@ -209,6 +209,21 @@ otad_kernel otad_kernel_gibbs(otad_tape *tape, otad_var cost, double eps);
  * n×m matrix where otad_sqdist + otad_kernel_gibbs hold three (C, K, C̄). */
 otad_kernel otad_kernel_gibbs_points(otad_tape *tape, otad_var x, otad_var y, double eps);
 
+/** The Gibbs kernel K_ij = exp(−‖x_i − y_j‖^power/ε) of the rows of x (n×d)
+ * and y (m×d), never stored: every product and every gradient computes the
+ * entries it needs tile by tile (vectorised exponentials, OpenMP over
+ * blocks of rows) and drops them, so the memory is O((n + m)(d + B)) for B
+ * columns, where otad_kernel_gibbs_points holds n·m doubles; each product
+ * costs n·m exponentials instead of a pass over K.  power 2 is the squared
+ * Euclidean cost (the kernel of otad_kernel_gibbs_points), 1 the Euclidean
+ * distance (its gradient taken as 0 where two points coincide); any finite
+ * power ≥ 1.  Cost products, the log domain and ε-scaling are available;
+ * differentiable in x and y.  Refused with a message: points of different
+ * dimensions (OTAD_ESHAPE), ε not positive and finite or power below 1
+ * (OTAD_EDOMAIN), invalid handles (OTAD_EINVAL). */
+otad_kernel otad_kernel_points_online(otad_tape *tape, otad_var x, otad_var y, double eps,
+                                      double power);
+
 /** Separable Gaussian kernel on the regular grid of [0,1]^d (d = 1, 2, 3) with
  * shape[a] points along axis a at i/(shape[a] − 1): K = exp(−‖x − y‖²/ε),
  * applied axis by axis.  A value on the grid is a column of ∏ shape[a]

@@ -864,6 +864,12 @@ X(gibbs_points_null_tape, otad_kernel_gibbs_points, "tape NULL", NEUTRAL, "an in
 X(gibbs_points_dims, otad_kernel_gibbs_points, "points in 2-D and 1-D", OTAD_ESHAPE, "gibbs", KER, return otad_kernel_gibbs_points(t, f->p32, f->x3, 1);) \
 X(gibbs_points_eps, otad_kernel_gibbs_points, "eps 0", OTAD_EDOMAIN, "eps", KER, return otad_kernel_gibbs_points(t, f->p32, f->p32, 0);) \
 X(gibbs_points_invalid, otad_kernel_gibbs_points, "the zero handle", OTAD_EINVAL, "not a node", KER, return otad_kernel_gibbs_points(t, f->invalid, f->p32, 1);) \
+X(online_null_tape, otad_kernel_points_online, "tape NULL", NEUTRAL, "an invalid kernel", IS, return !otad_var_valid(otad_kernel_points_online(NULL, f->p32, f->p32, 1, 2).node);) \
+X(online_dims, otad_kernel_points_online, "points in 2-D and 1-D", OTAD_ESHAPE, "dimension", KER, return otad_kernel_points_online(t, f->p32, f->x3, 1, 2);) \
+X(online_eps, otad_kernel_points_online, "eps 0", OTAD_EDOMAIN, "eps", KER, return otad_kernel_points_online(t, f->p32, f->p32, 0, 2);) \
+X(online_power, otad_kernel_points_online, "power 0.5", OTAD_EDOMAIN, "power", KER, return otad_kernel_points_online(t, f->p32, f->p32, 1, 0.5);) \
+X(online_power_nan, otad_kernel_points_online, "power NaN", OTAD_EDOMAIN, "power", KER, return otad_kernel_points_online(t, f->p32, f->p32, 1, NAN);) \
+X(online_invalid, otad_kernel_points_online, "the zero handle", OTAD_EINVAL, "not a node", KER, return otad_kernel_points_online(t, f->invalid, f->p32, 1, 2);) \
 X(grid_null_tape, otad_kernel_grid, "tape NULL", NEUTRAL, "an invalid kernel", IS, return !otad_var_valid(grid_kernel(NULL, 1, 3, 0, 0, 1).node);) \
 X(grid_kernel_shape_null, otad_kernel_grid, "shape NULL", OTAD_EINVAL, "shape is NULL", KER, return otad_kernel_grid(t, 1, NULL, 1);) \
 X(grid_dims_zero, otad_kernel_grid, "dims 0", OTAD_EINVAL, "0 dimensions", KER, return grid_kernel(t, 0, 3, 3, 3, 1);) \

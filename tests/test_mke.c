@@ -254,6 +254,40 @@ static void test_gradients_of_models(void **state)
     }
 }
 
+/* Online kernels (problem.online = 1): each model's loss and gradient equal
+ * the stored kernels', biased and debiased, unrolled and by the envelope,
+ * and pass the build function's checks. */
+static void test_online_kernels(void **state)
+{
+    (void)state;
+    for (model_kind kind = ATOMS; kind <= MLP; kind++) {
+        small_problem s;
+        small_init(&s, kind == MLP ? 3 : 2);
+        double *theta, value[2];
+        use_model(&s, kind, &theta);
+        size_t n = s.problem.n_params;
+        double *grad[2] = {calloc(n, sizeof(double)), calloc(n, sizeof(double))};
+        assert_true(grad[0] && grad[1]);
+        for (int debiased = 0; debiased <= 1; debiased++)
+            for (int mode = OTAD_UNROLL; mode <= OTAD_ENVELOPE; mode += 3) {
+                s.problem.value = mode == OTAD_ENVELOPE ? OTAD_SINKHORN_DUAL : OTAD_SINKHORN_COST;
+                s.problem.debiased = debiased;
+                s.problem.sinkhorn.mode = mode;
+                for (int online = 0; online <= 1; online++) {
+                    s.problem.online = online;
+                    memset(grad[online], 0, n * sizeof(double));
+                    value[online] = loss_and_gradient(&s.problem, theta, grad[online]);
+                }
+                assert_close(value[1], value[0], 1e-13 * fabs(value[0]));
+                assert_rel_close("online gradient", grad[1], grad[0], n, 1e-12);
+                check_build(&s.problem, theta, "online kernels");
+                s.problem.online = 0;
+            }
+        free(grad[0]), free(grad[1]), free(theta);
+        small_free(&s);
+    }
+}
+
 /* The unbalanced loss (ρ = 0.3 both sides): each model, both KL values,
  * biased and debiased (Séjourné et al.'s divergence), in each mode. */
 static void test_gradients_unbalanced(void **state)
@@ -515,6 +549,9 @@ static void test_bad_input(void **state)
     p->eps = 0;
     expect_error(otad_mke_check(p, &err), OTAD_EDOMAIN, &err, "eps is 0");
     p->eps = 0.2;
+    p->online = 2;
+    expect_error(otad_mke_check(p, &err), OTAD_EINVAL, &err, "online is 2, must be 0 or 1");
+    p->online = 0;
     p->value = 7;
     expect_error(otad_mke_check(p, &err), OTAD_EINVAL, &err,
                  "Sinkhorn value 7: the model takes");
@@ -559,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_ellipses_reference),
         cmocka_unit_test(test_gradients_of_models),
         cmocka_unit_test(test_gradients_unbalanced),
+        cmocka_unit_test(test_online_kernels),
         cmocka_unit_test(test_unbalanced_ignores_outliers),
         cmocka_unit_test(test_caller_model),
         cmocka_unit_test(test_kmeans_matches_lloyd),

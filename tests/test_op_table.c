@@ -140,6 +140,13 @@ static otad_var rec_gibbs_points(otad_tape *t, const otad_var *x, void *i)
     return kernel_products(t, k, x[2], x[3], i != NULL);
 }
 
+/* inputs X (4×2), Y (3×2), x (3×2), z (4×2); the Euclidean cost */
+static otad_var rec_points_online(otad_tape *t, const otad_var *x, void *i)
+{
+    otad_kernel k = otad_kernel_points_online(t, x[0], x[1], 0.5, 1);
+    return kernel_products(t, k, x[2], x[3], i != NULL);
+}
+
 /* inputs x, z (12×2) on the 3×4 grid */
 static otad_var rec_grid(otad_tape *t, const otad_var *x, void *i)
 {
@@ -433,6 +440,10 @@ static const table_row table[] = {
         S(4, 2)),
     ROW("otad_kernel_gibbs_points otad_kernel_apply_log", rec_gibbs_points, &log_flag, 0, 1, 4,
         S(4, 2), S(3, 2), S(3, 2), S(4, 2)),
+    ROW("otad_kernel_points_online", rec_points_online, NULL, 0, 1, 4, S(4, 2), S(3, 2),
+        S(3, 2), S(4, 2)),
+    ROW("otad_kernel_points_online otad_kernel_apply_log", rec_points_online, &log_flag, 0, 1,
+        4, S(4, 2), S(3, 2), S(3, 2), S(4, 2)),
     ROW("otad_kernel_grid", rec_grid, NULL, 0, 1, 2, S(12, 2), S(12, 2)),
     ROW("otad_kernel_grid otad_kernel_apply_log", rec_grid, &log_flag, 0, 1, 2, S(12, 2),
         S(12, 2)),

@@ -223,6 +223,31 @@ static void barycenter_in(outcome *o, otad_grad_mode mode)
 static void barycenter_unroll(outcome *o) { barycenter_in(o, OTAD_UNROLL); }
 static void barycenter_implicit(outcome *o) { barycenter_in(o, OTAD_IMPLICIT); }
 
+/* The online kernel of two point sets: a scaling-domain loss (its pairs and
+ * the pending terms of the points' gradient) plus a log-domain one. */
+static void online_kernel(outcome *o)
+{
+    double grad[N * 2], x[N * 2];
+    for (size_t i = 0; i < N * 2; i++)
+        x[i] = cost_5x4[i];
+    fill_sentinel(grad, N * 2);
+    otad_tape *t = counted_tape(o);
+    otad_var y = {0, 0};
+    if (t) {
+        otad_sinkhorn_opts opts;
+        otad_sinkhorn_opts_init(&opts);
+        opts.iterations = 30;
+        otad_var px = otad_param(t, N, 2, x, grad);
+        otad_kernel k = otad_kernel_points_online(t, px, otad_const(t, M, 2, cost_5x4 + 10), 0.2,
+                                                  2);
+        otad_var a = otad_const(t, N, 1, a_5), b = otad_const(t, M, 1, b_4);
+        otad_var w = otad_sinkhorn_loss(t, k, a, b, &opts, OTAD_SINKHORN_COST);
+        opts.log_domain = 1;
+        y = otad_add(t, w, otad_sinkhorn_loss(t, k, a, b, &opts, OTAD_SINKHORN_COST));
+    }
+    finish_tape(o, t, y, grad, N * 2);
+}
+
 /* A heat kernel on a 4×3 grid graph built in the run: apply, the edge
  * differences, and the gradient to the edge weights. */
 static void heat_kernel(outcome *o)
@@ -805,6 +830,7 @@ SCENARIO(unbalanced_log_domain)
 SCENARIO(sinkhorn_scaled_warm)
 SCENARIO(barycenter_unroll)
 SCENARIO(barycenter_implicit)
+SCENARIO(online_kernel)
 SCENARIO(heat_kernel)
 SCENARIO(edge_list_graph)
 SCENARIO(spd_solve)
@@ -865,6 +891,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sinkhorn_scaled_warm),
         cmocka_unit_test(test_barycenter_unroll),
         cmocka_unit_test(test_barycenter_implicit),
+        cmocka_unit_test(test_online_kernel),
         cmocka_unit_test(test_heat_kernel),
         cmocka_unit_test(test_edge_list_graph),
         cmocka_unit_test(test_spd_solve),
