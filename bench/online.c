@@ -22,7 +22,7 @@
  *    apply and its exponentials' time.
  *
  *   online [--sizes 4000] [--lazy 5000] [--divergence 10000] [--threads 1,2] [--rounds 3]
- *      [--no-reference]
+ *      [--no-reference]          ("none" for a list leaves its table out)
  */
 #include "protocol.h"
 
@@ -238,6 +238,15 @@ typedef struct options {
     int reference;
 } options;
 
+/* A list of sizes, or "none" for a table left out: the count, or SIZE_MAX. */
+static size_t sizes_or_none(const char *s, size_t *out, size_t max)
+{
+    if (strcmp(s, "none") == 0)
+        return 0;
+    size_t n = bench_parse_list(s, out, 4, max);
+    return n ? n : SIZE_MAX;
+}
+
 static int parse_options(int argc, char **argv, options *o)
 {
     *o = (options){{4000}, {5000}, {10000}, {1, 2}, 1, 1, 1, 2, 3, 1};
@@ -247,18 +256,19 @@ static int parse_options(int argc, char **argv, options *o)
         if (strcmp(argv[i], "--no-reference") == 0)
             o->reference = 0;
         else if (strcmp(argv[i], "--sizes") == 0 && v)
-            o->n_sizes = bench_parse_list(argv[++i], o->sizes, 4, 100000);
+            o->n_sizes = sizes_or_none(argv[++i], o->sizes, 100000);
         else if (strcmp(argv[i], "--lazy") == 0 && v)
-            o->n_lazy = bench_parse_list(argv[++i], o->lazy, 4, 1000000);
+            o->n_lazy = sizes_or_none(argv[++i], o->lazy, 1000000);
         else if (strcmp(argv[i], "--divergence") == 0 && v)
-            o->n_divergence = bench_parse_list(argv[++i], o->divergence, 4, 1000000);
+            o->n_divergence = sizes_or_none(argv[++i], o->divergence, 1000000);
         else if (strcmp(argv[i], "--threads") == 0 && v)
             o->n_threads = bench_parse_list(argv[++i], o->threads, 4, 64);
         else if (strcmp(argv[i], "--rounds") == 0 && v)
             o->rounds = bench_parse_list(argv[++i], rounds, 1, BENCH_MAX_ROUNDS) ? rounds[0] : 0;
         else
             return -1;
-        if (!o->n_sizes || !o->n_lazy || !o->n_divergence || !o->n_threads || o->rounds < 3)
+        if (o->n_sizes == SIZE_MAX || o->n_lazy == SIZE_MAX || o->n_divergence == SIZE_MAX ||
+            !o->n_threads || o->rounds < 3)
             return -1;
     }
     return 0;
@@ -355,6 +365,62 @@ static void divergence_row(const options *o, size_t n, size_t threads)
     bench_row_end();
 }
 
+static void pair_table(const options *o)
+{
+    if (!o->n_sizes)
+        return;
+    printf("\nAgainst the stored kernel: the Sinkhorn loss of bench/sinkhorn_loss.c (ε = 0.05, "
+           "L = 100), value and gradient, seconds per evaluation, the process's peak RSS (the "
+           "stored kernel's); target: online ≤ 1.5× stored.\n\n");
+    static const char *const columns[] = {"n", "B", "threads", "stored s", "online s",
+                                           "online / stored", "≤ 1.5", "peak MB"};
+    bench_table_header(columns, sizeof columns / sizeof *columns);
+    for (size_t ti = 0; ti < o->n_threads; ti++)
+        for (size_t si = 0; si < o->n_sizes; si++)
+            for (size_t batch = 1; batch <= 16; batch += 15)
+                pair_row(o, o->sizes[si], batch, o->threads[ti]);
+}
+
+static void lazy_table(const options *o, const char *script, const char *why)
+{
+    if (!o->n_lazy)
+        return;
+    printf("\nAgainst POT's lazy solver (%s): W after 10 log-domain updates between n and n "
+           "points of [0,1]³, ε = 0.01, value only; \"exp bound\": the updates' 20·n² "
+           "exponentials at the machine's rate.\n\n", script ? "online.py" : why);
+    static const char *const columns[] = {"n", "threads", "value s", "exp bound s",
+        "value+gradient s", "POT value s", "ratio", "|ΔW|/W", "peak MB", "POT MB", "load"};
+    bench_table_header(columns, sizeof columns / sizeof *columns);
+    static bench_comparison c[4][4];
+    for (size_t ti = 0; ti < o->n_threads; ti++)
+        for (size_t si = 0; si < o->n_lazy; si++)
+            lazy_row(o, script, o->lazy[si], o->threads[ti], &c[si][ti]);
+    if (!script)
+        return;
+    printf("\nPOT in each configuration (the fastest is compared):\n\n");
+    for (size_t ti = 0; ti < o->n_threads; ti++)
+        for (size_t si = 0; si < o->n_lazy; si++) {
+            char what[64];
+            snprintf(what, sizeof what, "n = %zu, %zu thread(s)", o->lazy[si], o->threads[ti]);
+            bench_print_comparison_note(what, &c[si][ti]);
+        }
+}
+
+static void divergence_table(const options *o)
+{
+    if (!o->n_divergence)
+        return;
+    printf("\nThe debiased divergence and its gradient to both clouds, ε = 0.01 reached by "
+           "ε-scaling from 1, marginal error 1e-5, ENVELOPE; one log-domain apply beside "
+           "it, and its n² exponentials at the machine's rate.\n\n");
+    static const char *const columns[] = {"n", "threads", "divergence+gradient s",
+                                           "one apply s", "its exp bound s", "peak MB", "value"};
+    bench_table_header(columns, sizeof columns / sizeof *columns);
+    for (size_t ti = 0; ti < o->n_threads; ti++)
+        for (size_t si = 0; si < o->n_divergence; si++)
+            divergence_row(o, o->divergence[si], o->threads[ti]);
+}
+
 int main(int argc, char **argv)
 {
     int status;
@@ -372,7 +438,8 @@ int main(int argc, char **argv)
     options o;
     if (parse_options(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: %s [--sizes 4000] [--lazy 5000] [--divergence 10000] "
-                "[--threads 1,2] [--rounds 3] [--no-reference]\n", argv[0]);
+                "[--threads 1,2] [--rounds 3] [--no-reference] (a list may be \"none\")\n",
+                argv[0]);
         return 2;
     }
     char script[PATH_MAX], bench_dir[PATH_MAX];
@@ -382,45 +449,8 @@ int main(int argc, char **argv)
                                                              script, sizeof script, &why) == 0;
     printf("## The online kernel\n\n");
     bench_print_machine_line();
-    printf("\nAgainst the stored kernel: the Sinkhorn loss of bench/sinkhorn_loss.c (ε = 0.05, "
-           "L = 100), value and gradient, seconds per evaluation; target: online ≤ 1.5× "
-           "stored.\n\n");
-    static const char *const pair_columns[] = {"n", "B", "threads", "stored s", "online s",
-                                               "online / stored", "≤ 1.5", "peak MB"};
-    bench_table_header(pair_columns, sizeof pair_columns / sizeof *pair_columns);
-    for (size_t ti = 0; ti < o.n_threads; ti++)
-        for (size_t si = 0; si < o.n_sizes; si++)
-            for (size_t batch = 1; batch <= 16; batch += 15)
-                pair_row(&o, o.sizes[si], batch, o.threads[ti]);
-    printf("\nAgainst POT's lazy solver (%s): W after 10 log-domain updates between n and n "
-           "points of [0,1]³, ε = 0.01, value only; \"exp bound\": the updates' 20·n² "
-           "exponentials at the machine's rate.\n\n", have_reference ? "online.py" : why);
-    static const char *const lazy_columns[] = {"n", "threads", "value s", "exp bound s",
-        "value+gradient s", "POT value s", "ratio", "|ΔW|/W", "peak MB", "POT MB", "load"};
-    bench_table_header(lazy_columns, sizeof lazy_columns / sizeof *lazy_columns);
-    static bench_comparison lazy[4][4];
-    for (size_t ti = 0; ti < o.n_threads; ti++)
-        for (size_t si = 0; si < o.n_lazy; si++)
-            lazy_row(&o, have_reference ? script : NULL, o.lazy[si], o.threads[ti],
-                     &lazy[si][ti]);
-    printf("\nThe debiased divergence and its gradient to both clouds, ε = 0.01 reached by "
-           "ε-scaling from 1, marginal error 1e-5, ENVELOPE; one log-domain apply beside "
-           "it, and its n² exponentials at the machine's rate.\n\n");
-    static const char *const div_columns[] = {"n", "threads", "divergence+gradient s",
-                                              "one apply s", "its exp bound s", "peak MB",
-                                              "value"};
-    bench_table_header(div_columns, sizeof div_columns / sizeof *div_columns);
-    for (size_t ti = 0; ti < o.n_threads; ti++)
-        for (size_t si = 0; si < o.n_divergence; si++)
-            divergence_row(&o, o.divergence[si], o.threads[ti]);
-    if (have_reference) {
-        printf("\nPOT in each configuration (the fastest is compared):\n\n");
-        for (size_t ti = 0; ti < o.n_threads; ti++)
-            for (size_t si = 0; si < o.n_lazy; si++) {
-                char what[64];
-                snprintf(what, sizeof what, "n = %zu, %zu thread(s)", o.lazy[si], o.threads[ti]);
-                bench_print_comparison_note(what, &lazy[si][ti]);
-            }
-    }
+    pair_table(&o);
+    lazy_table(&o, have_reference ? script : NULL, why);
+    divergence_table(&o);
     return 0;
 }

@@ -30,11 +30,32 @@ double log(double);
  * that forms them and the product that uses them. */
 enum { ROWS = 128, COLS = 64 };
 
-/* Below this exponent an entry is taken as 0: libmvec's exp computes a
- * vector holding an underflowing entry by scalar calls, ten times slower,
- * and at small ε most entries underflow; e^(−708) is below any sum the
- * entry could matter in. */
+/* Exponents below this are raised to it as they are formed (clamp), and
+ * the entries they give read as 0 (at most lowest_entry()): libmvec's exp
+ * computes a vector holding an underflowing entry by scalar calls, ten
+ * times slower, and at small ε most entries underflow; e^(−708) is below
+ * any sum such an entry could matter in. */
 static const double LOWEST_EXPONENT = -708;
+
+static inline double clamp(double t)
+{
+    return t < LOWEST_EXPONENT ? LOWEST_EXPONENT : t;
+}
+
+static double lowest_entry(void)
+{
+    return exp(LOWEST_EXPONENT);
+}
+
+/* e^t in place, t clamped: a loop with the call and no branch, so that it
+ * runs on vectors (the callers' own loops read the entries at lowest_entry()
+ * as 0). */
+static void exp_in_place(double *t, size_t size)
+{
+#pragma omp simd
+    for (size_t i = 0; i < size; i++)
+        t[i] = exp(t[i]);
+}
 
 typedef struct online_config {
     double eps, power;
@@ -112,34 +133,17 @@ static void costs(double power, double *c, size_t size)
         c[k] = pow(c[k], half);
 }
 
-/* e^t in place, 0 at or below e^LOWEST_EXPONENT.  Three loops, so that
- * the one with the call has no branch and runs on vectors. */
-static void exponentials(double *t, size_t size)
-{
-    const double lowest = exp(LOWEST_EXPONENT);
-#pragma omp simd
-    for (size_t i = 0; i < size; i++)
-        t[i] = t[i] < LOWEST_EXPONENT ? LOWEST_EXPONENT : t[i];
-#pragma omp simd
-    for (size_t i = 0; i < size; i++)
-        t[i] = exp(t[i]);
-#pragma omp simd
-    for (size_t i = 0; i < size; i++)
-        t[i] = t[i] <= lowest ? 0 : t[i];
-}
-
 /* The tile's entries of K (or of K ⊙ C) at ε = eps, from its costs. */
 static void kernel_entries(const double *c, size_t size, double eps, int cost, double *k)
 {
-    double scale = -1 / eps;
+    double scale = -1 / eps, lowest = lowest_entry();
 #pragma omp simd
     for (size_t i = 0; i < size; i++)
-        k[i] = scale * c[i] < LOWEST_EXPONENT ? LOWEST_EXPONENT : scale * c[i];
-    exponentials(k, size);
-    if (cost)
+        k[i] = clamp(scale * c[i]);
+    exp_in_place(k, size);
 #pragma omp simd
-        for (size_t i = 0; i < size; i++)
-            k[i] *= c[i];
+    for (size_t i = 0; i < size; i++)
+        k[i] = k[i] <= lowest ? 0 : cost ? k[i] * c[i] : k[i];
 }
 
 /* The log-domain terms without x: −c/η, plus log c for K ⊙ C (−∞ at c = 0:
@@ -480,6 +484,7 @@ static int online_apply_log_at(const otad_ctx *c, void *state, double eta, unsig
 {
     const online *o = state;
     sides s = sides_of(o, product);
+    const double lowest = lowest_entry();
     int threads = threads_for(&s), cost = (product & OTAD_KERNEL_COST) != 0;
     size_t per_thread = 2 * ROWS * COLS + 2 * ROWS * ncols + ROWS;
     double *work = otad_scratch(c, (size_t)threads * per_thread * sizeof *work);
@@ -522,13 +527,15 @@ static int online_apply_log_at(const otad_ctx *c, void *state, double eta, unsig
                     double *aj = terms + j * t.r;
 #pragma omp simd
                     for (size_t i = 0; i < t.r; i++)
-                        aj[i] = xc[j] + tj[i] - m[i];
+                        aj[i] = clamp(xc[j] + tj[i] - m[i]);
                 }
-                exponentials(terms, t.r * t.w);
+                exp_in_place(terms, t.r * t.w);
                 for (size_t j = 0; j < t.w; j++)
 #pragma omp simd
-                    for (size_t i = 0; i < t.r; i++)
-                        sm[i] += terms[i + j * t.r];
+                    for (size_t i = 0; i < t.r; i++) {
+                        double e = terms[i + j * t.r];
+                        sm[i] += e <= lowest ? 0 : e;
+                    }
             }
         }
         for (size_t col = 0; col < ncols; col++)
@@ -557,6 +564,7 @@ static int online_vjp_log(const otad_ctx *c, void *state, const otad_kernel_vjp_
     int threads = threads_for(&s), cost = (a->product & OTAD_KERNEL_COST) != 0;
     int points = out_bar || sum_bar;
     size_t ncols = a->ncols, blocks = blocks_of(s.n_out);
+    const double lowest = lowest_entry();
     double inv_eps = 1 / o->eps;
     workspace ws;
     if (workspace_new(c, &s, ncols, threads, &ws) != OTAD_OK)
@@ -591,14 +599,14 @@ static int online_vjp_log(const otad_ctx *c, void *state, const otad_kernel_vjp_
                     double *pj = plan + j * t.r;
 #pragma omp simd
                     for (size_t i = 0; i < t.r; i++)
-                        pj[i] = xc[j] + tj[i] - yc[i];
+                        pj[i] = clamp(xc[j] + tj[i] - yc[i]);
                 }
-                exponentials(plan, size);
+                exp_in_place(plan, size);
                 for (size_t j = 0; j < t.w; j++) {
                     double *pj = plan + j * t.r, *wj = weight + j * t.r, total = 0;
 #pragma omp simd reduction(+ : total)
                     for (size_t i = 0; i < t.r; i++) {
-                        double p = ybc[i] * pj[i];
+                        double p = pj[i] <= lowest ? 0 : ybc[i] * pj[i];
                         total += p;
                         wj[i] += p;
                     }
