@@ -825,13 +825,44 @@ void bench_repository_path(const char *relative, char *out, size_t cap)
     snprintf(out, cap, "%.*s/%s", (int)(end - self_path), self_path, relative);
 }
 
-void bench_points(uint64_t seed, size_t n, double *p)
+void bench_points_in(uint64_t seed, size_t n, size_t d, double *p)
 {
     otad_rng rng = {seed};
-    for (size_t i = 0; i < n; i++) {
-        p[i] = otad_rng_uniform(&rng);
-        p[i + n] = otad_rng_uniform(&rng);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < d; k++)
+            p[i + k * n] = otad_rng_uniform(&rng);
+}
+
+void bench_points(uint64_t seed, size_t n, double *p)
+{
+    bench_points_in(seed, n, 2, p);
+}
+
+/* glibc's vector exp, which <math.h> declares for simd loops only under
+ * -ffast-math; the sum keeps every exponential. */
+#pragma omp declare simd notinbranch
+double exp(double);
+
+double bench_exp_rate(void)
+{
+    enum { SIZE = 1 << 12 };
+    static double arg[SIZE];
+    double done = 0, sink = 0;
+    for (size_t i = 0; i < SIZE; i++)
+        arg[i] = -(double)i / SIZE * 30;
+    double t0 = bench_now();
+    while (bench_now() - t0 < 0.25) {
+#pragma omp parallel reduction(+ : sink, done)
+        for (int r = 0; r < 64; r++) {
+            const double *a = arg;
+            double s = 0;
+#pragma omp simd reduction(+ : s)
+            for (size_t i = 0; i < SIZE; i++)
+                s += exp(a[i]);
+            sink += s, done += SIZE;
+        }
     }
+    return sink > 0 ? done / (bench_now() - t0) : NAN;
 }
 
 void bench_histogram(uint64_t seed, size_t n, double *h)

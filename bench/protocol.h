@@ -253,5 +253,11 @@ void bench_repository_path(const char *relative, char *out, size_t cap);
  * (n×2, column-major), and n weights 0.5 + u_i scaled to sum 1 into h. */
 void bench_points(uint64_t seed, size_t n, double *p);
 void bench_histogram(uint64_t seed, size_t n, double *h);
+/* n points of [0,1]^d drawn row by row (bench_points is d = 2). */
+void bench_points_in(uint64_t seed, size_t n, size_t d, double *p);
+
+/* Exponentials per second on this process's threads: glibc's vector exp
+ * over a buffer in cache for about a quarter of a second. */
+double bench_exp_rate(void);
 
 #endif

@@ -221,6 +221,26 @@ static int threads_for(const sides *s)
     return blocks_of(s->n_out) > 1 && s->n_out * s->n_sum >= 4u * ROWS * COLS ? max : 1;
 }
 
+/* C ← β·C + op(A)·op(B), column-major, C m×n, inner dimension k, in pieces
+ * of the inner dimension small enough (m·n·piece < 2^18) that OpenBLAS
+ * runs each on the calling thread: called inside this file's OpenMP loops,
+ * its OpenMP build would otherwise start a nested team at every call where
+ * the loop runs on one thread, and its pthread build share its threads
+ * between the loop's. */
+static void gemm_here(int trans_a, int trans_b, size_t m, size_t n, size_t k, const double *a,
+                      size_t lda, const double *b, size_t ldb, double beta, double *c, size_t ldc)
+{
+    size_t piece = ((size_t)1 << 18) / (m * n + 1);
+    piece = piece < 1 ? 1 : piece;
+    for (size_t k0 = 0; k0 < k; k0 += piece) {
+        size_t kc = k - k0 < piece ? k - k0 : piece;
+        const double *ak = a + (trans_a ? k0 : k0 * lda), *bk = b + (trans_b ? k0 * ldb : k0);
+        cblas_dgemm(CblasColMajor, trans_a ? CblasTrans : CblasNoTrans,
+                    trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)kc, 1.0, ak,
+                    (int)lda, bk, (int)ldb, k0 ? 1.0 : beta, c, (int)ldc);
+    }
+}
+
 /* ---- scaling domain ------------------------------------------------------ */
 
 /* y[tile's rows] += T·x[tile's columns] on ncols columns. */
@@ -238,8 +258,7 @@ static void tile_product(const sides *s, tile t, size_t ncols, const double *k, 
         }
         return;
     }
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)t.r, (int)ncols, (int)t.w, 1.0,
-                k, (int)t.r, x + t.s0, (int)s->n_sum, 1.0, y + t.o0, (int)s->n_out);
+    gemm_here(0, 0, t.r, ncols, t.w, k, t.r, x + t.s0, s->n_sum, 1.0, y + t.o0, s->n_out);
 }
 
 static int online_apply(const otad_ctx *c, void *state, unsigned product, size_t ncols,
@@ -289,16 +308,14 @@ static void tile_product_transposed(const sides *s, tile t, size_t ncols, const 
         }
         return;
     }
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)t.w, (int)ncols, (int)t.r, 1.0, k,
-                (int)t.r, mid + t.o0, (int)s->n_out, 1.0, y + t.s0, (int)s->n_sum);
+    gemm_here(1, 0, t.w, ncols, t.r, k, t.r, mid + t.o0, s->n_out, 1.0, y + t.s0, s->n_sum);
 }
 
 /* A pair reads K once for both products.  The entries of mid = op(K)·x for
  * a strip of op(K)'s rows need the strip's whole width, so the strip is
  * kept (at most STRIP doubles: fewer rows where the rows are long) until
  * the map and the second product have used it.  Each thread adds its
- * strips' share of y into its own copy.  Products go tile by tile, small
- * enough that BLAS runs them on the calling thread. */
+ * strips' share of y into its own copy.  Products go tile by tile. */
 enum { STRIP = 1 << 19 };
 
 static int online_apply_pair(const otad_ctx *c, void *state, unsigned product, size_t ncols,
@@ -418,9 +435,8 @@ static int flush(const otad_ctx *c, online *o, const otad_kernel_grads *grads)
             double *products[2] = {gk, gkc};
             for (int k = 0; k < 2; k++)
                 if (packs[k]->count)
-                    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)t.r, (int)t.w,
-                                (int)packs[k]->count, 1.0, packs[k]->left + t.o0, (int)o->n,
-                                packs[k]->right + t.s0, (int)o->m, 0.0, products[k], (int)t.r);
+                    gemm_here(0, 1, t.r, t.w, packs[k]->count, packs[k]->left + t.o0, o->n,
+                              packs[k]->right + t.s0, o->m, 0.0, products[k], t.r);
                 else
                     memset(products[k], 0, size * sizeof *products[k]);
             squared_distances(&s, t, rho);

@@ -1,14 +1,14 @@
 """POT's lazy Sinkhorn (ot.bregman.empirical_sinkhorn2 with isLazy=True, NumPy), the reference
-of bench/online.c: the transport cost <P, C> of the entropic plan between n points x and n
+of bench/online_pot.c: the transport cost <P, C> of the entropic plan between n points x and n
 points y of [0, 1]^3, C the squared Euclidean distance, uniform weights, eps = 0.01, after L
 log-domain updates (numIterMax = L, stopThr = 0, so that every update runs).  POT computes the
 cost matrix a block of rows at a time (batchSize rows, default 100) and never stores it; it
 gives no gradient with NumPy.
 
 x and y are 3n draws each of the generator of reference_tools.py, seeded with 1 and 2, taken
-row by row (bench_points3 in online.c).
+row by row (bench_points_in of bench/protocol.c).
 
-  online.py --worker '{"n": 10000, "iterations": 10, "threads": 1, "repeats": 1}'
+  online_pot.py --worker '{"n": 10000, "iterations": 10, "threads": 1, "repeats": 1}'
 
 times the value for batchSize 100 and 1000 after a warm-up of each and prints the faster
 ("median_s") with its batch size and the value.
@@ -45,7 +45,7 @@ def worker(config):
 
 
 def write_data(directory):
-    raise SystemExit("online.py writes no test data")
+    raise SystemExit("online_pot.py writes no test data")
 
 
 if __name__ == "__main__":
