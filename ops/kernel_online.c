@@ -491,6 +491,21 @@ static int online_finish(const otad_ctx *c, void *state, const otad_kernel_grads
 
 /* ---- log domain ---------------------------------------------------------- */
 
+/* out_ts = e^(x_s + τ_ts − shift_t) over a tile of log terms τ, x from the
+ * tile's first summed point; entries at lowest_entry() read as 0. */
+static void shifted_exponentials(const double *tau, tile t, const double *x, const double *shift,
+                                 double *out)
+{
+    for (size_t j = 0; j < t.w; j++) {
+        const double *tj = tau + j * t.r;
+        double *oj = out + j * t.r;
+#pragma omp simd
+        for (size_t i = 0; i < t.r; i++)
+            oj[i] = clamp(x[j] + tj[i] - shift[i]);
+    }
+    exp_in_place(out, t.r * t.w);
+}
+
 /* y_t = log Σ_s exp(x_s + τ_ts), τ the log terms, over the summed tiles
  * with a running maximum per output point and column: the sum so far is
  * rescaled when a tile raises the maximum.  Terms below e^(−708) times
@@ -538,14 +553,7 @@ static int online_apply_log_at(const otad_ctx *c, void *state, double eta, unsig
                         sm[i] = m[i] == -INFINITY ? 0 : sm[i] * exp(m[i] - tile_max[i]);
                         m[i] = tile_max[i];
                     }
-                for (size_t j = 0; j < t.w; j++) {
-                    const double *tj = tau + j * t.r;
-                    double *aj = terms + j * t.r;
-#pragma omp simd
-                    for (size_t i = 0; i < t.r; i++)
-                        aj[i] = clamp(xc[j] + tj[i] - m[i]);
-                }
-                exp_in_place(terms, t.r * t.w);
+                shifted_exponentials(tau, t, xc, m, terms);
                 for (size_t j = 0; j < t.w; j++)
 #pragma omp simd
                     for (size_t i = 0; i < t.r; i++) {
@@ -610,14 +618,7 @@ static int online_vjp_log(const otad_ctx *c, void *state, const otad_kernel_vjp_
                 const double *yc = a->y + col * s.n_out + t.o0;
                 const double *ybc = a->ybar + col * s.n_out + t.o0;
                 double *xbc = mine + col * s.n_sum + t.s0;
-                for (size_t j = 0; j < t.w; j++) {
-                    const double *tj = tau + j * t.r;
-                    double *pj = plan + j * t.r;
-#pragma omp simd
-                    for (size_t i = 0; i < t.r; i++)
-                        pj[i] = clamp(xc[j] + tj[i] - yc[i]);
-                }
-                exp_in_place(plan, size);
+                shifted_exponentials(tau, t, xc, yc, plan);
                 for (size_t j = 0; j < t.w; j++) {
                     double *pj = plan + j * t.r, *wj = weight + j * t.r, total = 0;
 #pragma omp simd reduction(+ : total)
