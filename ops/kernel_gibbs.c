@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cost.h"
+#include "kernel_packs.h"
 #include "lanes.h"
 #include "ops.h"
 
@@ -25,20 +26,14 @@ typedef struct gibbs_config {
     int points; /* the parameters are x (n×d) and y (m×d), not C */
 } gibbs_config;
 
-/* Packed vectors of pending rank-one terms left·rightᵀ. */
-typedef struct pending {
-    double *left, *right; /* n×cap and m×cap */
-    size_t count;
-} pending;
-
 typedef struct gibbs {
     const double *cost;  /* C (input values, kept by the tape), or NULL and ... */
     const double *x, *y; /* ... the points, C_ij = ‖x_i − y_j‖² */
     double *kernel;      /* K, n×m */
-    size_t n, m, d, cap;
+    size_t n, m, d;
     size_t flush_width; /* columns of K a flush forms at a time */
     double eps;
-    pending of_k, of_kc; /* terms of K̄ and of (K⊙C)‾ */
+    otadO_packs packs;
 } gibbs;
 
 enum { BLOCK = 64 };
@@ -162,23 +157,17 @@ static int gibbs_setup(otad_ctx *c, void *state, const void *config, otad_kernel
         exp_in_place(column, g->n, -1 / eps);
     }
     g->eps = eps;
-    /* Packs of 128 to 512 columns, at most 32 MB for both: a flush is a
-     * product of inner dimension `cap` that repacks its operands once per
-     * block of columns, plus one pass over K and C — worth few of them. */
-    size_t cap = ((size_t)32 << 20) / (2 * sizeof(double) * (g->n + g->m));
-    g->cap = cap < 128 ? 128 : cap > 512 ? 512 : cap;
     /* Each product of a flush repacks its n×cap operand: wide blocks of
      * columns repack it fewer times, within 8 MB of tiles. */
     size_t width = ((size_t)8 << 20) / (3 * sizeof(double) * g->n);
     g->flush_width = width < BLOCK ? BLOCK : width > g->m ? g->m : width;
-    /* Allocated with the kernel, before any apply: they must outlive the
-     * applies' vjps, and a rewind after the kernel must not drop them. */
-    double *packs = otad_alloc(c, 2 * g->cap * (g->n + g->m) * sizeof *packs);
-    if (!packs)
+    /* Packs of 128 to 512 columns, at most 32 MB for both: a flush is a
+     * product of inner dimension `cap` that repacks its operands once per
+     * block of columns, plus one pass over K and C — worth few of them.
+     * Allocated before any apply: a rewind after the kernel must not drop
+     * them. */
+    if (otadO_packs_new(c, &g->packs, g->n, g->m, (size_t)32 << 20, 128) != OTAD_OK)
         return OTAD_ENOMEM;
-    g->of_k = (pending){packs, packs + g->cap * g->n, 0};
-    g->of_kc = (pending){g->of_k.right + g->cap * g->m, g->of_k.right + g->cap * (g->n + g->m),
-                         0};
     *info = (otad_kernel_info){g->n, g->m, eps, 1, 0, 2.0 * (double)g->n * (double)g->m};
     return OTAD_OK;
 }
@@ -384,9 +373,10 @@ static int gibbs_apply_pair(const otad_ctx *c, void *state, unsigned product, si
 
 /* C̄ = K ⊙ (−Σ_K/ε + (1 − C/ε) ⊙ Σ_KC), Σ the pending products, block by
  * block into the parameters' gradients. */
-static int flush(const otad_ctx *c, gibbs *g, const otad_kernel_grads *grads)
+static int flush(const otad_ctx *c, void *state, const otad_kernel_grads *grads)
 {
-    pending *pk = &g->of_k, *pkc = &g->of_kc;
+    gibbs *g = state;
+    otadO_pack *pk = &g->packs.of_k, *pkc = &g->packs.of_kc;
     if (!pk->count && !pkc->count)
         return OTAD_OK;
     int n = (int)g->n, m = (int)g->m;
@@ -418,23 +408,6 @@ static int flush(const otad_ctx *c, gibbs *g, const otad_kernel_grads *grads)
     return OTAD_OK;
 }
 
-/* Queue the terms of one apply: ȳxᵀ for y = op(K)x, or xȳᵀ for the transpose. */
-static int collect(const otad_ctx *c, gibbs *g, const otad_kernel_vjp_args *a,
-                   const otad_kernel_grads *grads)
-{
-    pending *p = (a->product & OTAD_KERNEL_COST) ? &g->of_kc : &g->of_k;
-    int transpose = a->product & OTAD_KERNEL_TRANSPOSE;
-    const double *left = transpose ? a->x : a->ybar, *right = transpose ? a->ybar : a->x;
-    for (size_t col = 0; col < a->ncols; col++) {
-        if (p->count == g->cap && flush(c, g, grads) != OTAD_OK)
-            return OTAD_ENOMEM;
-        memcpy(p->left + p->count * g->n, left + col * g->n, g->n * sizeof *left);
-        memcpy(p->right + p->count * g->m, right + col * g->m, g->m * sizeof *right);
-        p->count++;
-    }
-    return OTAD_OK;
-}
-
 static int gibbs_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args *a,
                      const otad_kernel_grads *grads)
 {
@@ -445,7 +418,8 @@ static int gibbs_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args 
         if (rc != OTAD_OK)
             return rc;
     }
-    return wants_gradient(g, grads) ? collect(c, g, a, grads) : OTAD_OK;
+    return wants_gradient(g, grads) ? otadO_packs_collect(&g->packs, c, g, a, grads, flush)
+                                    : OTAD_OK;
 }
 
 static int gibbs_finish(const otad_ctx *c, void *state, const otad_kernel_grads *grads)

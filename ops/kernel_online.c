@@ -16,6 +16,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "kernel_packs.h"
 #include "ops.h"
 #include "vector_pow.h"
 
@@ -61,17 +62,11 @@ typedef struct online_config {
     double eps, power;
 } online_config;
 
-/* Packed vectors of pending rank-one terms left·rightᵀ of K̄ (see flush). */
-typedef struct pending {
-    double *left, *right; /* n×cap and m×cap */
-    size_t count;
-} pending;
-
 typedef struct online {
     const double *x, *y; /* n×d and m×d, column-major */
-    size_t n, m, d, cap;
+    size_t n, m, d;
     double eps, power;
-    pending of_k, of_kc; /* terms of K̄ and of (K⊙C)‾ */
+    otadO_packs packs;
 } online;
 
 /* A product's clouds: the output runs over `out`, the sum over `sum`; for
@@ -410,9 +405,10 @@ static double *param_grad(const otad_kernel_grads *grads, int param)
  * (1 − C/ε) ⊙ Σ_KC), e = e^(−C/ε), Σ the packs' products, tile by tile:
  * one pass of exponentials for as many applies as the packs hold, where
  * each apply's own would take one each. */
-static int flush(const otad_ctx *c, online *o, const otad_kernel_grads *grads)
+static int flush(const otad_ctx *c, void *state, const otad_kernel_grads *grads)
 {
-    pending *pk = &o->of_k, *pkc = &o->of_kc;
+    online *o = state;
+    otadO_pack *pk = &o->packs.of_k, *pkc = &o->packs.of_kc;
     if (!pk->count && !pkc->count)
         return OTAD_OK;
     sides s = sides_of(o, 0);
@@ -431,7 +427,7 @@ static int flush(const otad_ctx *c, online *o, const otad_kernel_grads *grads)
         for (size_t s0 = 0; s0 < s.n_sum; s0 += COLS) {
             tile t = tile_at(&s, b, s0);
             size_t size = t.r * t.w;
-            const pending *packs[2] = {pk, pkc};
+            const otadO_pack *packs[2] = {pk, pkc};
             double *products[2] = {gk, gkc};
             for (int k = 0; k < 2; k++)
                 if (packs[k]->count)
@@ -469,17 +465,7 @@ static int online_vjp(const otad_ctx *c, void *state, const otad_kernel_vjp_args
     }
     if (!param_grad(grads, 0) && !param_grad(grads, 1))
         return OTAD_OK;
-    pending *p = (a->product & OTAD_KERNEL_COST) ? &o->of_kc : &o->of_k;
-    int transpose = a->product & OTAD_KERNEL_TRANSPOSE;
-    const double *left = transpose ? a->x : a->ybar, *right = transpose ? a->ybar : a->x;
-    for (size_t col = 0; col < a->ncols; col++) {
-        if (p->count == o->cap && flush(c, o, grads) != OTAD_OK)
-            return OTAD_ENOMEM;
-        memcpy(p->left + p->count * o->n, left + col * o->n, o->n * sizeof *left);
-        memcpy(p->right + p->count * o->m, right + col * o->m, o->m * sizeof *right);
-        p->count++;
-    }
-    return OTAD_OK;
+    return otadO_packs_collect(&o->packs, c, o, a, grads, flush);
 }
 
 static int online_finish(const otad_ctx *c, void *state, const otad_kernel_grads *grads)
@@ -665,19 +651,12 @@ static int online_setup(otad_ctx *c, void *state, const void *config, otad_kerne
     if (x.rows > INT_MAX || y.rows > INT_MAX)
         return otad_fail(c, OTAD_ESHAPE, "online kernel: %zu and %zu points, beyond what "
                          "BLAS indexes", x.rows, y.rows);
-    *o = (online){x.data, y.data, x.rows, y.rows, x.cols, 0, oc->eps, oc->power, {0}, {0}};
+    *o = (online){x.data, y.data, x.rows, y.rows, x.cols, oc->eps, oc->power, {{0}, {0}, 0, 0, 0}};
     /* Packs of 8 to 512 columns, at most 8 MB for both where that allows
      * 8: a flush is a pass of exponentials, worth as few as possible; the
      * packs are memory of size n + m per column. */
-    size_t cap = ((size_t)8 << 20) / (2 * sizeof(double) * (o->n + o->m));
-    o->cap = cap < 8 ? 8 : cap > 512 ? 512 : cap;
-    /* allocated with the kernel: they must outlive the applies' vjps */
-    double *packs = otad_alloc(c, 2 * o->cap * (o->n + o->m) * sizeof *packs);
-    if (!packs)
+    if (otadO_packs_new(c, &o->packs, o->n, o->m, (size_t)8 << 20, 8) != OTAD_OK)
         return OTAD_ENOMEM;
-    o->of_k = (pending){packs, packs + o->cap * o->n, 0};
-    o->of_kc = (pending){o->of_k.right + o->cap * o->m,
-                         o->of_k.right + o->cap * (o->n + o->m), 0};
     /* per entry: the distance (3 per coordinate), the exponential, the product */
     double flops = (3.0 * (double)o->d + 2) * (double)o->n * (double)o->m;
     *info = (otad_kernel_info){o->n, o->m, oc->eps, 1, 0, flops};
